@@ -1,0 +1,443 @@
+//! Parse, don't validate: a client's report becomes a [`NewReport`] here or is
+//! refused with one message per faulty field. Only `NewReport` travels inward.
+
+use crate::catalog::Catalog;
+use crate::report::{Channel, Contact, Priority, Reporter};
+use sentinel_geo::{Crs, GeoError, Point};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Longest description accepted (the Open311 limit).
+pub const MAX_DESCRIPTION_CHARS: usize = 4000;
+const MAX_ADDRESS_CHARS: usize = 500;
+const MAX_NAME_CHARS: usize = 100;
+const MAX_ATTRIBUTES: usize = 50;
+const MAX_ATTRIBUTE_CHARS: usize = 2000;
+
+/// A report as a client sends it; every field optional so that each problem can
+/// be named instead of failing on the first.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct ReportInput {
+    /// Category code.
+    pub category: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Latitude in `crs`.
+    pub lat: Option<f64>,
+    /// Longitude in `crs`.
+    pub lon: Option<f64>,
+    /// `wgs84` (default), `gcj02` or `bd09`.
+    pub crs: Option<String>,
+    /// Accuracy radius in metres.
+    pub accuracy_m: Option<f64>,
+    /// Street address.
+    pub address: Option<String>,
+    /// Answers to the category's extra questions.
+    pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
+    /// How to reach the reporter.
+    pub contact: Option<ContactInput>,
+    /// The reporter wants no contact details kept.
+    pub anonymous: Option<bool>,
+    /// When the hazard was seen (RFC 3339).
+    pub observed_at: Option<String>,
+}
+
+/// Contact details as sent.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct ContactInput {
+    /// Name.
+    pub name: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+}
+
+/// What the input is parsed against.
+#[derive(Debug, Clone)]
+pub struct ParseContext<'a> {
+    /// Categories in force.
+    pub catalog: &'a Catalog,
+    /// Photos that came with the report.
+    pub photo_count: usize,
+    /// Position from the first photo's EXIF, used when none is given.
+    pub exif_location: Option<Point>,
+    /// Capture time from the first photo's EXIF, used when none is given.
+    pub exif_time: Option<OffsetDateTime>,
+    /// Channel it arrived on.
+    pub channel: Channel,
+    /// A signed-in reporter account, if any.
+    pub account: Option<String>,
+}
+
+/// One problem with one field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// JSON name of the field (`contact.email`).
+    pub field: String,
+    /// What is wrong, in a sentence.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A problem with `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A report that passed every check, ready to be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewReport {
+    /// Category code (known to the catalogue).
+    pub category: String,
+    /// Description, trimmed.
+    pub description: String,
+    /// WGS-84 position.
+    pub location: Point,
+    /// Accuracy radius.
+    pub accuracy_m: Option<f64>,
+    /// Address.
+    pub address: Option<String>,
+    /// Extra answers.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Who reported.
+    pub reporter: Reporter,
+    /// Channel.
+    pub channel: Channel,
+    /// Starting priority (the category's default).
+    pub priority: Priority,
+    /// When seen.
+    pub observed_at: Option<OffsetDateTime>,
+}
+
+fn optional_text(
+    value: Option<String>,
+    field: &str,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let v = value?.trim().to_owned();
+    if v.is_empty() {
+        return None;
+    }
+    if v.chars().count() > max {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+        return None;
+    }
+    if v.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        errors.push(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+        return None;
+    }
+    Some(v)
+}
+
+fn plausible_email(e: &str) -> bool {
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !e.contains(char::is_whitespace)
+}
+
+fn plausible_phone(p: &str) -> bool {
+    let digits = p.chars().filter(char::is_ascii_digit).count();
+    (5..=20).contains(&digits) && p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+}
+
+impl ReportInput {
+    /// Parses the input, or names every faulty field.
+    pub fn parse(self, ctx: &ParseContext<'_>) -> Result<NewReport, Vec<FieldError>> {
+        let mut errors = Vec::new();
+
+        let category = match self.category.as_deref().map(str::trim) {
+            None | Some("") => {
+                errors.push(FieldError::new("category", "is required"));
+                None
+            }
+            Some(code) => match ctx.catalog.category(code) {
+                Some(c) => Some(c),
+                None => {
+                    errors.push(FieldError::new(
+                        "category",
+                        format!("unknown category {code:?}"),
+                    ));
+                    None
+                }
+            },
+        };
+
+        let description = optional_text(
+            self.description,
+            "description",
+            MAX_DESCRIPTION_CHARS,
+            &mut errors,
+        )
+        .unwrap_or_default();
+        if description.is_empty()
+            && ctx.photo_count == 0
+            && !errors.iter().any(|e| e.field == "description")
+        {
+            errors.push(FieldError::new(
+                "description",
+                "describe the hazard or attach a photo",
+            ));
+        }
+
+        let crs = match self.crs.as_deref() {
+            None => Some(Crs::Wgs84),
+            Some(s) => match s.parse::<Crs>() {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    errors.push(FieldError::new("crs", e.to_string()));
+                    None
+                }
+            },
+        };
+        let location = match (self.lat, self.lon, crs) {
+            (Some(lat), Some(lon), Some(crs)) => match Point::from_crs(lat, lon, crs) {
+                Ok(p) => Some(p),
+                Err(GeoError::InvalidLatitude) => {
+                    errors.push(FieldError::new(
+                        "lat",
+                        GeoError::InvalidLatitude.to_string(),
+                    ));
+                    None
+                }
+                Err(e @ GeoError::InvalidLongitude) => {
+                    errors.push(FieldError::new("lon", e.to_string()));
+                    None
+                }
+                Err(e) => {
+                    errors.push(FieldError::new("crs", e.to_string()));
+                    None
+                }
+            },
+            (None, None, _) => match ctx.exif_location {
+                Some(p) => Some(p),
+                None => {
+                    errors.push(FieldError::new(
+                        "lat",
+                        "a location is required (lat and lon, or a photo with GPS data)",
+                    ));
+                    None
+                }
+            },
+            (None, Some(_), _) => {
+                errors.push(FieldError::new("lat", "is required when lon is given"));
+                None
+            }
+            (Some(_), None, _) => {
+                errors.push(FieldError::new("lon", "is required when lat is given"));
+                None
+            }
+            (_, _, None) => None,
+        };
+
+        let accuracy_m = match self.accuracy_m {
+            Some(a) if !(a.is_finite() && (0.0..=100_000.0).contains(&a)) => {
+                errors.push(FieldError::new(
+                    "accuracy_m",
+                    "must be between 0 and 100000 metres",
+                ));
+                None
+            }
+            other => other,
+        };
+
+        let address = optional_text(self.address, "address", MAX_ADDRESS_CHARS, &mut errors);
+
+        let attributes = self.attributes.unwrap_or_default();
+        if attributes.len() > MAX_ATTRIBUTES {
+            errors.push(FieldError::new(
+                "attributes",
+                format!("at most {MAX_ATTRIBUTES} attributes"),
+            ));
+        }
+        for (k, v) in &attributes {
+            let size = v.to_string().chars().count();
+            if k.is_empty() || k.chars().count() > 100 || size > MAX_ATTRIBUTE_CHARS {
+                errors.push(FieldError::new(
+                    format!("attributes.{k}"),
+                    format!("attribute names must be 1-100 characters and values at most {MAX_ATTRIBUTE_CHARS}"),
+                ));
+            }
+        }
+
+        let contact = self.contact.map(|c| Contact {
+            name: optional_text(c.name, "contact.name", MAX_NAME_CHARS, &mut errors),
+            phone: optional_text(c.phone, "contact.phone", 32, &mut errors),
+            email: optional_text(c.email, "contact.email", 254, &mut errors),
+        });
+        if let Some(c) = &contact {
+            if c.phone.as_deref().is_some_and(|p| !plausible_phone(p)) {
+                errors.push(FieldError::new("contact.phone", "is not a phone number"));
+            }
+            if c.email.as_deref().is_some_and(|e| !plausible_email(e)) {
+                errors.push(FieldError::new("contact.email", "is not an e-mail address"));
+            }
+        }
+        let contact = contact.filter(|c| !c.is_empty());
+        let anonymous = self.anonymous.unwrap_or(false);
+        let reporter = match (&ctx.account, anonymous, contact) {
+            (_, true, Some(_)) => {
+                errors.push(FieldError::new(
+                    "anonymous",
+                    "an anonymous report cannot carry contact details",
+                ));
+                Reporter::Anonymous
+            }
+            (Some(account), false, _) => Reporter::Account(account.clone()),
+            (_, _, Some(c)) => Reporter::Contact(c),
+            (_, _, None) => Reporter::Anonymous,
+        };
+        if let (Reporter::Anonymous, Some(cat)) = (&reporter, category) {
+            if !cat.allow_anonymous {
+                errors.push(FieldError::new(
+                    "contact",
+                    "this category needs a way to contact you",
+                ));
+            }
+        }
+
+        let observed_at = match self.observed_at.as_deref() {
+            None => ctx.exif_time,
+            Some(s) => {
+                match OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+                    Ok(t) => Some(t),
+                    Err(_) => {
+                        errors.push(FieldError::new(
+                            "observed_at",
+                            "must be an RFC 3339 date-time",
+                        ));
+                        None
+                    }
+                }
+            }
+        };
+
+        match (category, location, errors.is_empty()) {
+            (Some(cat), Some(location), true) => Ok(NewReport {
+                category: cat.code.clone(),
+                description,
+                location,
+                accuracy_m,
+                address,
+                attributes,
+                reporter,
+                channel: ctx.channel,
+                priority: cat.default_priority,
+                observed_at,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(catalog: &Catalog) -> ParseContext<'_> {
+        ParseContext {
+            catalog,
+            photo_count: 0,
+            exif_location: None,
+            exif_time: None,
+            channel: Channel::Api,
+            account: None,
+        }
+    }
+
+    fn input() -> ReportInput {
+        ReportInput {
+            category: Some("pothole".into()),
+            description: Some("Deep hole by the bus stop".into()),
+            lat: Some(36.45),
+            lon: Some(115.98),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_good_report_parses() {
+        let c = Catalog::builtin();
+        let r = input().parse(&ctx(&c)).unwrap();
+        assert_eq!(r.category, "pothole");
+        assert_eq!(r.reporter, Reporter::Anonymous);
+        assert_eq!(r.priority, Priority::Normal);
+    }
+
+    #[test]
+    fn every_faulty_field_is_named() {
+        let c = Catalog::builtin();
+        let bad = ReportInput {
+            category: Some("volcano".into()),
+            description: Some("x".repeat(100_000)),
+            lat: Some(f64::NAN),
+            lon: Some(10.0),
+            contact: Some(ContactInput {
+                email: Some("not-an-email".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let errs = bad.parse(&ctx(&c)).unwrap_err();
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["category", "description", "lat", "contact.email"]);
+    }
+
+    #[test]
+    fn missing_location_falls_back_to_exif_then_fails() {
+        let c = Catalog::builtin();
+        let no_loc = ReportInput {
+            lat: None,
+            lon: None,
+            ..input()
+        };
+        let errs = no_loc.clone().parse(&ctx(&c)).unwrap_err();
+        assert_eq!(errs[0].field, "lat");
+        let mut with_exif = ctx(&c);
+        with_exif.exif_location = Some(Point::new(36.4, 116.0).unwrap());
+        assert_eq!(no_loc.parse(&with_exif).unwrap().location.lat(), 36.4);
+    }
+
+    #[test]
+    fn gcj02_input_is_stored_as_wgs84() {
+        let c = Catalog::builtin();
+        let r = ReportInput {
+            crs: Some("gcj02".into()),
+            ..input()
+        }
+        .parse(&ctx(&c))
+        .unwrap();
+        assert!((r.location.lon() - 115.98).abs() > 1e-4, "converted");
+    }
+
+    #[test]
+    fn anonymous_with_contact_is_contradictory() {
+        let c = Catalog::builtin();
+        let r = ReportInput {
+            anonymous: Some(true),
+            contact: Some(ContactInput {
+                phone: Some("13800138000".into()),
+                ..Default::default()
+            }),
+            ..input()
+        };
+        assert_eq!(r.parse(&ctx(&c)).unwrap_err()[0].field, "anonymous");
+    }
+}

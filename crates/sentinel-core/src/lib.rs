@@ -1,0 +1,17 @@
+//! Sentinel's domain core: what a report is, how a work order (工单) moves through
+//! its life, and who may move it. This crate does no I/O: storage, HTTP and clocks
+//! are the callers' business, which keeps every rule here testable in isolation.
+
+pub mod catalog;
+pub mod input;
+pub mod lifecycle;
+pub mod report;
+pub mod tracking;
+
+pub use catalog::{Catalog, Category, Department};
+pub use input::{FieldError, NewReport, ParseContext, ReportInput};
+pub use lifecycle::{
+    Action, ActionKind, Actor, LifecycleError, LifecyclePolicy, ReportState, Role, Status,
+};
+pub use report::{Channel, Contact, Event, Priority, Report, ReportId, Reporter};
+pub use tracking::TrackingCode;
