@@ -1,1 +1,296 @@
-//! placeholder
+//! Storage for Sentinel behind one interface, [`Store`], so that the embedded
+//! SQLite backend and the PostgreSQL backend to come pass the same test suite.
+//!
+//! Durability policy: every write method returns only after its transaction is
+//! committed and fsynced. Concurrent writers share one transaction and one fsync
+//! (group commit), which is how throughput is reached without weakening that.
+//! Photo files are written and fsynced by [`PhotoFolder`] before the report that
+//! references them is committed, so a committed report never points at a missing file.
+
+mod photos;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use sentinel_core::lifecycle::LifecyclePolicy;
+use sentinel_core::{
+    Action, Actor, Event, LifecycleError, NewReport, Report, ReportId, Role, Status, TrackingCode,
+};
+use time::OffsetDateTime;
+
+pub use photos::PhotoFolder;
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database failed; details are for the log, not for clients.
+    #[error("database error: {0}")]
+    Database(String),
+    /// A file could not be read or written.
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The thing asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A unique name is taken.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// The idempotency key was used with a different request.
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyMismatch,
+    /// The lifecycle refused the action.
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    /// The action's target is unusable (merge into itself, into a closed report...).
+    #[error("{0}")]
+    InvalidTarget(String),
+    /// The store is shutting down or its writer died.
+    #[error("storage is unavailable")]
+    Unavailable,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// Shorthand.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A stored photo's facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoRecord {
+    /// sha256 of the stored bytes.
+    pub id: String,
+    /// Media type.
+    pub mime: String,
+    /// Width as displayed.
+    pub width: u32,
+    /// Height as displayed.
+    pub height: u32,
+    /// File size.
+    pub bytes: u64,
+}
+
+/// The idempotency side of a submission: the key, a hash of the request, and how
+/// to render the response that will be kept for replays.
+pub struct Idempotency {
+    /// The client's `Idempotency-Key`.
+    pub key: String,
+    /// SHA-256 of the request (body and photos).
+    pub request_hash: String,
+    /// Renders the response body from the stored report, inside the transaction.
+    pub render: Box<dyn FnOnce(&Report) -> String + Send>,
+}
+
+/// A submission to store.
+pub struct Submission {
+    /// The parsed report.
+    pub report: NewReport,
+    /// Its photos, already durable in the photo folder.
+    pub photos: Vec<PhotoRecord>,
+    /// Who submitted it (a staff user for the phone channel, else `public`).
+    pub actor: String,
+    /// Idempotency, when the client sent a key.
+    pub idempotency: Option<Idempotency>,
+    /// Receipt time.
+    pub now: OffsetDateTime,
+}
+
+/// What a submission produced.
+#[derive(Debug, Clone)]
+pub enum Submitted {
+    /// A new report, and the response body kept for replays (if a key was given).
+    Created(Box<Report>, Option<String>),
+    /// The key was seen before with the same request: the original response.
+    Replayed(String),
+}
+
+/// An earlier use of an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentResponse {
+    /// Hash of the first request.
+    pub request_hash: String,
+    /// Body of the first response.
+    pub response: String,
+}
+
+/// A way of naming a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportKey {
+    /// By internal id.
+    Id(ReportId),
+    /// By tracking code.
+    Code(TrackingCode),
+}
+
+/// Filters for listing reports, newest first, with keyset pagination.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportQuery {
+    /// Lon/lat box.
+    pub bbox: Option<sentinel_geo::BBox>,
+    /// Any of these statuses.
+    pub statuses: Vec<Status>,
+    /// Any of these categories.
+    pub categories: Vec<String>,
+    /// Lead department.
+    pub department: Option<String>,
+    /// Created at or after.
+    pub since: Option<OffsetDateTime>,
+    /// Created before.
+    pub until: Option<OffsetDateTime>,
+    /// Only ids below this (the cursor).
+    pub before_id: Option<ReportId>,
+    /// Page size.
+    pub limit: u32,
+}
+
+/// An action to apply to a report.
+#[derive(Debug, Clone)]
+pub struct ActionRequest {
+    /// The report.
+    pub report: ReportId,
+    /// Who acts.
+    pub actor: Actor,
+    /// What they do.
+    pub action: Action,
+    /// Whether the report's category requires 核查.
+    pub requires_verification: bool,
+    /// Lifecycle settings.
+    pub policy: LifecyclePolicy,
+    /// When.
+    pub now: OffsetDateTime,
+}
+
+/// A staff account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Internal id.
+    pub id: i64,
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Department, for officers.
+    pub department: Option<String>,
+    /// Disabled users cannot sign in and their tokens stop working.
+    pub disabled: bool,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// When created.
+    pub created_at: OffsetDateTime,
+}
+
+/// A bearer token's facts (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// Internal id.
+    pub id: i64,
+    /// Owner's name.
+    pub user: String,
+    /// A label to tell tokens apart.
+    pub label: String,
+    /// When created.
+    pub created_at: OffsetDateTime,
+    /// When it stops working.
+    pub expires_at: Option<OffsetDateTime>,
+    /// When revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// One row of the personal-data access log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLogEntry {
+    /// When.
+    pub at: OffsetDateTime,
+    /// Who read.
+    pub user: String,
+    /// Their role.
+    pub role: String,
+    /// Whose report.
+    pub report_id: ReportId,
+    /// What was shown (`contact`).
+    pub fields: String,
+    /// Why (the endpoint).
+    pub purpose: String,
+}
+
+/// Everything Sentinel stores. Implementations must make each write durable
+/// before returning and must keep the event log append-only.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores a new report, its photos' records and its first event in one commit.
+    async fn submit(&self, submission: Submission) -> Result<Submitted>;
+    /// The earlier response for an idempotency key, if any.
+    async fn idempotent_response(&self, key: &str) -> Result<Option<IdempotentResponse>>;
+    /// One report.
+    async fn report(&self, key: &ReportKey) -> Result<Option<Report>>;
+    /// A page of reports.
+    async fn reports(&self, query: &ReportQuery) -> Result<Vec<Report>>;
+    /// A report's timeline, oldest first.
+    async fn events(&self, report: ReportId) -> Result<Vec<Event>>;
+    /// Applies a lifecycle action atomically: decide, update, append the event.
+    async fn apply(&self, request: ActionRequest) -> Result<(Report, Event)>;
+    /// A stored photo's record.
+    async fn photo(&self, id: &str) -> Result<Option<PhotoRecord>>;
+    /// Number of reports.
+    async fn count_reports(&self) -> Result<u64>;
+
+    /// Creates a staff user.
+    async fn create_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        role: Role,
+        department: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<User>;
+    /// A user by name.
+    async fn user(&self, name: &str) -> Result<Option<User>>;
+    /// All users.
+    async fn users(&self) -> Result<Vec<User>>;
+    /// Replaces a password hash (and ends the user's sessions).
+    async fn set_password(&self, name: &str, password_hash: &str) -> Result<()>;
+    /// Disables a user, ending their sessions.
+    async fn disable_user(&self, name: &str) -> Result<()>;
+
+    /// Stores a token hash for a user.
+    async fn create_token(
+        &self,
+        user: &str,
+        label: &str,
+        token_hash: &str,
+        now: OffsetDateTime,
+        expires_at: Option<OffsetDateTime>,
+    ) -> Result<TokenInfo>;
+    /// Tokens, all or one user's.
+    async fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenInfo>>;
+    /// Revokes a token by id.
+    async fn revoke_token(&self, id: i64, now: OffsetDateTime) -> Result<()>;
+    /// The active user behind a token hash (not revoked, not expired, not disabled).
+    async fn user_for_token(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<User>>;
+
+    /// Starts a browser session.
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        user_id: i64,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<()>;
+    /// The active user behind a session.
+    async fn user_for_session(&self, id_hash: &str, now: OffsetDateTime) -> Result<Option<User>>;
+    /// Ends a session.
+    async fn delete_session(&self, id_hash: &str) -> Result<()>;
+
+    /// Records a staff read of personal data; durable before the data is shown.
+    async fn log_personal_data_access(&self, entry: AccessLogEntry) -> Result<()>;
+    /// The access log for one report.
+    async fn personal_data_access(&self, report: ReportId) -> Result<Vec<AccessLogEntry>>;
+
+    /// Verifies the database file (`PRAGMA integrity_check` or equivalent).
+    async fn integrity_check(&self) -> Result<String>;
+    /// Cheap liveness probe of the database.
+    async fn ping(&self) -> Result<()>;
+}

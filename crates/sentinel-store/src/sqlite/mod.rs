@@ -1,0 +1,461 @@
+//! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, so
+//! a COMMIT returns only after the WAL is fsynced. All writes go through the
+//! group-commit writer thread; reads use a small pool of read-only connections
+//! that WAL lets run beside the writer.
+
+mod queries;
+mod writer;
+
+use crate::{
+    AccessLogEntry, ActionRequest, IdempotentResponse, PhotoRecord, ReportKey, ReportQuery, Result,
+    Store, StoreError, Submission, Submitted, TokenInfo, User,
+};
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags};
+use sentinel_core::lifecycle::{ReportState, decide};
+use sentinel_core::{Action, Event, Report, ReportId, Role};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+use writer::{Job, Outcome};
+
+pub use writer::WriterStats;
+
+/// Migrations, applied in order at open; each runs once.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+
+/// The SQLite store.
+pub struct SqliteStore {
+    jobs: mpsc::Sender<Job>,
+    readers: Arc<ReadPool>,
+    stats: Arc<WriterStats>,
+    path: PathBuf,
+}
+
+struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+const IDLE_READERS: usize = 8;
+
+impl ReadPool {
+    fn take(&self) -> Result<Connection> {
+        if let Some(c) = self.idle.lock().map_err(|_| StoreError::Unavailable)?.pop() {
+            return Ok(c);
+        }
+        let c = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        c.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(c)
+    }
+
+    fn give_back(&self, c: Connection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < IDLE_READERS {
+                idle.push(c);
+            }
+        }
+    }
+}
+
+fn configure_writer(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Database(format!(
+            "could not switch to WAL (got {mode})"
+        )));
+    }
+    // FULL: the WAL is fsynced at every commit. NORMAL would lose the last commits on power loss.
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    Ok(())
+}
+
+fn migrate(conn: &Connection) -> Result<()> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")?;
+    for (version, sql) in MIGRATIONS {
+        let done: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+            [version],
+            |r| r.get(0),
+        )?;
+        if done {
+            continue;
+        }
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            [*version, queries::ms(OffsetDateTime::now_utc())],
+        )?;
+        tx.commit()?;
+        tracing::info!(version, "applied migration");
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `DIR/sentinel.db` and applies pending migrations.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("sentinel.db");
+        let conn = Connection::open(&path)?;
+        configure_writer(&conn)?;
+        migrate(&conn)?;
+        let stats = Arc::new(WriterStats::default());
+        let jobs = writer::spawn(conn, stats.clone());
+        let readers = Arc::new(ReadPool {
+            path: path.clone(),
+            idle: Mutex::new(Vec::new()),
+        });
+        Ok(SqliteStore {
+            jobs,
+            readers,
+            stats,
+            path,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Group-commit counters.
+    pub fn stats(&self) -> Arc<WriterStats> {
+        self.stats.clone()
+    }
+
+    /// Runs `f` in the next write batch and answers after its COMMIT.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T>>();
+        let job: Job = Box::new(move |conn| {
+            let conn = match conn {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return Outcome::Failed;
+                }
+            };
+            match f(conn) {
+                Ok(v) => Outcome::Done(Box::new(move |committed| {
+                    let _ = tx.send(committed.map(|()| v).map_err(StoreError::Database));
+                })),
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    Outcome::Failed
+                }
+            }
+        });
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Unavailable)?;
+        rx.await.map_err(|_| StoreError::Unavailable)?
+    }
+
+    /// Runs `f` on a read connection off the async threads.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.take()?;
+            let out = f(&conn);
+            pool.give_back(conn);
+            out
+        })
+        .await
+        .map_err(|_| StoreError::Unavailable)?
+    }
+}
+
+fn submit_in_tx(conn: &Connection, s: Submission) -> Result<Submitted> {
+    if let Some(idem) = &s.idempotency {
+        if let Some(prev) = queries::idempotent_response(conn, &idem.key)? {
+            return if prev.request_hash == idem.request_hash {
+                Ok(Submitted::Replayed(prev.response))
+            } else {
+                Err(StoreError::IdempotencyMismatch)
+            };
+        }
+    }
+    for p in &s.photos {
+        queries::insert_photo(conn, p, s.now)?;
+    }
+    let report = queries::insert_report(conn, &s.report, &s.photos, s.now)?;
+    let data = json!({ "channel": report.channel.as_str(), "photos": report.photos.len() });
+    queries::insert_event(
+        conn,
+        report.id,
+        s.now,
+        &s.actor,
+        None,
+        "submit",
+        None,
+        Some(report.status),
+        None,
+        data,
+    )?;
+    let body = match s.idempotency {
+        Some(idem) => {
+            let body = (idem.render)(&report);
+            queries::insert_idempotency(
+                conn,
+                &idem.key,
+                &idem.request_hash,
+                report.id,
+                &body,
+                s.now,
+            )?;
+            Some(body)
+        }
+        None => None,
+    };
+    Ok(Submitted::Created(Box::new(report), body))
+}
+
+fn apply_in_tx(conn: &Connection, req: ActionRequest) -> Result<(Report, Event)> {
+    let mut r = queries::report(conn, &ReportKey::Id(req.report))?.ok_or(StoreError::NotFound)?;
+    let state = ReportState {
+        status: r.status,
+        department: r.department.as_deref(),
+        co_departments: &r.co_departments,
+        assignee: r.assignee.as_deref(),
+        requires_verification: req.requires_verification,
+        closed_at: r.closed_at,
+    };
+    let to = decide(&state, &req.actor, &req.action, req.now, &req.policy)?;
+    let from = r.status;
+    let mut data = json!({});
+    match &req.action {
+        Action::Assign {
+            department,
+            co_departments,
+            assignee,
+            ..
+        } => {
+            data = json!({ "department": department, "co_departments": co_departments, "assignee": assignee,
+                           "previous_department": r.department });
+            r.department = Some(department.clone());
+            r.co_departments = co_departments.clone();
+            r.assignee = assignee.clone();
+        }
+        Action::Merge { into } => {
+            if *into == r.id {
+                return Err(StoreError::InvalidTarget(
+                    "a report cannot be merged into itself".into(),
+                ));
+            }
+            let mut target = queries::report(conn, &ReportKey::Id(*into))?.ok_or_else(|| {
+                StoreError::InvalidTarget(format!("there is no report {into} to merge into"))
+            })?;
+            if !target.status.is_open() {
+                return Err(StoreError::InvalidTarget(format!(
+                    "report {into} is {} and cannot take merges",
+                    target.status
+                )));
+            }
+            target.supporters += r.supporters;
+            target.updated_at = req.now;
+            queries::update_report(conn, &target)?;
+            queries::insert_event(
+                conn,
+                target.id,
+                req.now,
+                req.actor.name(),
+                Some(req.actor.role_name()),
+                "merged_in",
+                None,
+                None,
+                None,
+                json!({ "from": r.id, "supporters": target.supporters }),
+            )?;
+            r.merged_into = Some(*into);
+            data = json!({ "into": into });
+        }
+        Action::SetPriority { priority } => {
+            data = json!({ "from": r.priority, "to": priority });
+            r.priority = *priority;
+        }
+        Action::Close => r.closed_at = Some(req.now),
+        _ => {}
+    }
+    let changed = to != from;
+    r.status = to;
+    r.updated_at = req.now;
+    queries::update_report(conn, &r)?;
+    let event = queries::insert_event(
+        conn,
+        r.id,
+        req.now,
+        req.actor.name(),
+        Some(req.actor.role_name()),
+        req.action.kind().as_str(),
+        changed.then_some(from),
+        changed.then_some(to),
+        req.action.note(),
+        data,
+    )?;
+    Ok((r, event))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn submit(&self, submission: Submission) -> Result<Submitted> {
+        self.write(move |c| submit_in_tx(c, submission)).await
+    }
+
+    async fn idempotent_response(&self, key: &str) -> Result<Option<IdempotentResponse>> {
+        let key = key.to_owned();
+        self.read(move |c| queries::idempotent_response(c, &key))
+            .await
+    }
+
+    async fn report(&self, key: &ReportKey) -> Result<Option<Report>> {
+        let key = key.clone();
+        self.read(move |c| queries::report(c, &key)).await
+    }
+
+    async fn reports(&self, query: &ReportQuery) -> Result<Vec<Report>> {
+        let q = query.clone();
+        self.read(move |c| queries::reports(c, &q)).await
+    }
+
+    async fn events(&self, report: ReportId) -> Result<Vec<Event>> {
+        self.read(move |c| queries::events(c, report)).await
+    }
+
+    async fn apply(&self, request: ActionRequest) -> Result<(Report, Event)> {
+        self.write(move |c| apply_in_tx(c, request)).await
+    }
+
+    async fn photo(&self, id: &str) -> Result<Option<PhotoRecord>> {
+        let id = id.to_owned();
+        self.read(move |c| queries::photo(c, &id)).await
+    }
+
+    async fn count_reports(&self) -> Result<u64> {
+        self.read(queries::count_reports).await
+    }
+
+    async fn create_user(
+        &self,
+        name: &str,
+        hash: &str,
+        role: Role,
+        department: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<User> {
+        let (name, hash, department) = (
+            name.to_owned(),
+            hash.to_owned(),
+            department.map(str::to_owned),
+        );
+        self.write(move |c| queries::insert_user(c, &name, &hash, role, department.as_deref(), now))
+            .await
+    }
+
+    async fn user(&self, name: &str) -> Result<Option<User>> {
+        let name = name.to_owned();
+        self.read(move |c| queries::user(c, &name)).await
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        self.read(queries::users).await
+    }
+
+    async fn set_password(&self, name: &str, hash: &str) -> Result<()> {
+        let (name, hash) = (name.to_owned(), hash.to_owned());
+        self.write(move |c| queries::set_password(c, &name, &hash))
+            .await
+    }
+
+    async fn disable_user(&self, name: &str) -> Result<()> {
+        let name = name.to_owned();
+        self.write(move |c| queries::disable_user(c, &name)).await
+    }
+
+    async fn create_token(
+        &self,
+        user: &str,
+        label: &str,
+        hash: &str,
+        now: OffsetDateTime,
+        expires: Option<OffsetDateTime>,
+    ) -> Result<TokenInfo> {
+        let (user, label, hash) = (user.to_owned(), label.to_owned(), hash.to_owned());
+        self.write(move |c| queries::insert_token(c, &user, &label, &hash, now, expires))
+            .await
+    }
+
+    async fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenInfo>> {
+        let user = user.map(str::to_owned);
+        self.read(move |c| queries::tokens(c, user.as_deref()))
+            .await
+    }
+
+    async fn revoke_token(&self, id: i64, now: OffsetDateTime) -> Result<()> {
+        self.write(move |c| queries::revoke_token(c, id, now)).await
+    }
+
+    async fn user_for_token(&self, hash: &str, now: OffsetDateTime) -> Result<Option<User>> {
+        let hash = hash.to_owned();
+        self.read(move |c| queries::user_for_token(c, &hash, now))
+            .await
+    }
+
+    async fn create_session(
+        &self,
+        hash: &str,
+        user_id: i64,
+        now: OffsetDateTime,
+        expires: OffsetDateTime,
+    ) -> Result<()> {
+        let hash = hash.to_owned();
+        self.write(move |c| queries::insert_session(c, &hash, user_id, now, expires))
+            .await
+    }
+
+    async fn user_for_session(&self, hash: &str, now: OffsetDateTime) -> Result<Option<User>> {
+        let hash = hash.to_owned();
+        self.read(move |c| queries::user_for_session(c, &hash, now))
+            .await
+    }
+
+    async fn delete_session(&self, hash: &str) -> Result<()> {
+        let hash = hash.to_owned();
+        self.write(move |c| queries::delete_session(c, &hash)).await
+    }
+
+    async fn log_personal_data_access(&self, entry: AccessLogEntry) -> Result<()> {
+        self.write(move |c| queries::insert_access(c, &entry)).await
+    }
+
+    async fn personal_data_access(&self, report: ReportId) -> Result<Vec<AccessLogEntry>> {
+        self.read(move |c| queries::access_log(c, report)).await
+    }
+
+    async fn integrity_check(&self) -> Result<String> {
+        self.read(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))?))
+            .await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+}

@@ -1,0 +1,625 @@
+//! Every SQL statement of the SQLite backend, one function per query.
+
+use crate::{
+    AccessLogEntry, IdempotentResponse, PhotoRecord, ReportKey, ReportQuery, Result, StoreError,
+    TokenInfo, User,
+};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use sentinel_core::{
+    Channel, Contact, Event, NewReport, Priority, Report, ReportId, Reporter, Role, Status,
+    TrackingCode,
+};
+use sentinel_geo::Point;
+use time::OffsetDateTime;
+
+pub(crate) fn ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub(crate) fn from_ms(v: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn parse<T: std::str::FromStr>(idx: usize, s: String) -> rusqlite::Result<T> {
+    s.parse::<T>()
+        .map_err(|_| rusqlite::Error::InvalidColumnType(idx, s, rusqlite::types::Type::Text))
+}
+
+fn json<T: serde::de::DeserializeOwned>(idx: usize, s: String) -> rusqlite::Result<T> {
+    serde_json::from_str(&s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+const REPORT_COLUMNS: &str = "id, tracking_code, category, description, lat, lon, accuracy_m, address, attributes, photos, \
+     reporter_kind, contact_name, contact_phone, contact_email, account, channel, status, priority, department, \
+     co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at";
+
+fn report_from_row(r: &Row<'_>) -> rusqlite::Result<Report> {
+    let reporter = match r.get::<_, String>(10)?.as_str() {
+        "contact" => Reporter::Contact(Contact {
+            name: r.get(11)?,
+            phone: r.get(12)?,
+            email: r.get(13)?,
+        }),
+        "account" => Reporter::Account(r.get::<_, Option<String>>(14)?.unwrap_or_default()),
+        _ => Reporter::Anonymous,
+    };
+    let lat: f64 = r.get(4)?;
+    let lon: f64 = r.get(5)?;
+    Ok(Report {
+        id: ReportId(r.get(0)?),
+        tracking_code: parse::<TrackingCode>(1, r.get(1)?)?,
+        category: r.get(2)?,
+        description: r.get(3)?,
+        location: Point::new(lat, lon).map_err(|_| {
+            rusqlite::Error::InvalidColumnType(4, "lat".into(), rusqlite::types::Type::Real)
+        })?,
+        accuracy_m: r.get(6)?,
+        address: r.get(7)?,
+        attributes: json(8, r.get(8)?)?,
+        photos: json(9, r.get(9)?)?,
+        reporter,
+        channel: parse::<Channel>(15, r.get(15)?)?,
+        status: parse::<Status>(16, r.get(16)?)?,
+        priority: parse::<Priority>(17, r.get(17)?)?,
+        department: r.get(18)?,
+        co_departments: json(19, r.get(19)?)?,
+        assignee: r.get(20)?,
+        merged_into: r.get::<_, Option<i64>>(21)?.map(ReportId),
+        supporters: r.get(22)?,
+        observed_at: r.get::<_, Option<i64>>(23)?.map(from_ms),
+        created_at: from_ms(r.get(24)?),
+        updated_at: from_ms(r.get(25)?),
+        closed_at: r.get::<_, Option<i64>>(26)?.map(from_ms),
+    })
+}
+
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    // The OS RNG failing is not something a report submission can recover from.
+    getrandom::fill(&mut b).expect("the operating system's random source");
+    u64::from_le_bytes(b)
+}
+
+pub(crate) fn insert_report(
+    conn: &Connection,
+    new: &NewReport,
+    photos: &[PhotoRecord],
+    now: OffsetDateTime,
+) -> Result<Report> {
+    let (kind, contact, account) = match &new.reporter {
+        Reporter::Anonymous => ("anonymous", Contact::default(), None),
+        Reporter::Contact(c) => ("contact", c.clone(), None),
+        Reporter::Account(a) => ("account", Contact::default(), Some(a.clone())),
+    };
+    let photo_ids: Vec<String> = photos.iter().map(|p| p.id.clone()).collect();
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO reports (tracking_code, category, description, lat, lon, accuracy_m, address, attributes, photos, \
+         reporter_kind, contact_name, contact_phone, contact_email, account, channel, status, priority, department, \
+         co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'submitted', ?16, NULL, '[]', NULL, NULL, 1, ?17, ?18, ?18, NULL)",
+    )?;
+    let attributes =
+        serde_json::to_string(&new.attributes).map_err(|e| StoreError::Database(e.to_string()))?;
+    let photos_json =
+        serde_json::to_string(&photo_ids).map_err(|e| StoreError::Database(e.to_string()))?;
+    // A fresh tracking code collides with odds of about n / 2.7e10; retry then.
+    for _ in 0..8 {
+        let code = TrackingCode::from_random(random_u64());
+        let inserted = stmt.execute(params![
+            code.as_str(),
+            new.category,
+            new.description,
+            new.location.lat(),
+            new.location.lon(),
+            new.accuracy_m,
+            new.address,
+            attributes,
+            photos_json,
+            kind,
+            contact.name,
+            contact.phone,
+            contact.email,
+            account,
+            new.channel.as_str(),
+            new.priority.as_str(),
+            new.observed_at.map(ms),
+            ms(now),
+        ]);
+        match inserted {
+            Ok(_) => {
+                let id = conn.last_insert_rowid();
+                return Ok(Report {
+                    id: ReportId(id),
+                    tracking_code: code,
+                    category: new.category.clone(),
+                    description: new.description.clone(),
+                    location: new.location,
+                    accuracy_m: new.accuracy_m,
+                    address: new.address.clone(),
+                    attributes: new.attributes.clone(),
+                    photos: photo_ids,
+                    reporter: new.reporter.clone(),
+                    channel: new.channel,
+                    status: Status::Submitted,
+                    priority: new.priority,
+                    department: None,
+                    co_departments: vec![],
+                    assignee: None,
+                    merged_into: None,
+                    supporters: 1,
+                    observed_at: new.observed_at,
+                    created_at: from_ms(ms(now)),
+                    updated_at: from_ms(ms(now)),
+                    closed_at: None,
+                });
+            }
+            Err(rusqlite::Error::SqliteFailure(e, Some(msg)))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation
+                    && msg.contains("tracking_code") =>
+            {
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Database(
+        "could not find a free tracking code".into(),
+    ))
+}
+
+pub(crate) fn insert_photo(conn: &Connection, p: &PhotoRecord, now: OffsetDateTime) -> Result<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO photos (id, mime, width, height, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![p.id, p.mime, p.width, p.height, p.bytes as i64, ms(now)])?;
+    Ok(())
+}
+
+pub(crate) fn photo(conn: &Connection, id: &str) -> Result<Option<PhotoRecord>> {
+    Ok(conn
+        .prepare_cached("SELECT id, mime, width, height, bytes FROM photos WHERE id = ?1")?
+        .query_row([id], |r| {
+            Ok(PhotoRecord {
+                id: r.get(0)?,
+                mime: r.get(1)?,
+                width: r.get(2)?,
+                height: r.get(3)?,
+                bytes: r.get::<_, i64>(4)? as u64,
+            })
+        })
+        .optional()?)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn insert_event(
+    conn: &Connection,
+    report: ReportId,
+    at: OffsetDateTime,
+    actor: &str,
+    actor_role: Option<&str>,
+    action: &str,
+    from: Option<Status>,
+    to: Option<Status>,
+    note: Option<&str>,
+    data: serde_json::Value,
+) -> Result<Event> {
+    conn.prepare_cached(
+        "INSERT INTO events (report_id, at, actor, actor_role, action, from_status, to_status, note, data) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        report.0,
+        ms(at),
+        actor,
+        actor_role,
+        action,
+        from.map(|s| s.as_str()),
+        to.map(|s| s.as_str()),
+        note,
+        data.to_string()
+    ])?;
+    Ok(Event {
+        id: conn.last_insert_rowid(),
+        report_id: report,
+        at: from_ms(ms(at)),
+        actor: actor.to_owned(),
+        actor_role: actor_role.map(str::to_owned),
+        action: action.to_owned(),
+        from_status: from,
+        to_status: to,
+        note: note.map(str::to_owned),
+        data,
+    })
+}
+
+pub(crate) fn events(conn: &Connection, report: ReportId) -> Result<Vec<Event>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, report_id, at, actor, actor_role, action, from_status, to_status, note, data FROM events \
+         WHERE report_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([report.0], |r| {
+        Ok(Event {
+            id: r.get(0)?,
+            report_id: ReportId(r.get(1)?),
+            at: from_ms(r.get(2)?),
+            actor: r.get(3)?,
+            actor_role: r.get(4)?,
+            action: r.get(5)?,
+            from_status: r
+                .get::<_, Option<String>>(6)?
+                .map(|s| parse(6, s))
+                .transpose()?,
+            to_status: r
+                .get::<_, Option<String>>(7)?
+                .map(|s| parse(7, s))
+                .transpose()?,
+            note: r.get(8)?,
+            data: json(9, r.get(9)?)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn report(conn: &Connection, key: &ReportKey) -> Result<Option<Report>> {
+    let (sql, value): (String, Value) = match key {
+        ReportKey::Id(id) => (
+            format!("SELECT {REPORT_COLUMNS} FROM reports WHERE id = ?1"),
+            Value::Integer(id.0),
+        ),
+        ReportKey::Code(c) => (
+            format!("SELECT {REPORT_COLUMNS} FROM reports WHERE tracking_code = ?1"),
+            Value::Text(c.to_string()),
+        ),
+    };
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([value], report_from_row)
+        .optional()?)
+}
+
+/// A WHERE clause under construction, with numbered parameters.
+#[derive(Default)]
+struct Filter {
+    clauses: Vec<String>,
+    values: Vec<Value>,
+}
+
+impl Filter {
+    /// Adds `clause`, whose single `?` takes `v`.
+    fn with(&mut self, clause: &str, v: Value) {
+        self.values.push(v);
+        self.clauses
+            .push(clause.replace('?', &format!("?{}", self.values.len())));
+    }
+
+    /// Adds `column IN (...)` unless `vs` is empty.
+    fn any_of(&mut self, column: &str, vs: impl IntoIterator<Item = Value>) {
+        let start = self.values.len();
+        self.values.extend(vs);
+        if self.values.len() > start {
+            let marks: Vec<String> = (start + 1..=self.values.len())
+                .map(|i| format!("?{i}"))
+                .collect();
+            self.clauses
+                .push(format!("{column} IN ({})", marks.join(",")));
+        }
+    }
+
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+}
+
+pub(crate) fn reports(conn: &Connection, q: &ReportQuery) -> Result<Vec<Report>> {
+    let mut f = Filter::default();
+    if let Some(b) = &q.bbox {
+        f.with("lon >= ?", Value::Real(b.min_lon));
+        f.with("lon <= ?", Value::Real(b.max_lon));
+        f.with("lat >= ?", Value::Real(b.min_lat));
+        f.with("lat <= ?", Value::Real(b.max_lat));
+    }
+    f.any_of(
+        "status",
+        q.statuses.iter().map(|s| Value::Text(s.as_str().into())),
+    );
+    f.any_of(
+        "category",
+        q.categories.iter().map(|c| Value::Text(c.clone())),
+    );
+    if let Some(d) = &q.department {
+        f.with("department = ?", Value::Text(d.clone()));
+    }
+    if let Some(t) = q.since {
+        f.with("created_at >= ?", Value::Integer(ms(t)));
+    }
+    if let Some(t) = q.until {
+        f.with("created_at < ?", Value::Integer(ms(t)));
+    }
+    if let Some(id) = q.before_id {
+        f.with("id < ?", Value::Integer(id.0));
+    }
+    let filter = f.sql();
+    let mut values = f.values;
+    values.push(Value::Integer(i64::from(q.limit)));
+    let sql = format!(
+        "SELECT {REPORT_COLUMNS} FROM reports {filter} ORDER BY id DESC LIMIT ?{}",
+        values.len()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(values), report_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn count_reports(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT count(*) FROM reports", [], |r| r.get::<_, i64>(0))? as u64)
+}
+
+/// Writes the mutable fields of a report after an action.
+pub(crate) fn update_report(conn: &Connection, r: &Report) -> Result<()> {
+    let co = serde_json::to_string(&r.co_departments)
+        .map_err(|e| StoreError::Database(e.to_string()))?;
+    conn.prepare_cached(
+        "UPDATE reports SET status = ?2, priority = ?3, department = ?4, co_departments = ?5, assignee = ?6, \
+         merged_into = ?7, supporters = ?8, updated_at = ?9, closed_at = ?10 WHERE id = ?1",
+    )?
+    .execute(params![
+        r.id.0,
+        r.status.as_str(),
+        r.priority.as_str(),
+        r.department,
+        co,
+        r.assignee,
+        r.merged_into.map(|m| m.0),
+        r.supporters,
+        ms(r.updated_at),
+        r.closed_at.map(ms),
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn idempotent_response(
+    conn: &Connection,
+    key: &str,
+) -> Result<Option<IdempotentResponse>> {
+    Ok(conn
+        .prepare_cached("SELECT request_hash, response FROM idempotency_keys WHERE key = ?1")?
+        .query_row([key], |r| {
+            Ok(IdempotentResponse {
+                request_hash: r.get(0)?,
+                response: r.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
+pub(crate) fn insert_idempotency(
+    conn: &Connection,
+    key: &str,
+    hash: &str,
+    report: ReportId,
+    response: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    conn.prepare_cached("INSERT INTO idempotency_keys (key, request_hash, report_id, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![key, hash, report.0, response, ms(now)])?;
+    Ok(())
+}
+
+const USER_COLUMNS: &str = "id, name, role, department, disabled, password_hash, created_at";
+
+fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: parse::<Role>(2, r.get(2)?)?,
+        department: r.get(3)?,
+        disabled: r.get(4)?,
+        password_hash: r.get(5)?,
+        created_at: from_ms(r.get(6)?),
+    })
+}
+
+pub(crate) fn insert_user(
+    conn: &Connection,
+    name: &str,
+    hash: &str,
+    role: Role,
+    department: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<User> {
+    let done = conn
+        .prepare_cached("INSERT INTO users (name, password_hash, role, department, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![name, hash, role.as_str(), department, ms(now)]);
+    match done {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            return Err(StoreError::AlreadyExists(format!("user {name}")));
+        }
+        other => {
+            other?;
+        }
+    }
+    user(conn, name)?.ok_or(StoreError::NotFound)
+}
+
+pub(crate) fn user(conn: &Connection, name: &str) -> Result<Option<User>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1"))?
+        .query_row([name], user_from_row)
+        .optional()?)
+}
+
+pub(crate) fn users(conn: &Connection) -> Result<Vec<User>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"))?;
+    let rows = stmt.query_map([], user_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn set_password(conn: &Connection, name: &str, hash: &str) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE users SET password_hash = ?2 WHERE name = ?1",
+        params![name, hash],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    conn.execute(
+        "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
+        [name],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn disable_user(conn: &Connection, name: &str) -> Result<()> {
+    let n = conn.execute("UPDATE users SET disabled = 1 WHERE name = ?1", [name])?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    conn.execute(
+        "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
+        [name],
+    )?;
+    Ok(())
+}
+
+const TOKEN_COLUMNS: &str = "t.id, u.name, t.label, t.created_at, t.expires_at, t.revoked_at";
+
+fn token_from_row(r: &Row<'_>) -> rusqlite::Result<TokenInfo> {
+    Ok(TokenInfo {
+        id: r.get(0)?,
+        user: r.get(1)?,
+        label: r.get(2)?,
+        created_at: from_ms(r.get(3)?),
+        expires_at: r.get::<_, Option<i64>>(4)?.map(from_ms),
+        revoked_at: r.get::<_, Option<i64>>(5)?.map(from_ms),
+    })
+}
+
+pub(crate) fn insert_token(
+    conn: &Connection,
+    user: &str,
+    label: &str,
+    hash: &str,
+    now: OffsetDateTime,
+    expires: Option<OffsetDateTime>,
+) -> Result<TokenInfo> {
+    let owner = self::user(conn, user)?.ok_or(StoreError::NotFound)?;
+    conn.execute(
+        "INSERT INTO api_tokens (user_id, label, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![owner.id, label, hash, ms(now), expires.map(ms)],
+    )?;
+    let id = conn.last_insert_rowid();
+    Ok(conn.query_row(
+        &format!("SELECT {TOKEN_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?1"),
+        [id],
+        token_from_row,
+    )?)
+}
+
+pub(crate) fn tokens(conn: &Connection, user: Option<&str>) -> Result<Vec<TokenInfo>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE ?1 IS NULL OR u.name = ?1 ORDER BY t.id"
+    ))?;
+    let rows = stmt.query_map([user], token_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn revoke_token(conn: &Connection, id: i64, now: OffsetDateTime) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
+        params![id, ms(now)],
+    )?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) fn user_for_token(
+    conn: &Connection,
+    hash: &str,
+    now: OffsetDateTime,
+) -> Result<Option<User>> {
+    let cols = USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {cols} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1 \
+             AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2) AND u.disabled = 0"
+        ))?
+        .query_row(params![hash, ms(now)], user_from_row)
+        .optional()?)
+}
+
+pub(crate) fn insert_session(
+    conn: &Connection,
+    hash: &str,
+    user_id: i64,
+    now: OffsetDateTime,
+    expires: OffsetDateTime,
+) -> Result<()> {
+    conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [ms(now)])?;
+    conn.execute(
+        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![hash, user_id, ms(now), ms(expires)],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn user_for_session(
+    conn: &Connection,
+    hash: &str,
+    now: OffsetDateTime,
+) -> Result<Option<User>> {
+    let cols = USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {cols} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0"
+        ))?
+        .query_row(params![hash, ms(now)], user_from_row)
+        .optional()?)
+}
+
+pub(crate) fn delete_session(conn: &Connection, hash: &str) -> Result<()> {
+    conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [hash])?;
+    Ok(())
+}
+
+pub(crate) fn insert_access(conn: &Connection, e: &AccessLogEntry) -> Result<()> {
+    conn.prepare_cached("INSERT INTO personal_data_access (at, user_name, role, report_id, fields, purpose) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![ms(e.at), e.user, e.role, e.report_id.0, e.fields, e.purpose])?;
+    Ok(())
+}
+
+pub(crate) fn access_log(conn: &Connection, report: ReportId) -> Result<Vec<AccessLogEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, user_name, role, report_id, fields, purpose FROM personal_data_access WHERE report_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([report.0], |r| {
+        Ok(AccessLogEntry {
+            at: from_ms(r.get(0)?),
+            user: r.get(1)?,
+            role: r.get(2)?,
+            report_id: ReportId(r.get(3)?),
+            fields: r.get(4)?,
+            purpose: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -1,0 +1,382 @@
+//! The storage conformance suite: every backend must pass it unchanged. Today it
+//! runs against SQLite; the PostgreSQL backend will plug into `backends()`.
+
+use sentinel_core::lifecycle::LifecyclePolicy;
+use sentinel_core::{
+    Action, Actor, Channel, LifecycleError, NewReport, Priority, ReportId, Reporter, Role, Status,
+};
+use sentinel_geo::Point;
+use sentinel_store::sqlite::SqliteStore;
+use sentinel_store::*;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+struct Backend {
+    store: Arc<dyn Store>,
+    _dir: tempfile::TempDir,
+}
+
+fn backends() -> Vec<Backend> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    vec![Backend {
+        store: Arc::new(store),
+        _dir: dir,
+    }]
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+fn new_report(category: &str, lat: f64) -> NewReport {
+    NewReport {
+        category: category.into(),
+        description: "Bikes chained across the fire exit".into(),
+        location: Point::new(lat, 115.98).unwrap(),
+        accuracy_m: Some(8.0),
+        address: None,
+        attributes: Default::default(),
+        reporter: Reporter::Contact(sentinel_core::Contact {
+            phone: Some("13800138000".into()),
+            ..Default::default()
+        }),
+        channel: Channel::Api,
+        priority: Priority::High,
+        observed_at: None,
+    }
+}
+
+fn submission(category: &str) -> Submission {
+    Submission {
+        report: new_report(category, 36.45),
+        photos: vec![],
+        actor: "public".into(),
+        idempotency: None,
+        now: now(),
+    }
+}
+
+async fn created(store: &dyn Store, s: Submission) -> sentinel_core::Report {
+    match store.submit(s).await.unwrap() {
+        Submitted::Created(r, _) => *r,
+        other => panic!("expected a new report, got {other:?}"),
+    }
+}
+
+fn staff(role: Role, department: Option<&str>) -> Actor {
+    Actor::Staff {
+        user: format!("{role}-1"),
+        role,
+        department: department.map(Into::into),
+    }
+}
+
+fn act(report: ReportId, actor: Actor, action: Action) -> ActionRequest {
+    ActionRequest {
+        report,
+        actor,
+        action,
+        requires_verification: false,
+        policy: LifecyclePolicy::default(),
+        now: now(),
+    }
+}
+
+#[tokio::test]
+async fn a_submitted_report_reads_back_whole_with_its_first_event() {
+    for b in backends() {
+        let r = created(&*b.store, submission("fire_lane_blocked")).await;
+        assert_eq!(r.status, Status::Submitted);
+        let by_id = b.store.report(&ReportKey::Id(r.id)).await.unwrap().unwrap();
+        let by_code = b
+            .store
+            .report(&ReportKey::Code(r.tracking_code.clone()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_id, r);
+        assert_eq!(by_code, r);
+        let events = b.store.events(r.id).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            (events[0].action.as_str(), events[0].to_status),
+            ("submit", Some(Status::Submitted))
+        );
+        assert_eq!(b.store.count_reports().await.unwrap(), 1);
+    }
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_same_request_and_refuses_a_different_one() {
+    for b in backends() {
+        let with_key = |hash: &str| Submission {
+            idempotency: Some(Idempotency {
+                key: "k-1".into(),
+                request_hash: hash.into(),
+                render: Box::new(|r| format!("{{\"id\":{}}}", r.id)),
+            }),
+            ..submission("pothole")
+        };
+        let Submitted::Created(first, Some(body)) = b.store.submit(with_key("h1")).await.unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(body, format!("{{\"id\":{}}}", first.id));
+        match b.store.submit(with_key("h1")).await.unwrap() {
+            Submitted::Replayed(again) => assert_eq!(again, body),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            b.store.submit(with_key("h2")).await,
+            Err(StoreError::IdempotencyMismatch)
+        ));
+        assert_eq!(b.store.count_reports().await.unwrap(), 1);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_submissions_share_commits_and_all_land() {
+    for b in backends() {
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let store = b.store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut s = submission("pothole");
+                s.report.location = Point::new(36.0 + f64::from(i) / 1000.0, 116.0).unwrap();
+                store.submit(s).await.unwrap()
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(b.store.count_reports().await.unwrap(), 200);
+        assert_eq!(b.store.integrity_check().await.unwrap(), "ok");
+    }
+}
+
+#[tokio::test]
+async fn the_full_lifecycle_is_recorded_and_replays_to_the_current_state() {
+    for b in backends() {
+        let s = &*b.store;
+        let r = created(s, submission("pothole")).await;
+        let d = staff(Role::Dispatcher, None);
+        let o = staff(Role::Officer, Some("housing"));
+        s.apply(act(r.id, d.clone(), Action::Accept)).await.unwrap();
+        let assign = Action::Assign {
+            department: "housing".into(),
+            co_departments: vec!["traffic".into()],
+            assignee: None,
+            reason: None,
+        };
+        let (after, _) = s.apply(act(r.id, d.clone(), assign)).await.unwrap();
+        assert_eq!(
+            (after.status, after.department.as_deref()),
+            (Status::Assigned, Some("housing"))
+        );
+        s.apply(act(r.id, o.clone(), Action::Start)).await.unwrap();
+        s.apply(act(
+            r.id,
+            d.clone(),
+            Action::Escalate {
+                note: Some("hurry".into()),
+            },
+        ))
+        .await
+        .unwrap();
+        s.apply(act(
+            r.id,
+            o.clone(),
+            Action::Resolve {
+                note: "filled".into(),
+            },
+        ))
+        .await
+        .unwrap();
+        let (closed, _) = s.apply(act(r.id, d.clone(), Action::Close)).await.unwrap();
+        assert_eq!(closed.status, Status::Closed);
+        assert!(closed.closed_at.is_some());
+        let events = s.events(r.id).await.unwrap();
+        let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "submit", "accept", "assign", "start", "escalate", "resolve", "close"
+            ]
+        );
+        let replayed =
+            sentinel_core::lifecycle::replay(events.iter().map(|e| (e.from_status, e.to_status)))
+                .unwrap();
+        assert_eq!(replayed, Status::Closed);
+    }
+}
+
+#[tokio::test]
+async fn a_refused_action_changes_nothing() {
+    for b in backends() {
+        let s = &*b.store;
+        let r = created(s, submission("pothole")).await;
+        let err = s
+            .apply(act(
+                r.id,
+                staff(Role::Officer, Some("housing")),
+                Action::Start,
+            ))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Lifecycle(
+                    LifecycleError::RoleNotAllowed { .. }
+                        | LifecycleError::IllegalTransition { .. }
+                )
+            ),
+            "{err:?}"
+        );
+        assert_eq!(s.report(&ReportKey::Id(r.id)).await.unwrap().unwrap(), r);
+        assert_eq!(s.events(r.id).await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn merging_moves_supporters_and_refuses_bad_targets() {
+    for b in backends() {
+        let s = &*b.store;
+        let keep = created(s, submission("pothole")).await;
+        let dup = created(s, submission("pothole")).await;
+        let d = staff(Role::Dispatcher, None);
+        assert!(matches!(
+            s.apply(act(dup.id, d.clone(), Action::Merge { into: dup.id }))
+                .await,
+            Err(StoreError::InvalidTarget(_))
+        ));
+        assert!(matches!(
+            s.apply(act(
+                dup.id,
+                d.clone(),
+                Action::Merge {
+                    into: ReportId(999_999)
+                }
+            ))
+            .await,
+            Err(StoreError::InvalidTarget(_))
+        ));
+        let (merged, _) = s
+            .apply(act(dup.id, d.clone(), Action::Merge { into: keep.id }))
+            .await
+            .unwrap();
+        assert_eq!(
+            (merged.status, merged.merged_into),
+            (Status::Merged, Some(keep.id))
+        );
+        let keep = s.report(&ReportKey::Id(keep.id)).await.unwrap().unwrap();
+        assert_eq!(keep.supporters, 2);
+        assert_eq!(
+            s.events(keep.id).await.unwrap().last().unwrap().action,
+            "merged_in"
+        );
+    }
+}
+
+#[tokio::test]
+async fn listing_is_newest_first_filtered_and_pages_by_keyset() {
+    for b in backends() {
+        let s = &*b.store;
+        for i in 0..25 {
+            let mut sub = submission(if i % 5 == 0 { "gas_leak" } else { "pothole" });
+            sub.report.location = Point::new(36.0 + f64::from(i) * 0.01, 116.0).unwrap();
+            created(s, sub).await;
+        }
+        let mut q = ReportQuery {
+            limit: 10,
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        loop {
+            let page = s.reports(&q).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            q.before_id = Some(page.last().unwrap().id);
+            seen.extend(page.into_iter().map(|r| r.id));
+        }
+        assert_eq!(seen.len(), 25);
+        assert!(seen.windows(2).all(|w| w[0] > w[1]));
+        let gas = s
+            .reports(&ReportQuery {
+                categories: vec!["gas_leak".into()],
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(gas.len(), 5);
+        let bbox = "115.9,36.0,116.1,36.045".parse().unwrap();
+        let boxed = s
+            .reports(&ReportQuery {
+                bbox: Some(bbox),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(boxed.len(), 5);
+    }
+}
+
+#[tokio::test]
+async fn users_tokens_and_sessions_respect_revocation_expiry_and_disabling() {
+    for b in backends() {
+        let s = &*b.store;
+        let u = s
+            .create_user("li", "$argon2id$fake", Role::Officer, Some("fire"), now())
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.create_user("li", "x", Role::Admin, None, now()).await,
+            Err(StoreError::AlreadyExists(_))
+        ));
+        let t = s
+            .create_token("li", "cli", "hash-1", now(), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.user_for_token("hash-1", now())
+                .await
+                .unwrap()
+                .unwrap()
+                .name,
+            "li"
+        );
+        s.revoke_token(t.id, now()).await.unwrap();
+        assert!(s.user_for_token("hash-1", now()).await.unwrap().is_none());
+        s.create_token(
+            "li",
+            "short",
+            "hash-2",
+            now(),
+            Some(now() - time::Duration::seconds(1)),
+        )
+        .await
+        .unwrap();
+        assert!(
+            s.user_for_token("hash-2", now()).await.unwrap().is_none(),
+            "expired"
+        );
+        s.create_token("li", "ok", "hash-3", now(), None)
+            .await
+            .unwrap();
+        s.create_session("sess", u.id, now(), now() + time::Duration::hours(1))
+            .await
+            .unwrap();
+        assert!(s.user_for_session("sess", now()).await.unwrap().is_some());
+        s.disable_user("li").await.unwrap();
+        assert!(
+            s.user_for_token("hash-3", now()).await.unwrap().is_none(),
+            "disabled"
+        );
+        assert!(s.user_for_session("sess", now()).await.unwrap().is_none());
+        assert_eq!(s.tokens(Some("li")).await.unwrap().len(), 3);
+    }
+}
