@@ -40,6 +40,8 @@ pub struct ReportInput {
     pub anonymous: Option<bool>,
     /// When the hazard was seen (RFC 3339).
     pub observed_at: Option<String>,
+    /// `web` or `api`; `phone` for staff taking a call. Defaults to the endpoint's channel.
+    pub channel: Option<Channel>,
 }
 
 /// Contact details as sent.
@@ -68,6 +70,8 @@ pub struct ParseContext<'a> {
     pub channel: Channel,
     /// A signed-in reporter account, if any.
     pub account: Option<String>,
+    /// Whether a staff member is filing (only staff take phone reports).
+    pub staff: bool,
 }
 
 /// One problem with one field.
@@ -329,6 +333,26 @@ impl ReportInput {
             }
         };
 
+        let channel = match self.channel {
+            None => ctx.channel,
+            Some(c @ (Channel::Web | Channel::Api)) => c,
+            Some(Channel::Phone) if ctx.staff => Channel::Phone,
+            Some(Channel::Phone) => {
+                errors.push(FieldError::new(
+                    "channel",
+                    "only staff can file phone reports",
+                ));
+                ctx.channel
+            }
+            Some(other) => {
+                errors.push(FieldError::new(
+                    "channel",
+                    format!("{other} reports use their own endpoint"),
+                ));
+                ctx.channel
+            }
+        };
+
         match (category, location, errors.is_empty()) {
             (Some(cat), Some(location), true) => Ok(NewReport {
                 category: cat.code.clone(),
@@ -338,7 +362,7 @@ impl ReportInput {
                 address,
                 attributes,
                 reporter,
-                channel: ctx.channel,
+                channel,
                 priority: cat.default_priority,
                 observed_at,
             }),
@@ -359,6 +383,7 @@ mod tests {
             exif_time: None,
             channel: Channel::Api,
             account: None,
+            staff: false,
         }
     }
 

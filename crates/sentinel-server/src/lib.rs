@@ -1,1 +1,136 @@
-//! placeholder
+//! Sentinel's HTTP layer. Handlers are thin: they parse input into domain types,
+//! call the store, and render views. Rules live in `sentinel-core`; SQL lives in
+//! `sentinel-store`; errors become problem documents in [`error`].
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+mod metrics;
+mod openapi;
+mod ratelimit;
+pub mod views;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use sentinel_core::{Catalog, LifecyclePolicy};
+use sentinel_photos::PhotoLimits;
+use sentinel_store::{PhotoFolder, Store};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+pub use metrics::Metrics;
+pub use ratelimit::RateLimit;
+
+/// Settings of a running server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Largest request body accepted (the whole multipart submission).
+    pub max_body_bytes: usize,
+    /// Limits per photo.
+    pub photo_limits: PhotoLimits,
+    /// Most photos per report.
+    pub max_photos: usize,
+    /// Public intake per client address: requests per minute (0 turns it off).
+    pub intake_per_minute: u32,
+    /// Burst allowed above that rate.
+    pub intake_burst: u32,
+    /// Mark cookies `Secure` even without `X-Forwarded-Proto: https`.
+    pub secure_cookies: bool,
+    /// How long a browser session lasts.
+    pub session_ttl: Duration,
+    /// Lifecycle settings (reopen window).
+    pub lifecycle: LifecyclePolicy,
+    /// Absolute URL prefix for links in responses (empty: relative links).
+    pub public_url: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let photo_limits = PhotoLimits::default();
+        Config {
+            // Five full-size photos plus the report and multipart framing.
+            max_body_bytes: 5 * photo_limits.max_bytes + 1024 * 1024,
+            photo_limits,
+            max_photos: 5,
+            intake_per_minute: 30,
+            intake_burst: 10,
+            secure_cookies: false,
+            session_ttl: Duration::from_secs(12 * 3600),
+            lifecycle: LifecyclePolicy::default(),
+            public_url: String::new(),
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Photo files.
+    pub photos: PhotoFolder,
+    /// Categories and departments in force.
+    pub catalog: Arc<Catalog>,
+    /// Settings.
+    pub config: Arc<Config>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Public intake limiter.
+    pub intake_limit: Arc<RateLimit>,
+    /// Sign-in attempt limiter.
+    pub login_limit: Arc<RateLimit>,
+}
+
+impl AppState {
+    /// State for a store and photo folder with the built-in catalogue.
+    pub fn new(store: Arc<dyn Store>, photos: PhotoFolder, config: Config) -> Self {
+        AppState {
+            intake_limit: Arc::new(RateLimit::per_minute(
+                config.intake_per_minute,
+                config.intake_burst,
+            )),
+            login_limit: Arc::new(RateLimit::per_minute(10, 5)),
+            store,
+            photos,
+            catalog: Arc::new(Catalog::builtin()),
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
+    Router::new()
+        .merge(api::router())
+        .layer(DefaultBodyLimit::max(body_limit))
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            api::panic_response,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,1 +1,384 @@
-fn main() {}
+//! The `sentinel` command. Errors at this edge are `anyhow`; everything inside
+//! uses typed errors.
+
+mod demo;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use sentinel_core::{Catalog, LifecyclePolicy, Role};
+use sentinel_server::auth::{
+    Secret, check_password_strength, create_staff_user, hash_password, new_token, secret_hash,
+};
+use sentinel_server::{AppState, Config};
+use sentinel_store::sqlite::SqliteStore;
+use sentinel_store::{PhotoFolder, Store};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Sentinel: citizen hazard reporting and one-map command.
+#[derive(Parser)]
+#[command(name = "sentinel", version, about)]
+struct Cli {
+    /// Log filter (e.g. `info`, `sentinel=debug`).
+    #[arg(long, env = "SENTINEL_LOG", default_value = "info", global = true)]
+    log: String,
+    /// Log format.
+    #[arg(long, env = "SENTINEL_LOG_FORMAT", default_value = "text", global = true, value_parser = ["text", "json"])]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DataArg {
+    /// Data folder: `sentinel.db` and `photos/`.
+    #[arg(long, env = "SENTINEL_DATA", default_value = "./sentinel-data")]
+    data: PathBuf,
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "SENTINEL_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    #[command(flatten)]
+    data: DataArg,
+    /// Public report submissions per minute per client address (0 = unlimited).
+    #[arg(long, env = "SENTINEL_INTAKE_PER_MINUTE", default_value_t = 30)]
+    intake_per_minute: u32,
+    /// Extra submissions a client may burst above that rate.
+    #[arg(long, env = "SENTINEL_INTAKE_BURST", default_value_t = 10)]
+    intake_burst: u32,
+    /// Mark session cookies Secure (set when TLS terminates in front of Sentinel).
+    #[arg(long, env = "SENTINEL_SECURE_COOKIES")]
+    secure_cookies: bool,
+    /// Absolute URL prefix for links in responses, e.g. https://sentinel.example.org.
+    #[arg(long, env = "SENTINEL_PUBLIC_URL", default_value = "")]
+    public_url: String,
+    /// Days after closing during which a reporter may reopen.
+    #[arg(long, env = "SENTINEL_REOPEN_DAYS", default_value_t = 30)]
+    reopen_days: u32,
+    /// Hours a browser session lasts.
+    #[arg(long, env = "SENTINEL_SESSION_HOURS", default_value_t = 12)]
+    session_hours: u32,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(DataArg),
+    /// Manage staff users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Fill a demo data folder (once) and serve it.
+    Demo(ServeArgs),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from the first line of stdin.
+    Add {
+        /// Login name.
+        name: String,
+        /// admin, dispatcher, officer, unit or analyst.
+        #[arg(long, env = "SENTINEL_ROLE")]
+        role: String,
+        /// Department code (required for officers).
+        #[arg(long, env = "SENTINEL_DEPARTMENT")]
+        department: Option<String>,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// List users.
+    List(DataArg),
+    /// Disable a user (their sessions and tokens stop working).
+    Disable {
+        /// Login name.
+        name: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Set a user's password from the first line of stdin.
+    SetPassword {
+        /// Login name.
+        name: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a bearer token; it is printed once, on the last line.
+    Create {
+        /// The user the token acts as.
+        #[arg(long, env = "SENTINEL_TOKEN_USER")]
+        user: String,
+        /// A label to recognise it by.
+        #[arg(long, env = "SENTINEL_TOKEN_LABEL", default_value = "cli")]
+        label: String,
+        /// Days until it expires (never, if absent).
+        #[arg(long, env = "SENTINEL_TOKEN_EXPIRES_DAYS")]
+        expires_days: Option<u32>,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// List tokens (never their secrets).
+    List {
+        /// Only this user's.
+        #[arg(long, env = "SENTINEL_TOKEN_USER")]
+        user: Option<String>,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        /// Token id from `token list`.
+        id: i64,
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+fn init_logging(filter: &str, format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn open_store(data: &Path) -> Result<SqliteStore> {
+    SqliteStore::open(data).with_context(|| format!("opening the database in {}", data.display()))
+}
+
+fn read_password() -> Result<Secret> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let p = line.trim_end_matches(['\r', '\n']);
+    if p.is_empty() {
+        bail!("no password on stdin (pipe it in: echo \"$PASSWORD\" | sentinel user add ...)");
+    }
+    Ok(Secret::new(p))
+}
+
+fn fmt_time(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+async fn serve(args: ServeArgs, store: Arc<SqliteStore>) -> Result<()> {
+    let photos =
+        PhotoFolder::open(args.data.data.join("photos")).context("opening the photo folder")?;
+    let config = Config {
+        intake_per_minute: args.intake_per_minute,
+        intake_burst: args.intake_burst,
+        secure_cookies: args.secure_cookies,
+        public_url: args.public_url.trim_end_matches('/').to_owned(),
+        lifecycle: LifecyclePolicy {
+            reopen_window: time::Duration::days(i64::from(args.reopen_days)),
+        },
+        session_ttl: Duration::from_secs(u64::from(args.session_hours) * 3600),
+        ..Config::default()
+    };
+    let state = AppState::new(store, photos, config);
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    // Scripts and tests read this line to find the port.
+    println!("sentinel listening on http://{addr}");
+    tracing::info!(%addr, data = %args.data.data.display(), "serving");
+    let shutdown = async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+    };
+    sentinel_server::serve(listener, state, shutdown).await?;
+    Ok(())
+}
+
+fn parse_role(role: &str) -> Result<Role> {
+    role.parse::<Role>().map_err(|_| {
+        anyhow::anyhow!("unknown role {role:?}; use admin, dispatcher, officer, unit or analyst")
+    })
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let store = Arc::new(open_store(&args.data.data)?);
+            serve(args, store).await
+        }
+        Command::Demo(args) => {
+            let store = Arc::new(open_store(&args.data.data)?);
+            demo::prepare(&*store, &args.data.data).await?;
+            serve(args, store).await
+        }
+        Command::Migrate(d) => {
+            open_store(&d.data)?;
+            println!("database in {} is up to date", d.data.display());
+            Ok(())
+        }
+        Command::User(cmd) => user_command(cmd).await,
+        Command::Token(cmd) => token_command(cmd).await,
+    }
+}
+
+async fn user_command(cmd: UserCommand) -> Result<()> {
+    match cmd {
+        UserCommand::Add {
+            name,
+            role,
+            department,
+            data,
+        } => {
+            let role = parse_role(&role)?;
+            let password = read_password()?;
+            let store = open_store(&data.data)?;
+            let user = create_staff_user(
+                &store,
+                &Catalog::builtin(),
+                &name,
+                &password,
+                role,
+                department.as_deref(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("added {} ({})", user.name, user.role);
+        }
+        UserCommand::List(data) => {
+            let store = open_store(&data.data)?;
+            println!(
+                "{:<24} {:<11} {:<18} {:<9} created",
+                "name", "role", "department", "state"
+            );
+            for u in store.users().await? {
+                let state = if u.disabled { "disabled" } else { "active" };
+                println!(
+                    "{:<24} {:<11} {:<18} {:<9} {}",
+                    u.name,
+                    u.role,
+                    u.department.unwrap_or_default(),
+                    state,
+                    fmt_time(u.created_at)
+                );
+            }
+        }
+        UserCommand::Disable { name, data } => {
+            open_store(&data.data)?
+                .disable_user(&name)
+                .await
+                .with_context(|| format!("disabling {name}"))?;
+            println!("disabled {name}");
+        }
+        UserCommand::SetPassword { name, data } => {
+            let password = read_password()?;
+            check_password_strength(&password).map_err(|e| anyhow::anyhow!(e))?;
+            let hash = hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            open_store(&data.data)?
+                .set_password(&name, &hash)
+                .await
+                .with_context(|| format!("setting the password of {name}"))?;
+            println!("password changed for {name}; their sessions were ended");
+        }
+    }
+    Ok(())
+}
+
+async fn token_command(cmd: TokenCommand) -> Result<()> {
+    match cmd {
+        TokenCommand::Create {
+            user,
+            label,
+            expires_days,
+            data,
+        } => {
+            let store = open_store(&data.data)?;
+            let owner = store
+                .user(&user)
+                .await?
+                .with_context(|| format!("no user {user:?}"))?;
+            if owner.disabled {
+                bail!("user {user} is disabled");
+            }
+            let token = new_token();
+            let now = OffsetDateTime::now_utc();
+            let expires = expires_days.map(|d| now + time::Duration::days(i64::from(d)));
+            let info = store
+                .create_token(&user, &label, &secret_hash(token.expose()), now, expires)
+                .await?;
+            eprintln!(
+                "token {} for {} ({}); it is shown once:",
+                info.id, info.user, owner.role
+            );
+            println!("{}", token.expose());
+        }
+        TokenCommand::List { user, data } => {
+            let store = open_store(&data.data)?;
+            println!(
+                "{:<5} {:<20} {:<16} {:<26} state",
+                "id", "user", "label", "created"
+            );
+            for t in store.tokens(user.as_deref()).await? {
+                let state = match (t.revoked_at, t.expires_at) {
+                    (Some(at), _) => format!("revoked {}", fmt_time(at)),
+                    (None, Some(exp)) if exp <= OffsetDateTime::now_utc() => {
+                        format!("expired {}", fmt_time(exp))
+                    }
+                    (None, Some(exp)) => format!("expires {}", fmt_time(exp)),
+                    (None, None) => "active".into(),
+                };
+                println!(
+                    "{:<5} {:<20} {:<16} {:<26} {state}",
+                    t.id,
+                    t.user,
+                    t.label,
+                    fmt_time(t.created_at)
+                );
+            }
+        }
+        TokenCommand::Revoke { id, data } => {
+            open_store(&data.data)?
+                .revoke_token(id, OffsetDateTime::now_utc())
+                .await
+                .with_context(|| format!("revoking token {id}"))?;
+            println!("revoked token {id}");
+        }
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    init_logging(&cli.log, &cli.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(cli))
+}

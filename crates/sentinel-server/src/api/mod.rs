@@ -1,0 +1,50 @@
+//! Routes, one module per area, all wired here.
+
+mod catalog;
+mod ops;
+mod photos;
+mod reports;
+mod session;
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::Router;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(ops::get_health))
+        .route("/readyz", get(ops::get_ready))
+        .route("/metrics", get(ops::get_metrics))
+        .route("/api/v1/openapi.json", get(ops::get_openapi))
+        .route(
+            "/api/v1/reports",
+            post(reports::create_report).get(reports::list_reports),
+        )
+        .route("/api/v1/reports/{key}", get(reports::get_report))
+        .route("/api/v1/reports/{key}/events", get(reports::get_events))
+        .route("/api/v1/reports/{key}/actions", post(reports::post_action))
+        .route("/api/v1/categories", get(catalog::list_categories))
+        .route("/api/v1/departments", get(catalog::list_departments))
+        .route("/api/v1/photos/{id}", get(photos::get_photo))
+        .route("/api/v1/photos/{id}/thumb", get(photos::get_thumbnail))
+        .route(
+            "/api/v1/session",
+            post(session::sign_in)
+                .get(session::whoami)
+                .delete(session::sign_out),
+        )
+}
+
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::NotFound("there is nothing at this address".into())
+}
+
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal("a request handler panicked".into()).into_response()
+}

@@ -1,0 +1,582 @@
+//! Reports: intake, reading, listing, the timeline and lifecycle actions.
+//!
+//! Intake durability: photos are validated, stripped and fsynced to the photo
+//! folder first; then the report, its photo records, its first event and its
+//! idempotency key are committed together; only then is 201 sent.
+
+use crate::AppState;
+use crate::auth::{MaybeStaff, Staff};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, bytes_rejection, is_json, parse_json};
+use crate::views;
+use axum::Json;
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use sentinel_core::input::ParseContext;
+use sentinel_core::{
+    Action, Channel, FieldError, Priority, Report, ReportId, ReportInput, Role, Status,
+    TrackingCode,
+};
+use sentinel_photos::ProcessedPhoto;
+use sentinel_store::{
+    AccessLogEntry, ActionRequest, Idempotency, PhotoRecord, ReportKey, ReportQuery, Submission,
+    Submitted,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Largest `report` part in a multipart submission.
+const MAX_REPORT_PART: usize = 256 * 1024;
+const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// A submission as read off the wire, before any parsing.
+struct RawSubmission {
+    report: Bytes,
+    photos: Vec<Bytes>,
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(v) = headers.get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    let key = v
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
+    key.map(|k| Some(k.to_owned())).ok_or_else(|| {
+        ApiError::BadRequest("Idempotency-Key must be 1-255 visible ASCII characters".into())
+    })
+}
+
+async fn read_field(
+    mut field: axum::extract::multipart::Field<'_>,
+    limit: usize,
+    what: &str,
+) -> ApiResult<Bytes> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if buf.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "{what} is larger than the limit of {limit} bytes"
+            )));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.into())
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge("the request body is larger than the limit".into())
+    } else {
+        ApiError::BadRequest(format!("malformed multipart body: {}", e.body_text()))
+    }
+}
+
+async fn read_submission(s: &AppState, req: Request) -> ApiResult<RawSubmission> {
+    let limit = s.config.max_body_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the request body is larger than the limit of {limit} bytes"
+        )));
+    }
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if is_json(ct.as_deref()) {
+        let report = Bytes::from_request(req, s).await.map_err(bytes_rejection)?;
+        return Ok(RawSubmission {
+            report,
+            photos: vec![],
+        });
+    }
+    if !ct
+        .as_deref()
+        .is_some_and(|c| c.to_ascii_lowercase().starts_with("multipart/form-data"))
+    {
+        return Err(ApiError::UnsupportedMediaType(
+            "send application/json, or multipart/form-data with a `report` part and `photo` parts"
+                .into(),
+        ));
+    }
+    let mut mp = Multipart::from_request(req, s)
+        .await
+        .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let (mut report, mut photos) = (None, Vec::new());
+    while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
+        match field.name() {
+            Some("report") if report.is_none() => {
+                report = Some(read_field(field, MAX_REPORT_PART, "the report part").await?)
+            }
+            Some("report") => return Err(ApiError::BadRequest("send one `report` part".into())),
+            Some("photo") => {
+                if photos.len() == s.config.max_photos {
+                    return Err(ApiError::Validation(vec![FieldError::new(
+                        "photo",
+                        format!("at most {} photos per report", s.config.max_photos),
+                    )]));
+                }
+                let n = photos.len() + 1;
+                photos.push(
+                    read_field(
+                        field,
+                        s.config.photo_limits.max_bytes,
+                        &format!("photo {n}"),
+                    )
+                    .await?,
+                );
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unexpected part {:?}; use `report` and `photo`",
+                    other.unwrap_or("")
+                )));
+            }
+        }
+    }
+    let report =
+        report.ok_or_else(|| ApiError::BadRequest("the `report` part (JSON) is missing".into()))?;
+    Ok(RawSubmission { report, photos })
+}
+
+fn request_hash(raw: &RawSubmission) -> String {
+    let mut h = Sha256::new();
+    h.update(Sha256::digest(&raw.report));
+    for p in &raw.photos {
+        h.update(Sha256::digest(p));
+    }
+    sentinel_photos::hex(&h.finalize())
+}
+
+fn created(body: String, id: Option<ReportId>, replayed: bool) -> Response {
+    let mut res = (StatusCode::CREATED, body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(id) = id {
+        if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/reports/{id}")) {
+            h.insert(header::LOCATION, v);
+        }
+    }
+    if replayed {
+        h.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    res
+}
+
+async fn process_photos(s: &AppState, photos: Vec<Bytes>) -> ApiResult<Vec<ProcessedPhoto>> {
+    let limits = s.config.photo_limits;
+    tokio::task::spawn_blocking(move || {
+        photos
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                sentinel_photos::process(p, &limits).map_err(|e| match ApiError::from(e) {
+                    ApiError::Validation(mut v) => {
+                        v.iter_mut().for_each(|f| f.field = format!("photo[{i}]"));
+                        ApiError::Validation(v)
+                    }
+                    ApiError::PayloadTooLarge(m) => {
+                        ApiError::PayloadTooLarge(format!("photo {}: {m}", i + 1))
+                    }
+                    ApiError::UnsupportedMediaType(m) => {
+                        ApiError::UnsupportedMediaType(format!("photo {}: {m}", i + 1))
+                    }
+                    other => other,
+                })
+            })
+            .collect::<ApiResult<Vec<_>>>()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+/// `POST /api/v1/reports`
+pub(crate) async fn create_report(
+    State(s): State<AppState>,
+    MaybeStaff(staff): MaybeStaff,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> ApiResult<Response> {
+    if staff.is_none() {
+        s.intake_limit.check(peer.ip())?;
+    }
+    let key = idempotency_key(req.headers())?;
+    let raw = read_submission(&s, req).await?;
+    let hash = request_hash(&raw);
+    if let Some(key) = &key {
+        if let Some(prev) = s.store.idempotent_response(key).await? {
+            if prev.request_hash != hash {
+                return Err(ApiError::Unprocessable(
+                    sentinel_store::StoreError::IdempotencyMismatch.to_string(),
+                ));
+            }
+            return Ok(created(prev.response, None, true));
+        }
+    }
+    let input: ReportInput = parse_json(&raw.report)?;
+    let photos = process_photos(&s, raw.photos).await?;
+    let first_meta = photos
+        .iter()
+        .map(|p| p.metadata)
+        .find(|m| m.location().is_some())
+        .or(photos.first().map(|p| p.metadata));
+    let ctx = ParseContext {
+        catalog: &s.catalog,
+        photo_count: photos.len(),
+        exif_location: first_meta.and_then(|m| m.location()),
+        exif_time: first_meta.and_then(|m| m.taken_at()),
+        channel: Channel::Api,
+        account: None,
+        staff: staff.is_some(),
+    };
+    let new = input.parse(&ctx).map_err(ApiError::Validation)?;
+
+    // Photos reach the disk (fsynced) before the report that references them.
+    let records: Vec<PhotoRecord> = photos
+        .iter()
+        .map(|p| PhotoRecord {
+            id: p.id.clone(),
+            mime: p.format.mime().into(),
+            width: p.width,
+            height: p.height,
+            bytes: p.bytes.len() as u64,
+        })
+        .collect();
+    if !photos.is_empty() {
+        let folder = s.photos.clone();
+        tokio::task::spawn_blocking(move || {
+            photos.iter().try_for_each(|p| folder.put(&p.id, &p.bytes))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(format!("storing a photo: {e}")))?;
+    }
+
+    let config = s.config.clone();
+    let render = move |r: &Report| views::public_report(r, &config).to_string();
+    let submission = Submission {
+        report: new,
+        photos: records,
+        actor: staff
+            .as_ref()
+            .map_or_else(|| "public".to_owned(), |st| st.user.name.clone()),
+        idempotency: key.map(|key| Idempotency {
+            key,
+            request_hash: hash,
+            render: Box::new(render.clone()),
+        }),
+        now: OffsetDateTime::now_utc(),
+    };
+    match s.store.submit(submission).await? {
+        Submitted::Created(report, body) => {
+            s.metrics.reports_created.inc();
+            tracing::info!(id = %report.id, code = %report.tracking_code, category = %report.category, "report received");
+            let body = body.unwrap_or_else(|| render(&report));
+            Ok(created(body, Some(report.id), false))
+        }
+        Submitted::Replayed(body) => Ok(created(body, None, true)),
+    }
+}
+
+fn parse_key(key: &str) -> ApiResult<ReportKey> {
+    if let Ok(id) = key.parse::<i64>() {
+        return Ok(ReportKey::Id(ReportId(id)));
+    }
+    key.parse::<TrackingCode>()
+        .map(ReportKey::Code)
+        .map_err(|_| {
+            ApiError::NotFound(format!(
+                "no report {key:?}: use a report id or a tracking code"
+            ))
+        })
+}
+
+async fn load(s: &AppState, key: &str) -> ApiResult<Report> {
+    s.store
+        .report(&parse_key(key)?)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no report {key:?}")))
+}
+
+/// The staff view, logging the read of contact details first when they are shown.
+async fn staff_view(s: &AppState, staff: &Staff, r: &Report, purpose: &str) -> ApiResult<Value> {
+    let has_contact = matches!(
+        r.reporter,
+        sentinel_core::Reporter::Contact(_) | sentinel_core::Reporter::Account(_)
+    );
+    let show = has_contact && views::may_see_contact(staff, r);
+    if show {
+        s.store
+            .log_personal_data_access(AccessLogEntry {
+                at: OffsetDateTime::now_utc(),
+                user: staff.user.name.clone(),
+                role: staff.user.role.to_string(),
+                report_id: r.id,
+                fields: "contact".into(),
+                purpose: purpose.into(),
+            })
+            .await?;
+    }
+    Ok(views::staff_report(r, &s.config, show))
+}
+
+/// `GET /api/v1/reports/{id or tracking code}`
+pub(crate) async fn get_report(
+    State(s): State<AppState>,
+    MaybeStaff(staff): MaybeStaff,
+    ApiPath(key): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let r = load(&s, &key).await?;
+    Ok(Json(match staff {
+        Some(st) => staff_view(&s, &st, &r, "GET /api/v1/reports/{key}").await?,
+        None => views::public_report(&r, &s.config),
+    }))
+}
+
+/// Query of `GET /api/v1/reports`.
+#[derive(Deserialize, Default)]
+pub(crate) struct ListQuery {
+    bbox: Option<String>,
+    status: Option<String>,
+    category: Option<String>,
+    department: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+fn list(value: &Option<String>) -> Vec<String> {
+    value
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn time_param(name: &str, v: &Option<String>) -> ApiResult<Option<OffsetDateTime>> {
+    v.as_deref()
+        .map(|t| {
+            OffsetDateTime::parse(t, &Rfc3339)
+                .map_err(|_| ApiError::BadRequest(format!("{name} must be an RFC 3339 date-time")))
+        })
+        .transpose()
+}
+
+impl ListQuery {
+    fn into_query(self, s: &AppState) -> ApiResult<ReportQuery> {
+        let statuses = list(&self.status)
+            .iter()
+            .map(|v| v.parse::<Status>().map_err(ApiError::BadRequest))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let categories = list(&self.category);
+        if let Some(unknown) = categories.iter().find(|c| s.catalog.category(c).is_none()) {
+            return Err(ApiError::BadRequest(format!(
+                "unknown category {unknown:?}"
+            )));
+        }
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=500).contains(&limit) {
+            return Err(ApiError::BadRequest(
+                "limit must be between 1 and 500".into(),
+            ));
+        }
+        let before_id = self
+            .cursor
+            .as_deref()
+            .map(|c| {
+                c.parse::<i64>()
+                    .map(ReportId)
+                    .map_err(|_| ApiError::BadRequest("cursor is not one this API gave out".into()))
+            })
+            .transpose()?;
+        Ok(ReportQuery {
+            bbox: self
+                .bbox
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(ApiError::BadRequest)?,
+            statuses,
+            categories,
+            department: self.department,
+            since: time_param("since", &self.since)?,
+            until: time_param("until", &self.until)?,
+            before_id,
+            limit,
+        })
+    }
+}
+
+/// `GET /api/v1/reports`: newest first; follow `next_cursor` for the next page.
+pub(crate) async fn list_reports(
+    State(s): State<AppState>,
+    MaybeStaff(staff): MaybeStaff,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let query = q.into_query(&s)?;
+    let page = s.store.reports(&query).await?;
+    let next = (page.len() == query.limit as usize)
+        .then(|| page.last().map(|r| r.id.to_string()))
+        .flatten();
+    // Lists never carry contact details, for anyone: open one report to see them (logged).
+    let items: Vec<Value> = page
+        .iter()
+        .map(|r| {
+            if staff.is_some() {
+                views::staff_report(r, &s.config, false)
+            } else {
+                views::public_report(r, &s.config)
+            }
+        })
+        .collect();
+    Ok(Json(json!({ "reports": items, "next_cursor": next })))
+}
+
+/// `GET /api/v1/reports/{key}/events`
+pub(crate) async fn get_events(
+    State(s): State<AppState>,
+    MaybeStaff(staff): MaybeStaff,
+    ApiPath(key): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let r = load(&s, &key).await?;
+    let events = s.store.events(r.id).await?;
+    let items: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            if staff.is_some() {
+                views::staff_event(e)
+            } else {
+                views::public_event(e)
+            }
+        })
+        .collect();
+    Ok(Json(json!({ "report": r.id, "events": items })))
+}
+
+/// Body of `POST /api/v1/reports/{key}/actions`.
+#[derive(Deserialize)]
+pub(crate) struct ActionBody {
+    action: String,
+    note: Option<String>,
+    reason: Option<String>,
+    department: Option<String>,
+    co_departments: Option<Vec<String>>,
+    assignee: Option<String>,
+    into: Option<String>,
+    priority: Option<String>,
+}
+
+async fn to_action(s: &AppState, b: ActionBody) -> ApiResult<Action> {
+    let text = b.reason.or(b.note).unwrap_or_default();
+    let missing =
+        |f: &str| ApiError::Validation(vec![FieldError::new(f, "is required for this action")]);
+    Ok(match b.action.as_str() {
+        "accept" => Action::Accept,
+        "reject" => Action::Reject { reason: text },
+        "merge" => {
+            let into = b.into.ok_or_else(|| missing("into"))?;
+            let target = s.store.report(&parse_key(&into)?).await?.ok_or_else(|| {
+                ApiError::Unprocessable(format!("there is no report {into} to merge into"))
+            })?;
+            Action::Merge { into: target.id }
+        }
+        "assign" => {
+            let department = b.department.ok_or_else(|| missing("department"))?;
+            let co = b.co_departments.unwrap_or_default();
+            for d in std::iter::once(&department).chain(&co) {
+                if s.catalog.department(d).is_none() {
+                    return Err(ApiError::Validation(vec![FieldError::new(
+                        "department",
+                        format!("unknown department {d:?}"),
+                    )]));
+                }
+            }
+            Action::Assign {
+                department,
+                co_departments: co,
+                assignee: b.assignee,
+                reason: (!text.is_empty()).then_some(text),
+            }
+        }
+        "start" => Action::Start,
+        "return" => Action::Return { reason: text },
+        "resolve" => Action::Resolve { note: text },
+        "verify" => Action::Verify,
+        "close" => Action::Close,
+        "reopen" => Action::Reopen { reason: text },
+        "escalate" => Action::Escalate {
+            note: (!text.is_empty()).then_some(text),
+        },
+        "set_priority" => {
+            let p = b.priority.ok_or_else(|| missing("priority"))?;
+            Action::SetPriority {
+                priority: p
+                    .parse::<Priority>()
+                    .map_err(|e| ApiError::Validation(vec![FieldError::new("priority", e)]))?,
+            }
+        }
+        "comment" => Action::Comment { note: text },
+        other => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "action",
+                format!("unknown action {other:?}; see the lifecycle table in the API description"),
+            )]));
+        }
+    })
+}
+
+/// `POST /api/v1/reports/{key}/actions`: move the work order.
+pub(crate) async fn post_action(
+    State(s): State<AppState>,
+    staff: Staff,
+    ApiPath(key): ApiPath<String>,
+    ApiJson(body): ApiJson<ActionBody>,
+) -> ApiResult<Response> {
+    staff.require(&[
+        Role::Admin,
+        Role::Dispatcher,
+        Role::Officer,
+        Role::Unit,
+        Role::Analyst,
+    ])?;
+    let r = load(&s, &key).await?;
+    let action = to_action(&s, body).await?;
+    let requires_verification = s
+        .catalog
+        .category(&r.category)
+        .is_some_and(|c| c.requires_verification);
+    let (report, event) = s
+        .store
+        .apply(ActionRequest {
+            report: r.id,
+            actor: staff.actor(),
+            action,
+            requires_verification,
+            policy: s.config.lifecycle,
+            now: OffsetDateTime::now_utc(),
+        })
+        .await?;
+    tracing::info!(id = %report.id, action = %event.action, user = %staff.user.name, "report action");
+    let view = views::staff_report(&report, &s.config, false);
+    Ok(Json(json!({ "report": view, "event": views::staff_event(&event) })).into_response())
+}

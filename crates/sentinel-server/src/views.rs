@@ -1,0 +1,116 @@
+//! What each audience sees of a report. Privacy policy: the public view is built
+//! field by field from an allow-list and never touches the reporter; the staff
+//! view adds contact details only when the caller asks for them after
+//! [`may_see_contact`] said yes (and the read was logged).
+
+use crate::Config;
+use crate::auth::Staff;
+use sentinel_core::{Event, Report, Reporter, Role};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+fn ts(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+fn opt_ts(t: Option<OffsetDateTime>) -> Value {
+    t.map_or(Value::Null, |t| Value::String(ts(t)))
+}
+
+/// Link to a photo.
+pub fn photo_url(cfg: &Config, id: &str) -> String {
+    format!("{}/api/v1/photos/{id}", cfg.public_url)
+}
+
+/// The view anyone may see.
+pub fn public_report(r: &Report, cfg: &Config) -> Value {
+    let mut v = json!({
+        "id": r.id,
+        "tracking_code": r.tracking_code,
+        "category": r.category,
+        "description": r.description,
+        "lat": r.location.lat(),
+        "lon": r.location.lon(),
+        "accuracy_m": r.accuracy_m,
+        "address": r.address,
+        "attributes": r.attributes,
+        "photos": r.photos.iter().map(|p| photo_url(cfg, p)).collect::<Vec<_>>(),
+        "thumbnails": r.photos.iter().map(|p| format!("{}/thumb", photo_url(cfg, p))).collect::<Vec<_>>(),
+        "status": r.status,
+        "priority": r.priority,
+        "supporters": r.supporters,
+        "merged_into": r.merged_into,
+        "created_at": ts(r.created_at),
+        "updated_at": ts(r.updated_at),
+        "closed_at": opt_ts(r.closed_at),
+    });
+    if let Some(d) = &r.department {
+        v["department"] = json!(d);
+    }
+    v
+}
+
+/// Whether this staff member may see the reporter's contact details.
+pub fn may_see_contact(staff: &Staff, r: &Report) -> bool {
+    let u = &staff.user;
+    match u.role {
+        Role::Admin | Role::Dispatcher => true,
+        Role::Officer => u.department.as_deref().is_some_and(|d| {
+            r.department.as_deref() == Some(d) || r.co_departments.iter().any(|c| c == d)
+        }),
+        Role::Unit => r.assignee.as_deref() == Some(u.name.as_str()),
+        Role::Analyst => false,
+    }
+}
+
+/// The staff view; `with_contact` only after the access was logged.
+pub fn staff_report(r: &Report, cfg: &Config, with_contact: bool) -> Value {
+    let mut v = public_report(r, cfg);
+    v["channel"] = json!(r.channel);
+    v["co_departments"] = json!(r.co_departments);
+    v["assignee"] = json!(r.assignee);
+    v["observed_at"] = opt_ts(r.observed_at);
+    let (kind, contact, account) = match &r.reporter {
+        Reporter::Anonymous => ("anonymous", None, None),
+        Reporter::Contact(c) => ("contact", Some(c), None),
+        Reporter::Account(a) => ("account", None, Some(a)),
+    };
+    let mut reporter =
+        json!({ "kind": kind, "contact_hidden": contact.is_some() && !with_contact });
+    if with_contact {
+        reporter["contact"] = json!(contact);
+        reporter["account"] = json!(account);
+    }
+    v["reporter"] = reporter;
+    v
+}
+
+/// Actions whose notes are written for the public timeline.
+const PUBLIC_NOTES: &[&str] = &["reject", "resolve", "reopen", "close"];
+
+/// A timeline entry as the public sees it: what happened and when, not who.
+pub fn public_event(e: &Event) -> Value {
+    json!({
+        "at": ts(e.at),
+        "action": e.action,
+        "from_status": e.from_status,
+        "to_status": e.to_status,
+        "note": if PUBLIC_NOTES.contains(&e.action.as_str()) { json!(e.note) } else { Value::Null },
+    })
+}
+
+/// A timeline entry for staff.
+pub fn staff_event(e: &Event) -> Value {
+    json!({
+        "id": e.id,
+        "at": ts(e.at),
+        "actor": e.actor,
+        "actor_role": e.actor_role,
+        "action": e.action,
+        "from_status": e.from_status,
+        "to_status": e.to_status,
+        "note": e.note,
+        "data": e.data,
+    })
+}

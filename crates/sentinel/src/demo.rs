@@ -1,0 +1,176 @@
+//! `sentinel demo`: a data folder with staff accounts and a few hundred reports
+//! around Liaocheng in every stage of their life, so that every endpoint answers
+//! with something real the moment it starts. Reproducible: a fixed seed.
+
+use anyhow::Result;
+use sentinel_core::lifecycle::LifecyclePolicy;
+use sentinel_core::{Action, Actor, Catalog, Channel, Contact, NewReport, Reporter, Role};
+use sentinel_geo::Point;
+use sentinel_server::auth::{Secret, create_staff_user};
+use sentinel_store::{ActionRequest, Store, Submission, Submitted};
+use std::path::Path;
+use time::{Duration, OffsetDateTime};
+
+/// The password of every demo account (printed at start; a demo, not a deployment).
+pub const DEMO_PASSWORD: &str = "sentinel-demo";
+
+const ACCOUNTS: &[(&str, Role, Option<&str>)] = &[
+    ("admin", Role::Admin, None),
+    ("dispatcher", Role::Dispatcher, None),
+    ("fire-officer", Role::Officer, Some("fire")),
+    ("housing-officer", Role::Officer, Some("housing")),
+    ("traffic-officer", Role::Officer, Some("traffic")),
+    ("analyst", Role::Analyst, None),
+];
+
+/// Liaocheng's centre and the spread of the demo reports around it.
+const CENTRE: (f64, f64) = (36.456, 115.985);
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*: enough for scattering demo points.
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Creates the demo accounts and reports unless the folder already has them.
+pub async fn prepare(store: &dyn Store, dir: &Path) -> Result<()> {
+    let catalog = Catalog::builtin();
+    if store.users().await?.is_empty() {
+        for (name, role, dept) in ACCOUNTS {
+            create_staff_user(
+                store,
+                &catalog,
+                name,
+                &Secret::new(DEMO_PASSWORD),
+                *role,
+                *dept,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
+    if store.count_reports().await? == 0 {
+        seed_reports(store, &catalog, 400).await?;
+    }
+    println!("demo data in {}", dir.display());
+    println!(
+        "staff accounts (password {DEMO_PASSWORD:?}): {}",
+        ACCOUNTS.iter().map(|a| a.0).collect::<Vec<_>>().join(", ")
+    );
+    Ok(())
+}
+
+async fn seed_reports(store: &dyn Store, catalog: &Catalog, n: usize) -> Result<()> {
+    let mut rng = Rng(0x5E47_1AE1);
+    let dispatcher = Actor::Staff {
+        user: "dispatcher".into(),
+        role: Role::Dispatcher,
+        department: None,
+    };
+    let now = OffsetDateTime::now_utc();
+    for i in 0..n {
+        let cat = &catalog.categories[rng.below(catalog.categories.len())];
+        let lat = CENTRE.0 + (rng.unit() - 0.5) * 0.25;
+        let lon = CENTRE.1 + (rng.unit() - 0.5) * 0.3;
+        let created = now - Duration::minutes((rng.unit() * 60.0 * 24.0 * 60.0) as i64);
+        let reporter = if i % 3 == 0 {
+            Reporter::Anonymous
+        } else {
+            Reporter::Contact(Contact {
+                phone: Some(format!("1380013{:04}", i % 10_000)),
+                ..Default::default()
+            })
+        };
+        let report = NewReport {
+            category: cat.code.clone(),
+            description: format!("{} ({})", cat.name, cat.name_en),
+            location: Point::new(lat, lon)?,
+            accuracy_m: Some(5.0 + rng.unit() * 30.0),
+            address: None,
+            attributes: Default::default(),
+            reporter,
+            channel: if i % 4 == 0 {
+                Channel::Api
+            } else {
+                Channel::Web
+            },
+            priority: cat.default_priority,
+            observed_at: Some(created),
+        };
+        let Submitted::Created(r, _) = store
+            .submit(Submission {
+                report,
+                photos: vec![],
+                actor: "public".into(),
+                idempotency: None,
+                now: created,
+            })
+            .await?
+        else {
+            continue;
+        };
+        let officer = Actor::Staff {
+            user: "officer".into(),
+            role: Role::Officer,
+            department: Some(cat.default_department.clone()),
+        };
+        // How far along its life this report has come.
+        let stage = rng.below(6);
+        let mut steps: Vec<(Actor, Action)> = Vec::new();
+        if stage >= 1 {
+            steps.push((dispatcher.clone(), Action::Accept));
+        }
+        if stage >= 2 {
+            let assign = Action::Assign {
+                department: cat.default_department.clone(),
+                co_departments: vec![],
+                assignee: None,
+                reason: None,
+            };
+            steps.push((dispatcher.clone(), assign));
+        }
+        if stage >= 3 {
+            steps.push((officer.clone(), Action::Start));
+        }
+        if stage >= 4 {
+            steps.push((
+                officer.clone(),
+                Action::Resolve {
+                    note: "已处理 / handled on site".into(),
+                },
+            ));
+        }
+        if stage >= 5 {
+            if cat.requires_verification {
+                steps.push((dispatcher.clone(), Action::Verify));
+            }
+            steps.push((dispatcher.clone(), Action::Close));
+        }
+        for (k, (actor, action)) in steps.into_iter().enumerate() {
+            let at = (created + Duration::hours(2 * (k as i64 + 1))).min(now);
+            store
+                .apply(ActionRequest {
+                    report: r.id,
+                    actor,
+                    action,
+                    requires_verification: cat.requires_verification,
+                    policy: LifecyclePolicy::default(),
+                    now: at,
+                })
+                .await?;
+        }
+    }
+    Ok(())
+}
