@@ -308,13 +308,13 @@ impl ReportInput {
             (_, _, Some(c)) => Reporter::Contact(c),
             (_, _, None) => Reporter::Anonymous,
         };
-        if let (Reporter::Anonymous, Some(cat)) = (&reporter, category) {
-            if !cat.allow_anonymous {
-                errors.push(FieldError::new(
-                    "contact",
-                    "this category needs a way to contact you",
-                ));
-            }
+        if let (Reporter::Anonymous, Some(cat)) = (&reporter, category)
+            && !cat.allow_anonymous
+        {
+            errors.push(FieldError::new(
+                "contact",
+                "this category needs a way to contact you",
+            ));
         }
 
         let observed_at = match self.observed_at.as_deref() {

@@ -453,10 +453,10 @@ where
 {
     let mut state = Status::Submitted;
     for (i, (from, to)) in steps.into_iter().enumerate() {
-        if let Some(from) = from {
-            if from != state {
-                return Err((i, state, from));
-            }
+        if let Some(from) = from
+            && from != state
+        {
+            return Err((i, state, from));
         }
         if let Some(to) = to {
             state = to;

@@ -20,7 +20,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if path == "." || path.is_empty() {
+        if inner.is_syntax() || inner.is_eof() || path == "." || path.is_empty() {
             ApiError::BadRequest(format!("the body is not valid JSON: {inner}"))
         } else {
             ApiError::BadRequest(format!("invalid value at {path}: {inner}"))

@@ -1,6 +1,8 @@
 //! The storage conformance suite: every backend must pass it unchanged. Today it
 //! runs against SQLite; the PostgreSQL backend will plug into `backends()`.
 
+#![allow(clippy::unwrap_used, missing_docs)]
+
 use sentinel_core::lifecycle::LifecyclePolicy;
 use sentinel_core::{
     Action, Actor, Channel, LifecycleError, NewReport, Priority, ReportId, Reporter, Role, Status,

@@ -169,10 +169,10 @@ fn created(body: String, id: Option<ReportId>, replayed: bool) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if let Some(id) = id {
-        if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/reports/{id}")) {
-            h.insert(header::LOCATION, v);
-        }
+    if let Some(id) = id
+        && let Ok(v) = HeaderValue::from_str(&format!("/api/v1/reports/{id}"))
+    {
+        h.insert(header::LOCATION, v);
     }
     if replayed {
         h.insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -220,15 +220,15 @@ pub(crate) async fn create_report(
     let key = idempotency_key(req.headers())?;
     let raw = read_submission(&s, req).await?;
     let hash = request_hash(&raw);
-    if let Some(key) = &key {
-        if let Some(prev) = s.store.idempotent_response(key).await? {
-            if prev.request_hash != hash {
-                return Err(ApiError::Unprocessable(
-                    sentinel_store::StoreError::IdempotencyMismatch.to_string(),
-                ));
-            }
-            return Ok(created(prev.response, None, true));
+    if let Some(key) = &key
+        && let Some(prev) = s.store.idempotent_response(key).await?
+    {
+        if prev.request_hash != hash {
+            return Err(ApiError::Unprocessable(
+                sentinel_store::StoreError::IdempotencyMismatch.to_string(),
+            ));
         }
+        return Ok(created(prev.response, None, true));
     }
     let input: ReportInput = parse_json(&raw.report)?;
     let photos = process_photos(&s, raw.photos).await?;

@@ -57,10 +57,10 @@ impl ReadPool {
     }
 
     fn give_back(&self, c: Connection) {
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < IDLE_READERS {
-                idle.push(c);
-            }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < IDLE_READERS
+        {
+            idle.push(c);
         }
     }
 }
@@ -184,14 +184,14 @@ impl SqliteStore {
 }
 
 fn submit_in_tx(conn: &Connection, s: Submission) -> Result<Submitted> {
-    if let Some(idem) = &s.idempotency {
-        if let Some(prev) = queries::idempotent_response(conn, &idem.key)? {
-            return if prev.request_hash == idem.request_hash {
-                Ok(Submitted::Replayed(prev.response))
-            } else {
-                Err(StoreError::IdempotencyMismatch)
-            };
-        }
+    if let Some(idem) = &s.idempotency
+        && let Some(prev) = queries::idempotent_response(conn, &idem.key)?
+    {
+        return if prev.request_hash == idem.request_hash {
+            Ok(Submitted::Replayed(prev.response))
+        } else {
+            Err(StoreError::IdempotencyMismatch)
+        };
     }
     for p in &s.photos {
         queries::insert_photo(conn, p, s.now)?;

@@ -1,0 +1,201 @@
+//! The `sentinel` binary as outside scripts use it.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_sentinel");
+
+/// A `sentinel serve` process on a free port.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn start(data: &Path) -> Server {
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--intake-per-minute",
+                "0",
+            ])
+            .arg("--data")
+            .arg(data)
+            .env("SENTINEL_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start sentinel");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let base = line.trim().rsplit(' ').next().expect("address").to_owned();
+        assert!(base.starts_with("http://127.0.0.1:"), "{line}");
+        Server { child, base }
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill_9(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sentinel(args: &[&str], data: &Path, stdin: Option<&str>) -> (bool, String, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("SENTINEL_DATA", data)
+        .env("SENTINEL_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sentinel");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn users_and_tokens_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let (ok, out, _) = sentinel(&["migrate"], data, None);
+    assert!(ok, "{out}");
+    let (ok, _, err) = sentinel(
+        &["user", "add", "zhang", "--role", "dispatcher"],
+        data,
+        Some("a long enough password\n"),
+    );
+    assert!(ok, "{err}");
+    // Refusals with a reason and a non-zero exit.
+    for (args, pw, why) in [
+        (
+            vec!["user", "add", "x1", "--role", "emperor"],
+            "a long enough password\n",
+            "unknown role",
+        ),
+        (
+            vec!["user", "add", "x2", "--role", "officer"],
+            "a long enough password\n",
+            "department",
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "x3",
+                "--role",
+                "officer",
+                "--department",
+                "nasa",
+            ],
+            "a long enough password\n",
+            "unknown department",
+        ),
+        (
+            vec!["user", "add", "x4", "--role", "analyst"],
+            "short\n",
+            "at least 10",
+        ),
+        (
+            vec!["user", "add", "zhang", "--role", "analyst"],
+            "a long enough password\n",
+            "already exists",
+        ),
+    ] {
+        let (ok, _, err) = sentinel(&args, data, Some(pw));
+        assert!(!ok, "{args:?} should fail");
+        assert!(err.contains(why), "{args:?}: {err}");
+    }
+    let (_, list, _) = sentinel(&["user", "list"], data, None);
+    assert!(list.contains("zhang") && list.contains("dispatcher"));
+    assert!(!list.contains("argon2"), "never print hashes");
+
+    let (ok, out, err) = sentinel(
+        &[
+            "token",
+            "create",
+            "--user",
+            "zhang",
+            "--data",
+            data.to_str().unwrap(),
+        ],
+        data,
+        None,
+    );
+    assert!(ok, "{err}");
+    let token = out.lines().last().unwrap().trim().to_owned();
+    assert!(token.starts_with("sn_") && token.len() == 67, "{token}");
+
+    let server = Server::start(data);
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{}/api/v1/reports", server.base))
+        .json(&json!({"category": "pothole", "description": "hole", "lat": 36.4, "lon": 116.0}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let act = |t: String| {
+        client
+            .post(format!(
+                "{}/api/v1/reports/{}/actions",
+                server.base, created["id"]
+            ))
+            .bearer_auth(t)
+            .json(&json!({"action": "accept"}))
+            .send()
+    };
+    assert_eq!(act(token.clone()).await.unwrap().status(), StatusCode::OK);
+    let (_, tokens, _) = sentinel(&["token", "list"], data, None);
+    assert!(tokens.contains("zhang") && tokens.contains("active") && !tokens.contains(&token));
+    let id = tokens
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(sentinel(&["token", "revoke", &id], data, None).0);
+    assert_eq!(act(token).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+    let (_, out, _) = sentinel(&["token", "create", "--user", "zhang"], data, None);
+    let token2 = out.lines().last().unwrap().trim().to_owned();
+    assert!(sentinel(&["user", "disable", "zhang"], data, None).0);
+    assert_eq!(
+        act(token2).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (ok, _, err) = sentinel(&["token", "create", "--user", "nobody"], data, None);
+    assert!(!ok && err.contains("no user"));
+}

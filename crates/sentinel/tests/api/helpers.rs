@@ -1,0 +1,171 @@
+//! `TestApp`: a real server with its own data folder, and helpers to talk to it.
+
+use reqwest::multipart::{Form, Part};
+use reqwest::{Client, Response, StatusCode};
+use sentinel_core::{Catalog, Role};
+use sentinel_server::auth::{Secret, create_staff_user, new_token, secret_hash};
+use sentinel_server::{AppState, Config};
+use sentinel_store::sqlite::SqliteStore;
+use sentinel_store::{PhotoFolder, Store};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub store: Arc<SqliteStore>,
+    pub dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(Config {
+            intake_per_minute: 0,
+            ..Config::default()
+        })
+        .await
+    }
+
+    pub async fn spawn_with(config: Config) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
+        let photos = PhotoFolder::open(dir.path().join("photos")).expect("photos");
+        let state = AppState::new(store.clone(), photos, config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            sentinel_server::serve(listener, state, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        TestApp {
+            base,
+            client: Client::new(),
+            store,
+            dir,
+            _shutdown: tx,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Creates a user with `role` and returns a bearer token for them.
+    pub async fn token(&self, name: &str, role: Role, department: Option<&str>) -> String {
+        create_staff_user(
+            &*self.store,
+            &Catalog::builtin(),
+            name,
+            &Secret::new(PASSWORD),
+            role,
+            department,
+        )
+        .await
+        .expect("user");
+        let token = new_token();
+        self.store
+            .create_token(
+                name,
+                "test",
+                &secret_hash(token.expose()),
+                OffsetDateTime::now_utc(),
+                None,
+            )
+            .await
+            .expect("token");
+        token.expose().to_owned()
+    }
+
+    pub async fn post_json(&self, body: &Value) -> Response {
+        self.client
+            .post(self.url("/api/v1/reports"))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_multipart(&self, report: &Value, photos: Vec<Vec<u8>>) -> Response {
+        let mut form = Form::new().part(
+            "report",
+            Part::text(report.to_string())
+                .mime_str("application/json")
+                .unwrap(),
+        );
+        for (i, p) in photos.into_iter().enumerate() {
+            form = form.part(
+                "photo",
+                Part::bytes(p)
+                    .file_name(format!("photo{i}.jpg"))
+                    .mime_str("image/jpeg")
+                    .unwrap(),
+            );
+        }
+        self.client
+            .post(self.url("/api/v1/reports"))
+            .multipart(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn act(&self, token: &str, report: i64, body: Value) -> Response {
+        self.client
+            .post(self.url(&format!("/api/v1/reports/{report}/actions")))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn count(&self) -> u64 {
+        self.store.count_reports().await.expect("count")
+    }
+
+    /// Submits a valid report and returns its JSON.
+    pub async fn report(&self) -> Value {
+        let res = self.post_json(&sample()).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.expect("json")
+    }
+}
+
+/// A valid report with contact details.
+pub fn sample() -> Value {
+    json!({
+        "category": "fire_lane_blocked",
+        "description": "三轮车堵住了消防通道 / tricycles blocking the fire lane",
+        "lat": 36.4567,
+        "lon": 115.9854,
+        "accuracy_m": 6.5,
+        "contact": { "name": "王芳", "phone": "13800138000", "email": "wang@example.cn" }
+    })
+}
+
+/// Asserts a problem document with `status`, returning it.
+pub async fn problem(res: Response, status: StatusCode) -> Value {
+    assert_eq!(res.status(), status, "status");
+    let ct = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(ct.as_deref(), Some("application/problem+json"));
+    let body: Value = res.json().await.expect("problem json");
+    assert_eq!(body["status"], status.as_u16());
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "detail: {body}"
+    );
+    body
+}

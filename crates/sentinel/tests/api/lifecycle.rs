@@ -1,0 +1,214 @@
+//! The work-order chain over HTTP, with the roles that move it.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use sentinel_core::Role;
+use sentinel_store::Store;
+use serde_json::{Value, json};
+
+async fn ok(res: reqwest::Response) -> Value {
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn a_report_goes_from_submitted_to_closed_through_the_12345_chain() {
+    let app = TestApp::spawn().await;
+    let r = app.report().await; // fire_lane_blocked: requires 核查
+    let id = r["id"].as_i64().unwrap();
+    let d = app.token("dispatch", Role::Dispatcher, None).await;
+    let police = app.token("police-1", Role::Officer, Some("police")).await;
+    let fire = app.token("fire-1", Role::Officer, Some("fire")).await;
+
+    ok(app.act(&d, id, json!({"action": "accept"})).await).await;
+    // Routed to the wrong department, which sends it back (退单), then 改派.
+    ok(app
+        .act(&d, id, json!({"action": "assign", "department": "police"}))
+        .await)
+    .await;
+    let back = ok(app.act(&police, id, json!({"action": "return", "reason": "消防通道归消防 / fire lanes are the fire service's"})).await).await;
+    assert_eq!(back["report"]["status"], "returned");
+    let reassigned = ok(app.act(&d, id, json!({"action": "assign", "department": "fire", "co_departments": ["police"], "reason": "改派"})).await).await;
+    assert_eq!(reassigned["event"]["data"]["previous_department"], "police");
+    ok(app
+        .act(&d, id, json!({"action": "escalate", "note": "督办: 24h"}))
+        .await)
+    .await;
+    ok(app.act(&fire, id, json!({"action": "start"})).await).await;
+    // The co-handling department may comment but not resolve.
+    ok(app
+        .act(
+            &police,
+            id,
+            json!({"action": "comment", "note": "patrol informed"}),
+        )
+        .await)
+    .await;
+    problem(
+        app.act(&police, id, json!({"action": "resolve", "note": "done"}))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    ok(app
+        .act(
+            &fire,
+            id,
+            json!({"action": "resolve", "note": "vehicles towed"}),
+        )
+        .await)
+    .await;
+    // This category needs an inspector check before closing.
+    problem(
+        app.act(&d, id, json!({"action": "close"})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    ok(app.act(&d, id, json!({"action": "verify"})).await).await;
+    let closed = ok(app.act(&d, id, json!({"action": "close"})).await).await;
+    assert_eq!(closed["report"]["status"], "closed");
+
+    let staff_events = ok(app
+        .client
+        .get(app.url(&format!("/api/v1/reports/{id}/events")))
+        .bearer_auth(&d)
+        .send()
+        .await
+        .unwrap())
+    .await;
+    let actions: Vec<&str> = staff_events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "submit", "accept", "assign", "return", "assign", "escalate", "start", "comment",
+            "resolve", "verify", "close"
+        ]
+    );
+    let states: Vec<_> = staff_events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["from_status"].clone(), e["to_status"].clone()))
+        .collect();
+    // Replaying the log gives the current state.
+    let mut state = Value::Null;
+    for (from, to) in states {
+        if !from.is_null() {
+            assert_eq!(from, state);
+        }
+        if !to.is_null() {
+            state = to;
+        }
+    }
+    assert_eq!(state, "closed");
+    assert_eq!(staff_events["events"][3]["actor"], "police-1");
+    // The public timeline shows the resolution note but no names or internal comments.
+    let public = ok(app
+        .client
+        .get(app.url(&format!("/api/v1/reports/{id}/events")))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    let text = public.to_string();
+    assert!(
+        text.contains("vehicles towed")
+            && !text.contains("police-1")
+            && !text.contains("patrol informed")
+    );
+}
+
+#[tokio::test]
+async fn duplicates_merge_into_one_report_with_their_supporters() {
+    let app = TestApp::spawn().await;
+    let d = app.token("dispatch", Role::Dispatcher, None).await;
+    let keep = app.report().await;
+    let dup = app.report().await;
+    let res = ok(app
+        .act(
+            &d,
+            dup["id"].as_i64().unwrap(),
+            json!({"action": "merge", "into": keep["tracking_code"]}),
+        )
+        .await)
+    .await;
+    assert_eq!(res["report"]["status"], "merged");
+    assert_eq!(res["report"]["merged_into"], keep["id"]);
+    let keep: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/reports/{}", keep["id"])))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keep["supporters"], 2);
+    problem(
+        app.act(
+            &d,
+            keep["id"].as_i64().unwrap(),
+            json!({"action": "merge", "into": keep["id"].to_string()}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn contact_details_reach_only_staff_who_need_them_and_each_read_is_logged() {
+    let app = TestApp::spawn().await;
+    let r = app.report().await;
+    let id = r["id"].as_i64().unwrap();
+    let d = app.token("dispatch", Role::Dispatcher, None).await;
+    let analyst = app.token("analyst", Role::Analyst, None).await;
+    let market = app.token("market", Role::Officer, Some("market")).await;
+    let get = |t: &str| {
+        app.client
+            .get(app.url(&format!("/api/v1/reports/{id}")))
+            .bearer_auth(t.to_owned())
+            .send()
+    };
+
+    let seen: Value = get(&d).await.unwrap().json().await.unwrap();
+    assert_eq!(seen["reporter"]["contact"]["phone"], "13800138000");
+    for t in [&analyst, &market] {
+        let hidden: Value = get(t).await.unwrap().json().await.unwrap();
+        assert!(!hidden.to_string().contains("13800138000"));
+        assert_eq!(hidden["reporter"]["contact_hidden"], true);
+    }
+    // Lists never carry contact details.
+    let list: Value = app
+        .client
+        .get(app.url("/api/v1/reports"))
+        .bearer_auth(&d)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!list.to_string().contains("13800138000"));
+    let log = app
+        .store
+        .personal_data_access(sentinel_core::ReportId(id))
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (
+            log[0].user.as_str(),
+            log[0].role.as_str(),
+            log[0].fields.as_str()
+        ),
+        ("dispatch", "dispatcher", "contact")
+    );
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the real server on an ephemeral port, a fresh data folder
+//! per test, plain HTTP. One test binary for the whole crate.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod access;
+mod bad_input;
+mod cli;
+mod crash;
+mod helpers;
+mod intake;
+mod lifecycle;
+mod ops;
