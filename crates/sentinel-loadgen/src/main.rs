@@ -1,0 +1,349 @@
+//! `sentinel-loadgen`: the load generator behind docs/BENCHMARKS.md.
+//!
+//! - `intake`: concurrent clients POST reports (JSON, or multipart with a ~1 MB
+//!   JPEG, each request a distinct photo) to a running server over keep-alive
+//!   connections; prints throughput and latency percentiles.
+//! - `sqlite-baseline`: a minimal program inserting the same rows (a report and
+//!   its first event) into SQLite with the same durability (WAL,
+//!   synchronous=FULL, one commit per report), for the ratio the target asks for.
+//! - `seed`: fills a data folder with N reports through the real schema, for the
+//!   start-up benchmark.
+//! - `startup`: times a `sentinel serve` from exec to a 200 on `/readyz`.
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use clap::{Parser, Subcommand};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(about = "Sentinel load generator")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// POST reports to a running server.
+    Intake {
+        /// Server base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Concurrent clients, each on its own keep-alive connection.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Seconds to run (after a one-second warm-up).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Attach one JPEG of about this many bytes (0: JSON only).
+        #[arg(long, default_value_t = 0)]
+        photo_bytes: usize,
+    },
+    /// The minimal SQLite program with the same durability.
+    SqliteBaseline {
+        /// Folder for the throwaway database.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// Fill a data folder with reports.
+    Seed {
+        /// Data folder (as `sentinel serve --data`).
+        #[arg(long)]
+        data: PathBuf,
+        /// How many reports.
+        #[arg(long, default_value_t = 1_000_000)]
+        reports: u64,
+    },
+    /// Time `sentinel serve` from start to ready.
+    Startup {
+        /// The sentinel binary.
+        #[arg(long)]
+        bin: PathBuf,
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// Runs.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+fn report_json(i: u64) -> String {
+    serde_json::json!({
+        "category": "fire_lane_blocked",
+        "description": format!("Load test report {i}: tricycles blocking the fire lane"),
+        "lat": 36.45 + (i % 1000) as f64 * 1e-4,
+        "lon": 115.98 + (i % 997) as f64 * 1e-4,
+        "accuracy_m": 8.0,
+        "contact": { "phone": "13800138000" }
+    })
+    .to_string()
+}
+
+/// A JPEG of roughly `target` bytes.
+fn base_photo(target: usize) -> Vec<u8> {
+    let mut side = 800u32;
+    loop {
+        let jpeg = sentinel_photos::testing::jpeg(side, side * 3 / 4, 1, None, 92);
+        if jpeg.len() >= target || side > 6000 {
+            return jpeg;
+        }
+        side = (f64::from(side) * (target as f64 / jpeg.len() as f64).sqrt() * 1.02) as u32 + 8;
+    }
+}
+
+/// The photo with its first quantisation table nudged: a valid, distinct JPEG
+/// (so content addressing cannot skip the write) without re-encoding.
+fn variant(base: &[u8], i: u64) -> Vec<u8> {
+    let mut v = base.to_vec();
+    if let Some(p) = v.windows(2).position(|w| w == [0xFF, 0xDB]) {
+        let table = p + 5;
+        v[table + 63] = 1 + (i % 250) as u8;
+        v[table + 62] = 1 + ((i / 250) % 250) as u8;
+        v[table + 61] = 1 + ((i / 62_500) % 250) as u8;
+    }
+    v
+}
+
+fn multipart(report: &str, photo: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "sentinel-loadgen-boundary";
+    let mut body = Vec::with_capacity(photo.len() + report.len() + 300);
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"report\"\r\nContent-Type: application/json\r\n\r\n{report}\r\n").as_bytes());
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").as_bytes());
+    body.extend_from_slice(photo);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx] as f64 / 1000.0
+}
+
+async fn intake(url: String, clients: usize, seconds: u64, photo_bytes: usize) -> Result<()> {
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(clients).build_http();
+    let photo = Arc::new(if photo_bytes > 0 { Some(base_photo(photo_bytes)) } else { None });
+    if let Some(p) = photo.as_ref() {
+        eprintln!("photo: {} bytes", p.len());
+    }
+    let warmup = Duration::from_secs(1);
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let end = measure_from + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (client, url, photo) = (client.clone(), url.clone(), photo.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            let mut i = c as u64;
+            loop {
+                let now = Instant::now();
+                if now >= end {
+                    break;
+                }
+                let report = report_json(i);
+                let (ct, body) = match photo.as_ref() {
+                    Some(p) => multipart(&report, &variant(p, i)),
+                    None => ("application/json".to_owned(), report.into_bytes()),
+                };
+                let req = hyper::Request::post(format!("{url}/api/v1/reports"))
+                    .header("content-type", ct)
+                    .body(Full::new(Bytes::from(body)))
+                    .expect("request");
+                let t0 = Instant::now();
+                let ok = match client.request(req).await {
+                    Ok(res) => {
+                        let status = res.status();
+                        let _ = res.into_body().collect().await;
+                        status == hyper::StatusCode::CREATED
+                    }
+                    Err(_) => false,
+                };
+                let done = Instant::now();
+                if t0 >= measure_from && done <= end {
+                    if ok {
+                        lat.push(done.duration_since(t0).as_micros() as u64);
+                    } else {
+                        errors += 1;
+                    }
+                }
+                i += clients as u64;
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await?;
+        all.extend(l);
+        errors += e;
+    }
+    all.sort_unstable();
+    let rate = all.len() as f64 / seconds as f64;
+    println!(
+        "intake clients={clients} photo_bytes={photo_bytes} ok={} errors={errors} rate={rate:.0}/s p50={:.1}ms p90={:.1}ms p99={:.1}ms max={:.1}ms",
+        all.len(),
+        percentile(&all, 0.50),
+        percentile(&all, 0.90),
+        percentile(&all, 0.99),
+        percentile(&all, 1.0),
+    );
+    if errors > 0 {
+        bail!("{errors} requests failed");
+    }
+    Ok(())
+}
+
+fn sqlite_baseline(dir: PathBuf, seconds: u64) -> Result<()> {
+    std::fs::create_dir_all(&dir)?;
+    // Same schema as the server (the store applies it), then plain inserts.
+    drop(sentinel_store::sqlite::SqliteStore::open(&dir)?);
+    let conn = rusqlite::Connection::open(dir.join("sentinel.db"))?;
+    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let mut n = 0u64;
+    let mut lat = Vec::new();
+    while Instant::now() < end {
+        let t0 = Instant::now();
+        let tx = conn.unchecked_transaction()?;
+        tx.prepare_cached(
+            "INSERT INTO reports (tracking_code, category, description, lat, lon, accuracy_m, attributes, photos, reporter_kind, \
+             contact_phone, channel, status, priority, created_at, updated_at) \
+             VALUES (?1, 'fire_lane_blocked', ?2, ?3, ?4, 8.0, '{}', '[]', 'contact', '13800138000', 'api', 'submitted', 'high', ?5, ?5)",
+        )?
+        .execute(rusqlite::params![
+            code(1_000_000_000 + n),
+            format!("Load test report {n}: tricycles blocking the fire lane"),
+            36.45 + (n % 1000) as f64 * 1e-4,
+            115.98 + (n % 997) as f64 * 1e-4,
+            n as i64
+        ])?;
+        let id = tx.last_insert_rowid();
+        tx.prepare_cached(
+            "INSERT INTO events (report_id, at, actor, action, to_status, data) VALUES (?1, ?2, 'public', 'submit', 'submitted', '{}')",
+        )?
+        .execute(rusqlite::params![id, n as i64])?;
+        tx.commit()?;
+        lat.push(t0.elapsed().as_micros() as u64);
+        n += 1;
+    }
+    lat.sort_unstable();
+    println!(
+        "sqlite-baseline commits={n} rate={:.0}/s p50={:.2}ms p99={:.2}ms",
+        n as f64 / seconds as f64,
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99)
+    );
+    Ok(())
+}
+
+/// A valid, unique tracking code for the n-th row (multiplying by a number
+/// coprime with the code space is a bijection).
+fn code(n: u64) -> String {
+    sentinel_core::TrackingCode::from_random(n.wrapping_mul(7919)).to_string()
+}
+
+fn seed(data: PathBuf, reports: u64) -> Result<()> {
+    drop(sentinel_store::sqlite::SqliteStore::open(&data)?);
+    let mut conn = rusqlite::Connection::open(data.join("sentinel.db"))?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+    let existing = conn.query_row("SELECT count(*) FROM reports", [], |r| r.get::<_, i64>(0))? as u64;
+    let statuses = ["submitted", "accepted", "assigned", "in_progress", "resolved", "closed"];
+    let started = Instant::now();
+    let mut i = existing;
+    while i < reports {
+        let tx = conn.transaction()?;
+        {
+            let mut r = tx.prepare_cached(
+                "INSERT INTO reports (tracking_code, category, description, lat, lon, attributes, photos, reporter_kind, channel, \
+                 status, priority, created_at, updated_at) VALUES (?1, 'pothole', ?2, ?3, ?4, '{}', '[]', 'anonymous', 'web', ?5, 'normal', ?6, ?6)",
+            )?;
+            let mut e = tx.prepare_cached(
+                "INSERT INTO events (report_id, at, actor, action, to_status, data) VALUES (?1, ?2, 'public', 'submit', 'submitted', '{}')",
+            )?;
+            for _ in 0..10_000.min(reports - i) {
+                let at = 1_700_000_000_000i64 + i as i64 * 60_000;
+                r.execute(rusqlite::params![
+                    code(i),
+                    format!("seeded report {i}"),
+                    36.2 + (i % 5000) as f64 * 1e-4,
+                    115.7 + (i % 4999) as f64 * 1e-4,
+                    statuses[(i % 6) as usize],
+                    at
+                ])?;
+                e.execute(rusqlite::params![tx.last_insert_rowid(), at])?;
+                i += 1;
+            }
+        }
+        tx.commit()?;
+        if i.is_multiple_of(100_000) {
+            eprintln!("{i} reports ({:.0}s)", started.elapsed().as_secs_f64());
+        }
+    }
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    println!("seeded {} reports in {}", reports, data.display());
+    Ok(())
+}
+
+async fn startup(bin: PathBuf, data: PathBuf, runs: usize) -> Result<()> {
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+            l.local_addr()?.port()
+        };
+        let t0 = Instant::now();
+        let mut child = std::process::Command::new(&bin)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--log", "warn"])
+            .arg("--data")
+            .arg(&data)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .context("starting sentinel")?;
+        loop {
+            let req = hyper::Request::get(format!("http://127.0.0.1:{port}/readyz")).body(Full::new(Bytes::new()))?;
+            if let Ok(res) = client.request(req).await
+                && res.status() == hyper::StatusCode::OK
+            {
+                break;
+            }
+            if t0.elapsed() > Duration::from_secs(30) {
+                child.kill()?;
+                bail!("not ready after 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        times.push(t0.elapsed().as_secs_f64() * 1000.0);
+        child.kill()?;
+        child.wait()?;
+    }
+    times.sort_by(f64::total_cmp);
+    println!("startup runs={runs} median={:.0}ms min={:.0}ms max={:.0}ms", times[runs / 2], times[0], times[runs - 1]);
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command {
+        Cmd::Intake { url, clients, seconds, photo_bytes } => rt.block_on(intake(url, clients, seconds, photo_bytes)),
+        Cmd::SqliteBaseline { dir, seconds } => sqlite_baseline(dir, seconds),
+        Cmd::Seed { data, reports } => seed(data, reports),
+        Cmd::Startup { bin, data, runs } => rt.block_on(startup(bin, data, runs)),
+    }
+}
