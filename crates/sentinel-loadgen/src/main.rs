@@ -132,8 +132,14 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 }
 
 async fn intake(url: String, clients: usize, seconds: u64, photo_bytes: usize) -> Result<()> {
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(clients).build_http();
-    let photo = Arc::new(if photo_bytes > 0 { Some(base_photo(photo_bytes)) } else { None });
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(clients)
+        .build_http();
+    let photo = Arc::new(if photo_bytes > 0 {
+        Some(base_photo(photo_bytes))
+    } else {
+        None
+    });
     if let Some(p) = photo.as_ref() {
         eprintln!("photo: {} bytes", p.len());
     }
@@ -261,8 +267,16 @@ fn seed(data: PathBuf, reports: u64) -> Result<()> {
     drop(sentinel_store::sqlite::SqliteStore::open(&data)?);
     let mut conn = rusqlite::Connection::open(data.join("sentinel.db"))?;
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
-    let existing = conn.query_row("SELECT count(*) FROM reports", [], |r| r.get::<_, i64>(0))? as u64;
-    let statuses = ["submitted", "accepted", "assigned", "in_progress", "resolved", "closed"];
+    let existing =
+        conn.query_row("SELECT count(*) FROM reports", [], |r| r.get::<_, i64>(0))? as u64;
+    let statuses = [
+        "submitted",
+        "accepted",
+        "assigned",
+        "in_progress",
+        "resolved",
+        "closed",
+    ];
     let started = Instant::now();
     let mut i = existing;
     while i < reports {
@@ -309,14 +323,21 @@ async fn startup(bin: PathBuf, data: PathBuf, runs: usize) -> Result<()> {
         };
         let t0 = Instant::now();
         let mut child = std::process::Command::new(&bin)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--log", "warn"])
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--log",
+                "warn",
+            ])
             .arg("--data")
             .arg(&data)
             .stdout(std::process::Stdio::null())
             .spawn()
             .context("starting sentinel")?;
         loop {
-            let req = hyper::Request::get(format!("http://127.0.0.1:{port}/readyz")).body(Full::new(Bytes::new()))?;
+            let req = hyper::Request::get(format!("http://127.0.0.1:{port}/readyz"))
+                .body(Full::new(Bytes::new()))?;
             if let Ok(res) = client.request(req).await
                 && res.status() == hyper::StatusCode::OK
             {
@@ -333,15 +354,27 @@ async fn startup(bin: PathBuf, data: PathBuf, runs: usize) -> Result<()> {
         child.wait()?;
     }
     times.sort_by(f64::total_cmp);
-    println!("startup runs={runs} median={:.0}ms min={:.0}ms max={:.0}ms", times[runs / 2], times[0], times[runs - 1]);
+    println!(
+        "startup runs={runs} median={:.0}ms min={:.0}ms max={:.0}ms",
+        times[runs / 2],
+        times[0],
+        times[runs - 1]
+    );
     Ok(())
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     match cli.command {
-        Cmd::Intake { url, clients, seconds, photo_bytes } => rt.block_on(intake(url, clients, seconds, photo_bytes)),
+        Cmd::Intake {
+            url,
+            clients,
+            seconds,
+            photo_bytes,
+        } => rt.block_on(intake(url, clients, seconds, photo_bytes)),
         Cmd::SqliteBaseline { dir, seconds } => sqlite_baseline(dir, seconds),
         Cmd::Seed { data, reports } => seed(data, reports),
         Cmd::Startup { bin, data, runs } => rt.block_on(startup(bin, data, runs)),

@@ -89,20 +89,36 @@ pub fn staff_report(r: &Report, cfg: &Config, with_contact: bool) -> Value {
 /// Actions whose notes are written for the public timeline.
 const PUBLIC_NOTES: &[&str] = &["reject", "resolve", "reopen", "close"];
 
+/// Links to the photos attached to an event (the photo of a fix, say).
+fn attachments(e: &Event, cfg: &Config) -> Vec<String> {
+    e.data["photos"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(Value::as_str)
+                .map(|id| photo_url(cfg, id))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A timeline entry as the public sees it: what happened and when, not who.
-pub fn public_event(e: &Event) -> Value {
+pub fn public_event(e: &Event, cfg: &Config) -> Value {
+    let public = PUBLIC_NOTES.contains(&e.action.as_str());
     json!({
         "at": ts(e.at),
         "action": e.action,
         "from_status": e.from_status,
         "to_status": e.to_status,
-        "note": if PUBLIC_NOTES.contains(&e.action.as_str()) { json!(e.note) } else { Value::Null },
+        "note": if public { json!(e.note) } else { Value::Null },
+        "attachments": if public { attachments(e, cfg) } else { vec![] },
     })
 }
 
 /// A timeline entry for staff.
-pub fn staff_event(e: &Event) -> Value {
+pub fn staff_event(e: &Event, cfg: &Config) -> Value {
     json!({
+        "attachments": attachments(e, cfg),
         "id": e.id,
         "at": ts(e.at),
         "actor": e.actor,

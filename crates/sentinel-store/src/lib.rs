@@ -155,6 +155,8 @@ pub struct ActionRequest {
     pub actor: Actor,
     /// What they do.
     pub action: Action,
+    /// Photos attached to the event (already durable in the photo folder).
+    pub photos: Vec<PhotoRecord>,
     /// Whether the report's category requires 核查.
     pub requires_verification: bool,
     /// Lifecycle settings.

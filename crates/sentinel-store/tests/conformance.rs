@@ -79,6 +79,7 @@ fn act(report: ReportId, actor: Actor, action: Action) -> ActionRequest {
         report,
         actor,
         action,
+        photos: vec![],
         requires_verification: false,
         policy: LifecyclePolicy::default(),
         now: now(),

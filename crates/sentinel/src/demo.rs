@@ -165,6 +165,7 @@ async fn seed_reports(store: &dyn Store, catalog: &Catalog, n: usize) -> Result<
                     report: r.id,
                     actor,
                     action,
+                    photos: vec![],
                     requires_verification: cat.requires_verification,
                     policy: LifecyclePolicy::default(),
                     now: at,

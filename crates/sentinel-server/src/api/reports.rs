@@ -7,7 +7,7 @@
 use crate::AppState;
 use crate::auth::{MaybeStaff, Staff};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, bytes_rejection, is_json, parse_json};
+use crate::extract::{ApiPath, ApiQuery, bytes_rejection, is_json, parse_json};
 use crate::views;
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
@@ -35,8 +35,9 @@ use time::format_description::well_known::Rfc3339;
 const MAX_REPORT_PART: usize = 256 * 1024;
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
-/// A submission as read off the wire, before any parsing.
+/// A JSON document and its photos as read off the wire, before any parsing.
 struct RawSubmission {
+    /// The JSON body, or the JSON part of a multipart body.
     report: Bytes,
     photos: Vec<Bytes>,
 }
@@ -80,7 +81,9 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
-async fn read_submission(s: &AppState, req: Request) -> ApiResult<RawSubmission> {
+/// Reads `application/json`, or `multipart/form-data` with one JSON part named
+/// `part` and up to the configured number of `photo` parts, within the limits.
+async fn read_submission(s: &AppState, req: Request, part: &str) -> ApiResult<RawSubmission> {
     let limit = s.config.max_body_bytes;
     let declared = req
         .headers()
@@ -108,10 +111,9 @@ async fn read_submission(s: &AppState, req: Request) -> ApiResult<RawSubmission>
         .as_deref()
         .is_some_and(|c| c.to_ascii_lowercase().starts_with("multipart/form-data"))
     {
-        return Err(ApiError::UnsupportedMediaType(
-            "send application/json, or multipart/form-data with a `report` part and `photo` parts"
-                .into(),
-        ));
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "send application/json, or multipart/form-data with a `{part}` part and `photo` parts"
+        )));
     }
     let mut mp = Multipart::from_request(req, s)
         .await
@@ -119,15 +121,18 @@ async fn read_submission(s: &AppState, req: Request) -> ApiResult<RawSubmission>
     let (mut report, mut photos) = (None, Vec::new());
     while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
         match field.name() {
-            Some("report") if report.is_none() => {
-                report = Some(read_field(field, MAX_REPORT_PART, "the report part").await?)
+            Some(name) if name == part && report.is_none() => {
+                report =
+                    Some(read_field(field, MAX_REPORT_PART, &format!("the {part} part")).await?)
             }
-            Some("report") => return Err(ApiError::BadRequest("send one `report` part".into())),
+            Some(name) if name == part => {
+                return Err(ApiError::BadRequest(format!("send one `{part}` part")));
+            }
             Some("photo") => {
                 if photos.len() == s.config.max_photos {
                     return Err(ApiError::Validation(vec![FieldError::new(
                         "photo",
-                        format!("at most {} photos per report", s.config.max_photos),
+                        format!("at most {} photos at a time", s.config.max_photos),
                     )]));
                 }
                 let n = photos.len() + 1;
@@ -142,14 +147,14 @@ async fn read_submission(s: &AppState, req: Request) -> ApiResult<RawSubmission>
             }
             other => {
                 return Err(ApiError::BadRequest(format!(
-                    "unexpected part {:?}; use `report` and `photo`",
+                    "unexpected part {:?}; use `{part}` and `photo`",
                     other.unwrap_or("")
                 )));
             }
         }
     }
-    let report =
-        report.ok_or_else(|| ApiError::BadRequest("the `report` part (JSON) is missing".into()))?;
+    let report = report
+        .ok_or_else(|| ApiError::BadRequest(format!("the `{part}` part (JSON) is missing")))?;
     Ok(RawSubmission { report, photos })
 }
 
@@ -207,6 +212,30 @@ async fn process_photos(s: &AppState, photos: Vec<Bytes>) -> ApiResult<Vec<Proce
     .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
+/// Writes processed photos durably to the photo folder and returns their records.
+async fn store_photos(s: &AppState, photos: Vec<ProcessedPhoto>) -> ApiResult<Vec<PhotoRecord>> {
+    let records = photos
+        .iter()
+        .map(|p| PhotoRecord {
+            id: p.id.clone(),
+            mime: p.format.mime().into(),
+            width: p.width,
+            height: p.height,
+            bytes: p.bytes.len() as u64,
+        })
+        .collect();
+    if !photos.is_empty() {
+        let folder = s.photos.clone();
+        tokio::task::spawn_blocking(move || {
+            photos.iter().try_for_each(|p| folder.put(&p.id, &p.bytes))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(format!("storing a photo: {e}")))?;
+    }
+    Ok(records)
+}
+
 /// `POST /api/v1/reports`
 pub(crate) async fn create_report(
     State(s): State<AppState>,
@@ -218,7 +247,7 @@ pub(crate) async fn create_report(
         s.intake_limit.check(peer.ip())?;
     }
     let key = idempotency_key(req.headers())?;
-    let raw = read_submission(&s, req).await?;
+    let raw = read_submission(&s, req, "report").await?;
     let hash = request_hash(&raw);
     if let Some(key) = &key
         && let Some(prev) = s.store.idempotent_response(key).await?
@@ -249,25 +278,7 @@ pub(crate) async fn create_report(
     let new = input.parse(&ctx).map_err(ApiError::Validation)?;
 
     // Photos reach the disk (fsynced) before the report that references them.
-    let records: Vec<PhotoRecord> = photos
-        .iter()
-        .map(|p| PhotoRecord {
-            id: p.id.clone(),
-            mime: p.format.mime().into(),
-            width: p.width,
-            height: p.height,
-            bytes: p.bytes.len() as u64,
-        })
-        .collect();
-    if !photos.is_empty() {
-        let folder = s.photos.clone();
-        tokio::task::spawn_blocking(move || {
-            photos.iter().try_for_each(|p| folder.put(&p.id, &p.bytes))
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(format!("storing a photo: {e}")))?;
-    }
+    let records = store_photos(&s, photos).await?;
 
     let config = s.config.clone();
     let render = move |r: &Report| views::public_report(r, &config).to_string();
@@ -464,9 +475,9 @@ pub(crate) async fn get_events(
         .iter()
         .map(|e| {
             if staff.is_some() {
-                views::staff_event(e)
+                views::staff_event(e, &s.config)
             } else {
-                views::public_event(e)
+                views::public_event(e, &s.config)
             }
         })
         .collect();
@@ -545,12 +556,13 @@ async fn to_action(s: &AppState, b: ActionBody) -> ApiResult<Action> {
     })
 }
 
-/// `POST /api/v1/reports/{key}/actions`: move the work order.
+/// `POST /api/v1/reports/{key}/actions`: move the work order. JSON, or multipart
+/// with an `action` part and `photo` parts (e.g. the photo of the fix with 办结).
 pub(crate) async fn post_action(
     State(s): State<AppState>,
     staff: Staff,
     ApiPath(key): ApiPath<String>,
-    ApiJson(body): ApiJson<ActionBody>,
+    req: Request,
 ) -> ApiResult<Response> {
     staff.require(&[
         Role::Admin,
@@ -559,8 +571,12 @@ pub(crate) async fn post_action(
         Role::Unit,
         Role::Analyst,
     ])?;
+    let raw = read_submission(&s, req, "action").await?;
+    let body: ActionBody = parse_json(&raw.report)?;
     let r = load(&s, &key).await?;
     let action = to_action(&s, body).await?;
+    let photos = process_photos(&s, raw.photos).await?;
+    let photos = store_photos(&s, photos).await?;
     let requires_verification = s
         .catalog
         .category(&r.category)
@@ -571,6 +587,7 @@ pub(crate) async fn post_action(
             report: r.id,
             actor: staff.actor(),
             action,
+            photos,
             requires_verification,
             policy: s.config.lifecycle,
             now: OffsetDateTime::now_utc(),
@@ -578,5 +595,8 @@ pub(crate) async fn post_action(
         .await?;
     tracing::info!(id = %report.id, action = %event.action, user = %staff.user.name, "report action");
     let view = views::staff_report(&report, &s.config, false);
-    Ok(Json(json!({ "report": view, "event": views::staff_event(&event) })).into_response())
+    Ok(
+        Json(json!({ "report": view, "event": views::staff_event(&event, &s.config) }))
+            .into_response(),
+    )
 }

@@ -294,6 +294,12 @@ fn apply_in_tx(conn: &Connection, req: ActionRequest) -> Result<(Report, Event)>
         Action::Close => r.closed_at = Some(req.now),
         _ => {}
     }
+    if !req.photos.is_empty() {
+        for p in &req.photos {
+            queries::insert_photo(conn, p, req.now)?;
+        }
+        data["photos"] = json!(req.photos.iter().map(|p| &p.id).collect::<Vec<_>>());
+    }
     let changed = to != from;
     r.status = to;
     r.updated_at = req.now;

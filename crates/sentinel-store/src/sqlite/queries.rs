@@ -412,6 +412,9 @@ pub(crate) fn insert_idempotency(
 }
 
 const USER_COLUMNS: &str = "id, name, role, department, disabled, password_hash, created_at";
+/// The same columns, qualified for joins on `users u`.
+const USER_COLUMNS_U: &str =
+    "u.id, u.name, u.role, u.department, u.disabled, u.password_hash, u.created_at";
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -549,14 +552,9 @@ pub(crate) fn user_for_token(
     hash: &str,
     now: OffsetDateTime,
 ) -> Result<Option<User>> {
-    let cols = USER_COLUMNS
-        .split(", ")
-        .map(|c| format!("u.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {cols} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1 \
+            "SELECT {USER_COLUMNS_U} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1 \
              AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2) AND u.disabled = 0"
         ))?
         .query_row(params![hash, ms(now)], user_from_row)
@@ -583,14 +581,9 @@ pub(crate) fn user_for_session(
     hash: &str,
     now: OffsetDateTime,
 ) -> Result<Option<User>> {
-    let cols = USER_COLUMNS
-        .split(", ")
-        .map(|c| format!("u.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {cols} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0"
+            "SELECT {USER_COLUMNS_U} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0"
         ))?
         .query_row(params![hash, ms(now)], user_from_row)
         .optional()?)

@@ -212,3 +212,82 @@ async fn contact_details_reach_only_staff_who_need_them_and_each_read_is_logged(
         ("dispatch", "dispatcher", "contact")
     );
 }
+
+#[tokio::test]
+async fn a_resolution_can_carry_the_photo_of_the_fix() {
+    let app = TestApp::spawn().await;
+    let mut r = sample();
+    r["category"] = json!("pothole");
+    let r: Value = app.post_json(&r).await.json().await.unwrap();
+    let id = r["id"].as_i64().unwrap();
+    let d = app.token("dispatch", Role::Dispatcher, None).await;
+    let housing = app.token("housing-1", Role::Officer, Some("housing")).await;
+    ok(app.act(&d, id, json!({"action": "accept"})).await).await;
+    ok(app
+        .act(&d, id, json!({"action": "assign", "department": "housing"}))
+        .await)
+    .await;
+    ok(app.act(&housing, id, json!({"action": "start"})).await).await;
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "action",
+            reqwest::multipart::Part::text(
+                json!({"action": "resolve", "note": "patched with asphalt"}).to_string(),
+            ),
+        )
+        .part(
+            "photo",
+            reqwest::multipart::Part::bytes(sentinel_photos::testing::jpeg(320, 240, 42, None, 85))
+                .file_name("fixed.jpg"),
+        );
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/reports/{id}/actions")))
+        .bearer_auth(&housing)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let body = ok(res).await;
+    let url = body["event"]["attachments"][0].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.client.get(app.url(&url)).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let public: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/reports/{id}/events")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        public["events"].as_array().unwrap().last().unwrap()["attachments"][0],
+        url
+    );
+    // A broken attachment refuses the whole action.
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "action",
+            reqwest::multipart::Part::text(
+                json!({"action": "comment", "note": "see photo"}).to_string(),
+            ),
+        )
+        .part(
+            "photo",
+            reqwest::multipart::Part::bytes(b"not an image at all".to_vec()),
+        );
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/reports/{id}/actions")))
+        .bearer_auth(&housing)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    problem(res, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    let events = app.store.events(sentinel_core::ReportId(id)).await.unwrap();
+    assert_eq!(events.last().unwrap().action, "resolve");
+}
