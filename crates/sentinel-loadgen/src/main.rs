@@ -52,6 +52,10 @@ enum Cmd {
         /// Seconds to run.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Reports per commit: 1 is what each acknowledged row needs on its own;
+        /// more shows what batching alone buys, without HTTP.
+        #[arg(long, default_value_t = 1)]
+        batch: u64,
     },
     /// Fill a data folder with reports.
     Seed {
@@ -61,6 +65,15 @@ enum Cmd {
         /// How many reports.
         #[arg(long, default_value_t = 1_000_000)]
         reports: u64,
+    },
+    /// Time photo intake (validate, strip, hash) on distinct ~1 MB JPEGs, in process.
+    Photo {
+        /// Photos to process.
+        #[arg(long, default_value_t = 50)]
+        count: u64,
+        /// Approximate size of each.
+        #[arg(long, default_value_t = 1_000_000)]
+        bytes: usize,
     },
     /// Time `sentinel serve` from start to ready.
     Startup {
@@ -213,7 +226,7 @@ async fn intake(url: String, clients: usize, seconds: u64, photo_bytes: usize) -
     Ok(())
 }
 
-fn sqlite_baseline(dir: PathBuf, seconds: u64) -> Result<()> {
+fn sqlite_baseline(dir: PathBuf, seconds: u64, batch: u64) -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     // Same schema as the server (the store applies it), then plain inserts.
     drop(sentinel_store::sqlite::SqliteStore::open(&dir)?);
@@ -226,7 +239,8 @@ fn sqlite_baseline(dir: PathBuf, seconds: u64) -> Result<()> {
     while Instant::now() < end {
         let t0 = Instant::now();
         let tx = conn.unchecked_transaction()?;
-        tx.prepare_cached(
+        for _ in 0..batch {
+            tx.prepare_cached(
             "INSERT INTO reports (tracking_code, category, description, lat, lon, accuracy_m, attributes, photos, reporter_kind, \
              contact_phone, channel, status, priority, created_at, updated_at) \
              VALUES (?1, 'fire_lane_blocked', ?2, ?3, ?4, 8.0, '{}', '[]', 'contact', '13800138000', 'api', 'submitted', 'high', ?5, ?5)",
@@ -238,18 +252,19 @@ fn sqlite_baseline(dir: PathBuf, seconds: u64) -> Result<()> {
             115.98 + (n % 997) as f64 * 1e-4,
             n as i64
         ])?;
-        let id = tx.last_insert_rowid();
-        tx.prepare_cached(
+            let id = tx.last_insert_rowid();
+            tx.prepare_cached(
             "INSERT INTO events (report_id, at, actor, action, to_status, data) VALUES (?1, ?2, 'public', 'submit', 'submitted', '{}')",
         )?
         .execute(rusqlite::params![id, n as i64])?;
+            n += 1;
+        }
         tx.commit()?;
         lat.push(t0.elapsed().as_micros() as u64);
-        n += 1;
     }
     lat.sort_unstable();
     println!(
-        "sqlite-baseline commits={n} rate={:.0}/s p50={:.2}ms p99={:.2}ms",
+        "sqlite-baseline batch={batch} reports={n} rate={:.0}/s commit p50={:.2}ms p99={:.2}ms",
         n as f64 / seconds as f64,
         percentile(&lat, 0.5),
         percentile(&lat, 0.99)
@@ -363,6 +378,41 @@ async fn startup(bin: PathBuf, data: PathBuf, runs: usize) -> Result<()> {
     Ok(())
 }
 
+fn photo(count: u64, bytes: usize) -> Result<()> {
+    let base = base_photo(bytes);
+    let limits = sentinel_photos::PhotoLimits::default();
+    let first = sentinel_photos::process(&base, &limits)?;
+    let mut times = Vec::new();
+    for i in 0..count {
+        let v = variant(&base, i);
+        let t0 = Instant::now();
+        sentinel_photos::process(&v, &limits)?;
+        times.push(t0.elapsed().as_micros() as u64);
+    }
+    times.sort_unstable();
+    let mut decode = Vec::new();
+    for i in 0..count.min(20) {
+        let v = variant(&base, i);
+        let t0 = Instant::now();
+        image::load_from_memory_with_format(&v, image::ImageFormat::Jpeg)?;
+        decode.push(t0.elapsed().as_micros() as u64);
+    }
+    decode.sort_unstable();
+    eprintln!(
+        "of which a full decode: p50={:.1}ms",
+        percentile(&decode, 0.5)
+    );
+    println!(
+        "photo {}x{} {} bytes: process p50={:.1}ms p90={:.1}ms",
+        first.width,
+        first.height,
+        base.len(),
+        percentile(&times, 0.5),
+        percentile(&times, 0.9)
+    );
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -375,8 +425,13 @@ fn main() -> Result<()> {
             seconds,
             photo_bytes,
         } => rt.block_on(intake(url, clients, seconds, photo_bytes)),
-        Cmd::SqliteBaseline { dir, seconds } => sqlite_baseline(dir, seconds),
+        Cmd::SqliteBaseline {
+            dir,
+            seconds,
+            batch,
+        } => sqlite_baseline(dir, seconds, batch.max(1)),
         Cmd::Seed { data, reports } => seed(data, reports),
+        Cmd::Photo { count, bytes } => photo(count, bytes),
         Cmd::Startup { bin, data, runs } => rt.block_on(startup(bin, data, runs)),
     }
 }

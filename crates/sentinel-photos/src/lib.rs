@@ -157,15 +157,7 @@ fn decode_limits(limits: &PhotoLimits) -> Limits {
     l
 }
 
-fn decode(
-    data: &[u8],
-    format: PhotoFormat,
-    limits: &PhotoLimits,
-) -> Result<DynamicImage, PhotoError> {
-    let header = ImageReader::with_format(Cursor::new(data), format.image_format());
-    let (width, height) = header
-        .into_dimensions()
-        .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
+fn check_dimensions(width: u32, height: u32, limits: &PhotoLimits) -> Result<(), PhotoError> {
     if width == 0
         || height == 0
         || width > limits.max_dimension
@@ -179,11 +171,58 @@ fn decode(
             max_pixels: limits.max_pixels,
         });
     }
+    Ok(())
+}
+
+fn decode(
+    data: &[u8],
+    format: PhotoFormat,
+    limits: &PhotoLimits,
+) -> Result<DynamicImage, PhotoError> {
+    let header = ImageReader::with_format(Cursor::new(data), format.image_format());
+    let (width, height) = header
+        .into_dimensions()
+        .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
+    check_dimensions(width, height, limits)?;
     let mut reader = ImageReader::with_format(Cursor::new(data), format.image_format());
     reader.limits(decode_limits(limits));
     reader
         .decode()
         .map_err(|e| PhotoError::Corrupt(e.to_string()))
+}
+
+/// Validates a JPEG by decoding every scan, in strict mode (errors the decoder could
+/// paper over, such as a premature end or bad markers, are refused), to luminance
+/// only: colour conversion proves nothing about the file and costs a quarter of the
+/// time. Returns the coded dimensions.
+fn validate_jpeg(data: &[u8], limits: &PhotoLimits) -> Result<(u32, u32), PhotoError> {
+    use zune_core::bytestream::ZCursor;
+    use zune_core::colorspace::ColorSpace;
+    use zune_core::options::DecoderOptions;
+    let corrupt = |e: zune_jpeg::errors::DecodeErrors| PhotoError::Corrupt(e.to_string());
+    let options = DecoderOptions::default()
+        .set_strict_mode(true)
+        .set_max_width(limits.max_dimension as usize)
+        .set_max_height(limits.max_dimension as usize)
+        .jpeg_set_out_colorspace(ColorSpace::Luma);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(data), options);
+    let headers = decoder.decode_headers();
+    let (w, h) = decoder
+        .dimensions()
+        .map(|(w, h)| {
+            (
+                u32::try_from(w).unwrap_or(u32::MAX),
+                u32::try_from(h).unwrap_or(u32::MAX),
+            )
+        })
+        .unwrap_or((0, 0));
+    if w > 0 && h > 0 {
+        check_dimensions(w, h, limits)?;
+    }
+    headers.map_err(corrupt)?;
+    check_dimensions(w, h, limits)?;
+    decoder.decode().map_err(corrupt)?;
+    Ok((w, h))
 }
 
 /// Validates an uploaded photo and prepares it for storage.
@@ -198,21 +237,26 @@ pub fn process(data: &[u8], limits: &PhotoLimits) -> Result<ProcessedPhoto, Phot
     let metadata = PhotoMetadata::read(data);
     // Structure first (cheap, and catches truncation some decoders forgive), then pixels.
     let stripped = strip::strip_metadata(data, format, metadata.orientation)?;
-    let mut img = decode(data, format, limits)?;
-    let bytes = match stripped {
-        Some(bytes) => bytes,
-        // The format has no lossless way to keep the orientation: bake it in.
-        None => {
-            let orientation = image::metadata::Orientation::from_exif(metadata.orientation)
-                .unwrap_or(image::metadata::Orientation::NoTransforms);
-            img.apply_orientation(orientation);
-            let mut out = Cursor::new(Vec::new());
-            img.write_to(&mut out, format.image_format())
-                .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
-            out.into_inner()
-        }
+    let (bytes, mut width, mut height) = if format == PhotoFormat::Jpeg {
+        let (w, h) = validate_jpeg(data, limits)?;
+        (stripped.unwrap_or_else(|| data.to_vec()), w, h)
+    } else {
+        let mut img = decode(data, format, limits)?;
+        let bytes = match stripped {
+            Some(bytes) => bytes,
+            // The format has no lossless way to keep the orientation: bake it in.
+            None => {
+                let orientation = image::metadata::Orientation::from_exif(metadata.orientation)
+                    .unwrap_or(image::metadata::Orientation::NoTransforms);
+                img.apply_orientation(orientation);
+                let mut out = Cursor::new(Vec::new());
+                img.write_to(&mut out, format.image_format())
+                    .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
+                out.into_inner()
+            }
+        };
+        (bytes, img.width(), img.height())
     };
-    let (mut width, mut height) = (img.width(), img.height());
     if format == PhotoFormat::Jpeg && (5..=8).contains(&metadata.orientation) {
         std::mem::swap(&mut width, &mut height);
     }
