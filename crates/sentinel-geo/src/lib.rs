@@ -4,6 +4,11 @@
 //! (Baidu). Sentinel stores every position as WGS-84, so conversion happens once,
 //! at the boundary, through [`Point::from_crs`].
 
+pub mod import;
+pub mod jurisdiction;
+
+pub use jurisdiction::{Jurisdiction, JurisdictionIndex, Level};
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
