@@ -224,6 +224,36 @@ pub fn parse_jurisdictions(
     Ok(out)
 }
 
+/// Finds each imported jurisdiction's parent by where it lies: the jurisdiction one
+/// level up that contains a point inside it. Used when the file names no parents.
+/// When nothing exists at the level above, there is no parent to find.
+pub fn assign_parents_by_containment(
+    items: &mut [ImportedJurisdiction],
+    existing: &crate::JurisdictionIndex,
+) -> Result<(), ImportError> {
+    use geo::InteriorPoint;
+    for (i, item) in items.iter_mut().enumerate() {
+        let Some(parent_level) = item.level.parent() else {
+            continue;
+        };
+        if !existing.all().iter().any(|j| j.level == parent_level) {
+            continue;
+        }
+        let inside = item
+            .area
+            .interior_point()
+            .ok_or_else(|| at(i, "has an empty area"))?;
+        let p = Point::new(inside.y(), inside.x()).map_err(|e| at(i, e.to_string()))?;
+        let parent = existing
+            .locate(p)
+            .into_iter()
+            .find(|j| j.level == parent_level)
+            .ok_or_else(|| at(i, format!("lies outside every {parent_level}")))?;
+        item.parent_code = Some(parent.code.clone());
+    }
+    Ok(())
+}
+
 /// The area as a GeoJSON geometry, for storage.
 pub fn area_to_geojson(area: &MultiPolygon<f64>) -> String {
     let ring = |r: &LineString<f64>| r.0.iter().map(|c| [c.x, c.y]).collect::<Vec<_>>();

@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod geography;
 mod metrics;
 mod openapi;
 mod ratelimit;
@@ -14,10 +15,11 @@ pub mod views;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use sentinel_core::{Catalog, LifecyclePolicy};
+use sentinel_geo::JurisdictionIndex;
 use sentinel_photos::PhotoLimits;
 use sentinel_store::{PhotoFolder, Store};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -82,6 +84,8 @@ pub struct AppState {
     pub intake_limit: Arc<RateLimit>,
     /// Sign-in attempt limiter.
     pub login_limit: Arc<RateLimit>,
+    /// Jurisdictions for point location; replaced whole when they change.
+    pub jurisdiction_index: Arc<RwLock<Arc<JurisdictionIndex>>>,
 }
 
 impl AppState {
@@ -98,7 +102,27 @@ impl AppState {
             catalog: Arc::new(Catalog::builtin()),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
+            jurisdiction_index: Arc::default(),
         }
+    }
+
+    /// The jurisdictions in force (a cheap snapshot).
+    pub fn jurisdictions(&self) -> Arc<JurisdictionIndex> {
+        self.jurisdiction_index
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_default()
+    }
+
+    /// Rebuilds the jurisdiction index from the store (at start, and on SIGHUP
+    /// after an import from the command line).
+    pub async fn reload_jurisdictions(&self) -> Result<usize, error::ApiError> {
+        let index = geography::load_index(&*self.store).await?;
+        let n = index.all().len();
+        if let Ok(mut g) = self.jurisdiction_index.write() {
+            *g = Arc::new(index);
+        }
+        Ok(n)
     }
 }
 

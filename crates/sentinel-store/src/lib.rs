@@ -218,6 +218,42 @@ pub struct AccessLogEntry {
     pub purpose: String,
 }
 
+/// A jurisdiction to add or update (matched by code).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJurisdiction {
+    /// Unique code.
+    pub code: String,
+    /// Chinese name.
+    pub name: String,
+    /// English name.
+    pub name_en: Option<String>,
+    /// Level.
+    pub level: sentinel_geo::Level,
+    /// The parent's code (it must exist already or come earlier in the batch).
+    pub parent_code: Option<String>,
+    /// Area as a GeoJSON geometry (WGS-84).
+    pub area_geojson: String,
+}
+
+/// A stored jurisdiction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JurisdictionRecord {
+    /// Id.
+    pub id: i64,
+    /// Code.
+    pub code: String,
+    /// Chinese name.
+    pub name: String,
+    /// English name.
+    pub name_en: Option<String>,
+    /// Level.
+    pub level: sentinel_geo::Level,
+    /// Parent's id.
+    pub parent_id: Option<i64>,
+    /// Area as a GeoJSON geometry.
+    pub area_geojson: String,
+}
+
 /// Everything Sentinel stores. Implementations must make each write durable
 /// before returning and must keep the event log append-only.
 #[async_trait]
@@ -290,6 +326,15 @@ pub trait Store: Send + Sync + 'static {
     async fn log_personal_data_access(&self, entry: AccessLogEntry) -> Result<()>;
     /// The access log for one report.
     async fn personal_data_access(&self, report: ReportId) -> Result<Vec<AccessLogEntry>>;
+
+    /// Adds or updates jurisdictions by code, all or none.
+    async fn import_jurisdictions(
+        &self,
+        items: Vec<NewJurisdiction>,
+        now: OffsetDateTime,
+    ) -> Result<usize>;
+    /// Every jurisdiction.
+    async fn jurisdictions(&self) -> Result<Vec<JurisdictionRecord>>;
 
     /// Verifies the database file (`PRAGMA integrity_check` or equivalent).
     async fn integrity_check(&self) -> Result<String>;

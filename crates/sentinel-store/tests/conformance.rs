@@ -383,3 +383,45 @@ async fn users_tokens_and_sessions_respect_revocation_expiry_and_disabling() {
         assert_eq!(s.tokens(Some("li")).await.unwrap().len(), 3);
     }
 }
+
+#[tokio::test]
+async fn jurisdictions_import_all_or_nothing_and_update_by_code() {
+    for b in backends() {
+        let s = &*b.store;
+        let j = |code: &str, level: sentinel_geo::Level, parent: Option<&str>| NewJurisdiction {
+            code: code.into(),
+            name: format!("J{code}"),
+            name_en: None,
+            level,
+            parent_code: parent.map(Into::into),
+            area_geojson: r#"{"type":"MultiPolygon","coordinates":[]}"#.into(),
+        };
+        use sentinel_geo::Level::*;
+        let bad = vec![
+            j("1", City, None),
+            j("11", District, Some("1")),
+            j("12", District, Some("9")),
+        ];
+        let err = s.import_jurisdictions(bad, now()).await.unwrap_err();
+        assert!(err.to_string().contains("feature 2"), "{err}");
+        assert!(
+            s.jurisdictions().await.unwrap().is_empty(),
+            "nothing imported"
+        );
+        s.import_jurisdictions(
+            vec![j("1", City, None), j("11", District, Some("1"))],
+            now(),
+        )
+        .await
+        .unwrap();
+        let mut renamed = j("11", District, Some("1"));
+        renamed.name = "Renamed".into();
+        s.import_jurisdictions(vec![renamed], now()).await.unwrap();
+        let all = s.jurisdictions().await.unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(
+            (all[1].name.as_str(), all[1].parent_id),
+            ("Renamed", Some(all[0].id))
+        );
+    }
+}

@@ -5,7 +5,8 @@
 use anyhow::Result;
 use sentinel_core::lifecycle::LifecyclePolicy;
 use sentinel_core::{Action, Actor, Catalog, Channel, Contact, NewReport, Reporter, Role};
-use sentinel_geo::Point;
+use sentinel_geo::import::ImportOptions;
+use sentinel_geo::{Level, Point};
 use sentinel_server::auth::{Secret, create_staff_user};
 use sentinel_store::{ActionRequest, Store, Submission, Submitted};
 use std::path::Path;
@@ -22,6 +23,10 @@ const ACCOUNTS: &[(&str, Role, Option<&str>)] = &[
     ("traffic-officer", Role::Officer, Some("traffic")),
     ("analyst", Role::Analyst, None),
 ];
+
+/// Liaocheng's real county outlines (MIT; see data/demo/liaocheng/README.md).
+const LIAOCHENG_CITY: &str = include_str!("../../../data/demo/liaocheng/city.geojson");
+const LIAOCHENG_DISTRICTS: &str = include_str!("../../../data/demo/liaocheng/districts.geojson");
 
 /// Liaocheng's centre and the spread of the demo reports around it.
 const CENTRE: (f64, f64) = (36.456, 115.985);
@@ -61,8 +66,29 @@ pub async fn prepare(store: &dyn Store, dir: &Path) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
     }
+    if store.jurisdictions().await?.is_empty() {
+        for (text, level) in [
+            (LIAOCHENG_CITY, Level::City),
+            (LIAOCHENG_DISTRICTS, Level::District),
+        ] {
+            let opts = ImportOptions {
+                level,
+                name_field: "name".into(),
+                name_en_field: "name_en".into(),
+                code_field: "adcode".into(),
+                parent_field: None,
+                crs: sentinel_geo::Crs::Wgs84,
+            };
+            sentinel_server::geography::import_jurisdictions(store, text, &opts)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
     if store.count_reports().await? == 0 {
-        seed_reports(store, &catalog, 400).await?;
+        let index = sentinel_server::geography::load_index(store)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        seed_reports(store, &catalog, &index, 400).await?;
     }
     println!("demo data in {}", dir.display());
     println!(
@@ -72,7 +98,31 @@ pub async fn prepare(store: &dyn Store, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn seed_reports(store: &dyn Store, catalog: &Catalog, n: usize) -> Result<()> {
+/// A point inside one of the districts, drawn around the centre (busier) or across
+/// the whole city.
+fn point_in_city(rng: &mut Rng, index: &sentinel_geo::JurisdictionIndex) -> Result<Point> {
+    loop {
+        let (lat, lon) = if rng.unit() < 0.6 {
+            (
+                CENTRE.0 + (rng.unit() - 0.5) * 0.2,
+                CENTRE.1 + (rng.unit() - 0.5) * 0.25,
+            )
+        } else {
+            (35.9 + rng.unit() * 1.1, 115.2 + rng.unit() * 1.3)
+        };
+        let p = Point::new(lat, lon)?;
+        if index.is_empty() || index.locate(p).iter().any(|j| j.level == Level::District) {
+            return Ok(p);
+        }
+    }
+}
+
+async fn seed_reports(
+    store: &dyn Store,
+    catalog: &Catalog,
+    index: &sentinel_geo::JurisdictionIndex,
+    n: usize,
+) -> Result<()> {
     let mut rng = Rng(0x5E47_1AE1);
     let dispatcher = Actor::Staff {
         user: "dispatcher".into(),
@@ -82,8 +132,7 @@ async fn seed_reports(store: &dyn Store, catalog: &Catalog, n: usize) -> Result<
     let now = OffsetDateTime::now_utc();
     for i in 0..n {
         let cat = &catalog.categories[rng.below(catalog.categories.len())];
-        let lat = CENTRE.0 + (rng.unit() - 0.5) * 0.25;
-        let lon = CENTRE.1 + (rng.unit() - 0.5) * 0.3;
+        let location = point_in_city(&mut rng, index)?;
         let created = now - Duration::minutes((rng.unit() * 60.0 * 24.0 * 60.0) as i64);
         let reporter = if i % 3 == 0 {
             Reporter::Anonymous
@@ -96,7 +145,7 @@ async fn seed_reports(store: &dyn Store, catalog: &Catalog, n: usize) -> Result<
         let report = NewReport {
             category: cat.code.clone(),
             description: format!("{} ({})", cat.name, cat.name_en),
-            location: Point::new(lat, lon)?,
+            location,
             accuracy_m: Some(5.0 + rng.unit() * 30.0),
             address: None,
             attributes: Default::default(),

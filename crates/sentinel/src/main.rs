@@ -6,6 +6,8 @@ mod demo;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use sentinel_core::{Catalog, LifecyclePolicy, Role};
+use sentinel_geo::import::ImportOptions;
+use sentinel_geo::{Crs, Level};
 use sentinel_server::auth::{
     Secret, check_password_strength, create_staff_user, hash_password, new_token, secret_hash,
 };
@@ -80,6 +82,39 @@ enum Command {
     Token(TokenCommand),
     /// Fill a demo data folder (once) and serve it.
     Demo(ServeArgs),
+    /// Import data from files.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Jurisdiction boundaries from GeoJSON (Polygon / MultiPolygon features), all or
+    /// nothing. A running server picks them up on SIGHUP or restart.
+    Jurisdictions {
+        /// The GeoJSON file.
+        file: PathBuf,
+        /// city, district, town or grid.
+        #[arg(long, env = "SENTINEL_IMPORT_LEVEL")]
+        level: String,
+        /// Property with the Chinese name.
+        #[arg(long, env = "SENTINEL_IMPORT_NAME_FIELD", default_value = "name")]
+        name_field: String,
+        /// Property with the English name.
+        #[arg(long, env = "SENTINEL_IMPORT_NAME_EN_FIELD", default_value = "name_en")]
+        name_en_field: String,
+        /// Property with the unique code.
+        #[arg(long, env = "SENTINEL_IMPORT_CODE_FIELD", default_value = "code")]
+        code_field: String,
+        /// Property with the parent's code (otherwise found by containment).
+        #[arg(long, env = "SENTINEL_IMPORT_PARENT_FIELD")]
+        parent_field: Option<String>,
+        /// Datum of the coordinates: wgs84, gcj02 or bd09.
+        #[arg(long, env = "SENTINEL_IMPORT_CRS", default_value = "wgs84")]
+        crs: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
 }
 
 #[derive(Subcommand)]
@@ -198,6 +233,26 @@ async fn serve(args: ServeArgs, store: Arc<SqliteStore>) -> Result<()> {
         ..Config::default()
     };
     let state = AppState::new(store, photos, config);
+    let n = state
+        .reload_jurisdictions()
+        .await
+        .map_err(|e| anyhow::anyhow!("loading jurisdictions: {e}"))?;
+    tracing::info!(jurisdictions = n, "service area loaded");
+    #[cfg(unix)]
+    {
+        let state = state.clone();
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                match state.reload_jurisdictions().await {
+                    Ok(n) => tracing::info!(jurisdictions = n, "reloaded the service area"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "reloading jurisdictions failed; keeping the old ones")
+                    }
+                }
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -245,6 +300,7 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::User(cmd) => user_command(cmd).await,
+        Command::Import(cmd) => import_command(cmd).await,
         Command::Token(cmd) => token_command(cmd).await,
     }
 }
@@ -369,6 +425,42 @@ async fn token_command(cmd: TokenCommand) -> Result<()> {
                 .await
                 .with_context(|| format!("revoking token {id}"))?;
             println!("revoked token {id}");
+        }
+    }
+    Ok(())
+}
+
+async fn import_command(cmd: ImportCommand) -> Result<()> {
+    match cmd {
+        ImportCommand::Jurisdictions {
+            file,
+            level,
+            name_field,
+            name_en_field,
+            code_field,
+            parent_field,
+            crs,
+            data,
+        } => {
+            let opts = ImportOptions {
+                level: level.parse::<Level>().map_err(|e| anyhow::anyhow!(e))?,
+                name_field,
+                name_en_field,
+                code_field,
+                parent_field,
+                crs: crs.parse::<Crs>().map_err(|e| anyhow::anyhow!("{e}"))?,
+            };
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let store = open_store(&data.data)?;
+            let n = sentinel_server::geography::import_jurisdictions(&store, &text, &opts)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
+            println!(
+                "imported {n} {} jurisdictions from {}",
+                opts.level,
+                file.display()
+            );
         }
     }
     Ok(())

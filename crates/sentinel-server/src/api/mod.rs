@@ -1,6 +1,7 @@
 //! Routes, one module per area, all wired here.
 
 mod catalog;
+mod jurisdictions;
 mod ops;
 mod photos;
 mod reports;
@@ -27,6 +28,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/reports/{key}/actions", post(reports::post_action))
         .route("/api/v1/categories", get(catalog::list_categories))
         .route("/api/v1/departments", get(catalog::list_departments))
+        .route(
+            "/api/v1/jurisdictions",
+            get(jurisdictions::list_jurisdictions),
+        )
+        .route("/api/v1/jurisdictions/locate", get(jurisdictions::locate))
         .route("/api/v1/photos/{id}", get(photos::get_photo))
         .route("/api/v1/photos/{id}/thumb", get(photos::get_thumbnail))
         .route(

@@ -277,6 +277,13 @@ pub(crate) async fn create_report(
         staff: staff.is_some(),
     };
     let new = input.parse(&ctx).map_err(ApiError::Validation)?;
+    let index = s.jurisdictions();
+    if !index.is_empty() && index.locate(new.location).is_empty() {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "lat",
+            "the location is outside the service area (not in any jurisdiction this city serves)",
+        )]));
+    }
 
     // Photos reach the disk (fsynced) before the report that references them.
     let records = store_photos(&s, photos).await?;

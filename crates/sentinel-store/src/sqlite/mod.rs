@@ -7,8 +7,9 @@ mod queries;
 mod writer;
 
 use crate::{
-    AccessLogEntry, ActionRequest, IdempotentResponse, PhotoRecord, ReportKey, ReportQuery, Result,
-    Store, StoreError, Submission, Submitted, TokenInfo, User,
+    AccessLogEntry, ActionRequest, IdempotentResponse, JurisdictionRecord, NewJurisdiction,
+    PhotoRecord, ReportKey, ReportQuery, Result, Store, StoreError, Submission, Submitted,
+    TokenInfo, User,
 };
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
@@ -24,7 +25,13 @@ use writer::{Job, Outcome};
 pub use writer::WriterStats;
 
 /// Migrations, applied in order at open; each runs once.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/sqlite/0002_jurisdictions.sql"),
+    ),
+];
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -453,6 +460,19 @@ impl Store for SqliteStore {
 
     async fn personal_data_access(&self, report: ReportId) -> Result<Vec<AccessLogEntry>> {
         self.read(move |c| queries::access_log(c, report)).await
+    }
+
+    async fn import_jurisdictions(
+        &self,
+        items: Vec<NewJurisdiction>,
+        now: OffsetDateTime,
+    ) -> Result<usize> {
+        self.write(move |c| queries::import_jurisdictions(c, &items, now))
+            .await
+    }
+
+    async fn jurisdictions(&self) -> Result<Vec<JurisdictionRecord>> {
+        self.read(queries::jurisdictions).await
     }
 
     async fn integrity_check(&self) -> Result<String> {

@@ -1,8 +1,8 @@
 //! Every SQL statement of the SQLite backend, one function per query.
 
 use crate::{
-    AccessLogEntry, IdempotentResponse, PhotoRecord, ReportKey, ReportQuery, Result, StoreError,
-    TokenInfo, User,
+    AccessLogEntry, IdempotentResponse, JurisdictionRecord, NewJurisdiction, PhotoRecord,
+    ReportKey, ReportQuery, Result, StoreError, TokenInfo, User,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -612,6 +612,61 @@ pub(crate) fn access_log(conn: &Connection, report: ReportId) -> Result<Vec<Acce
             report_id: ReportId(r.get(3)?),
             fields: r.get(4)?,
             purpose: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn import_jurisdictions(
+    conn: &Connection,
+    items: &[NewJurisdiction],
+    now: OffsetDateTime,
+) -> Result<usize> {
+    let mut find = conn.prepare_cached("SELECT id FROM jurisdictions WHERE code = ?1")?;
+    let mut upsert = conn.prepare_cached(
+        "INSERT INTO jurisdictions (code, name, name_en, level, parent_id, area, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT(code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en, level = excluded.level, \
+         parent_id = excluded.parent_id, area = excluded.area, updated_at = excluded.updated_at",
+    )?;
+    for (i, j) in items.iter().enumerate() {
+        let parent: Option<i64> = match &j.parent_code {
+            None => None,
+            Some(code) => Some(
+                find.query_row([code], |r| r.get(0))
+                    .optional()?
+                    .ok_or_else(|| {
+                        StoreError::InvalidTarget(format!(
+                            "feature {i}: parent code {code:?} is not a known jurisdiction"
+                        ))
+                    })?,
+            ),
+        };
+        upsert.execute(params![
+            j.code,
+            j.name,
+            j.name_en,
+            j.level.as_str(),
+            parent,
+            j.area_geojson,
+            ms(now)
+        ])?;
+    }
+    Ok(items.len())
+}
+
+pub(crate) fn jurisdictions(conn: &Connection) -> Result<Vec<JurisdictionRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, code, name, name_en, level, parent_id, area FROM jurisdictions ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(JurisdictionRecord {
+            id: r.get(0)?,
+            code: r.get(1)?,
+            name: r.get(2)?,
+            name_en: r.get(3)?,
+            level: parse::<sentinel_geo::Level>(4, r.get(4)?)?,
+            parent_id: r.get(5)?,
+            area_geojson: r.get(6)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -16,6 +16,7 @@ pub struct TestApp {
     pub client: Client,
     pub store: Arc<SqliteStore>,
     pub dir: tempfile::TempDir,
+    pub state: AppState,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -35,13 +36,14 @@ impl TestApp {
         let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
         let photos = PhotoFolder::open(dir.path().join("photos")).expect("photos");
         let state = AppState::new(store.clone(), photos, config);
+        let served = state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
-            sentinel_server::serve(listener, state, async {
+            sentinel_server::serve(listener, served, async {
                 let _ = rx.await;
             })
             .await
@@ -52,6 +54,7 @@ impl TestApp {
             client: Client::new(),
             store,
             dir,
+            state,
             _shutdown: tx,
         }
     }

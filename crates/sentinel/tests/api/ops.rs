@@ -103,6 +103,8 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/reports/{key}/actions",
         "/api/v1/categories",
         "/api/v1/departments",
+        "/api/v1/jurisdictions",
+        "/api/v1/jurisdictions/locate",
         "/api/v1/photos/{id}",
         "/api/v1/photos/{id}/thumb",
         "/api/v1/session",

@@ -1,0 +1,73 @@
+//! Jurisdictions: the list, and which ones a point lies in.
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiQuery;
+use axum::Json;
+use axum::extract::State;
+use sentinel_geo::{Crs, Jurisdiction, Level, Point};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+fn view(j: &Jurisdiction) -> Value {
+    json!({ "id": j.id, "name": j.name, "name_en": j.name_en, "code": j.code, "level": j.level, "parent": j.parent })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ListQuery {
+    level: Option<String>,
+}
+
+/// `GET /api/v1/jurisdictions?level=`
+pub(crate) async fn list_jurisdictions(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let level = q
+        .level
+        .as_deref()
+        .map(str::parse::<Level>)
+        .transpose()
+        .map_err(ApiError::BadRequest)?;
+    let index = s.jurisdictions();
+    let items: Vec<Value> = index
+        .all()
+        .iter()
+        .filter(|j| level.is_none_or(|l| j.level == l))
+        .map(view)
+        .collect();
+    Ok(Json(json!({ "jurisdictions": items })))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LocateQuery {
+    lat: Option<f64>,
+    lon: Option<f64>,
+    crs: Option<String>,
+}
+
+/// `GET /api/v1/jurisdictions/locate?lat=&lon=[&crs=]`: the chain, largest first.
+pub(crate) async fn locate(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<LocateQuery>,
+) -> ApiResult<Json<Value>> {
+    let (Some(lat), Some(lon)) = (q.lat, q.lon) else {
+        return Err(ApiError::BadRequest("lat and lon are required".into()));
+    };
+    let crs = q
+        .crs
+        .as_deref()
+        .map(str::parse::<Crs>)
+        .transpose()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let p = Point::from_crs(lat, lon, crs.unwrap_or_default())
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let index = s.jurisdictions();
+    let chain: Vec<Value> = index.locate(p).into_iter().map(view).collect();
+    Ok(Json(json!({
+        "lat": p.lat(),
+        "lon": p.lon(),
+        "inside_service_area": !chain.is_empty() || index.is_empty(),
+        "jurisdictions": chain,
+    })))
+}

@@ -1,0 +1,185 @@
+//! Jurisdictions: import (all or nothing), point location, the service area.
+
+use crate::cli::BIN;
+use crate::helpers::*;
+use reqwest::StatusCode;
+use sentinel_geo::import::ImportOptions;
+use sentinel_geo::{Crs, Level};
+use sentinel_store::Store;
+use serde_json::{Value, json};
+use std::process::Command;
+
+const CITY: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/demo/liaocheng/city.geojson"
+);
+const DISTRICTS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/demo/liaocheng/districts.geojson"
+);
+
+fn opts(level: Level) -> ImportOptions {
+    ImportOptions {
+        level,
+        name_field: "name".into(),
+        name_en_field: "name_en".into(),
+        code_field: "adcode".into(),
+        parent_field: None,
+        crs: Crs::Wgs84,
+    }
+}
+
+async fn liaocheng() -> TestApp {
+    let app = TestApp::spawn().await;
+    for (file, level) in [(CITY, Level::City), (DISTRICTS, Level::District)] {
+        let text = std::fs::read_to_string(file).unwrap();
+        sentinel_server::geography::import_jurisdictions(&*app.store, &text, &opts(level))
+            .await
+            .unwrap();
+    }
+    assert_eq!(app.state.reload_jurisdictions().await.unwrap(), 9);
+    app
+}
+
+async fn locate(app: &TestApp, lat: f64, lon: f64) -> Value {
+    app.client
+        .get(app.url(&format!("/api/v1/jurisdictions/locate?lat={lat}&lon={lon}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v["jurisdictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn points_are_located_in_the_real_liaocheng_counties() {
+    let app = liaocheng().await;
+    // Hand-checked places: Liaocheng's centre (Dongchangfu), Linqing's old town, Shen County seat.
+    assert_eq!(
+        codes(&locate(&app, 36.456, 115.985).await),
+        ["371500", "371502"]
+    );
+    assert_eq!(
+        codes(&locate(&app, 36.838, 115.705).await),
+        ["371500", "371581"]
+    );
+    assert_eq!(
+        codes(&locate(&app, 36.234, 115.671).await),
+        ["371500", "371522"]
+    );
+    let beijing = locate(&app, 39.9, 116.4).await;
+    assert_eq!(beijing["inside_service_area"], false);
+    assert!(codes(&beijing).is_empty());
+    // Districts know their parent, found by containment.
+    let list: Value = app
+        .client
+        .get(app.url("/api/v1/jurisdictions?level=district"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let districts = list["jurisdictions"].as_array().unwrap();
+    assert_eq!(districts.len(), 8);
+    let city_id = app.store.jurisdictions().await.unwrap()[0].id;
+    assert!(
+        districts
+            .iter()
+            .all(|d| d["parent"] == city_id && d["name_en"].is_string())
+    );
+    problem(
+        app.client
+            .get(app.url("/api/v1/jurisdictions?level=planet"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    problem(
+        app.client
+            .get(app.url("/api/v1/jurisdictions/locate?lat=36.4"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    problem(
+        app.client
+            .get(app.url("/api/v1/jurisdictions/locate?lat=95&lon=10"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn reports_outside_the_service_area_are_refused() {
+    let app = liaocheng().await;
+    let mut r = sample();
+    r["lat"] = json!(39.9);
+    r["lon"] = json!(116.4);
+    let p = problem(app.post_json(&r).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(
+        p["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("outside the service area")
+    );
+    assert_eq!(app.count().await, 0);
+    r["lat"] = json!(36.838);
+    r["lon"] = json!(115.705);
+    assert_eq!(app.post_json(&r).await.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_bad_boundary_file_imports_nothing_and_names_the_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fc: Value = serde_json::from_str(&std::fs::read_to_string(DISTRICTS).unwrap()).unwrap();
+    // Make feature 5 a bow-tie.
+    fc["features"][5]["geometry"] = json!({"type": "Polygon", "coordinates": [[[115.5, 36.0], [115.6, 36.1], [115.6, 36.0], [115.5, 36.1], [115.5, 36.0]]]});
+    let bad = dir.path().join("bad.geojson");
+    std::fs::write(&bad, fc.to_string()).unwrap();
+    let data = dir.path().join("data");
+    let run = |file: &std::path::Path| {
+        Command::new(BIN)
+            .args(["import", "jurisdictions"])
+            .arg(file)
+            .args(["--level", "district", "--code-field", "adcode", "--data"])
+            .arg(&data)
+            .env("SENTINEL_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = run(&bad);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("feature 5") && err.contains("nothing was imported"),
+        "{err}"
+    );
+    let store = sentinel_store::sqlite::SqliteStore::open(&data).unwrap();
+    assert!(store.jurisdictions().await.unwrap().is_empty());
+    let out = run(std::path::Path::new(DISTRICTS));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 8 district jurisdictions"));
+    assert_eq!(store.jurisdictions().await.unwrap().len(), 8);
+}
