@@ -28,6 +28,10 @@ pub struct Category {
     pub allow_anonymous: bool,
     /// Whether 核查 is required before closing.
     pub requires_verification: bool,
+    /// Open reports of this category within this distance are likely duplicates.
+    pub duplicate_radius_m: f64,
+    /// ...if filed within this many hours.
+    pub duplicate_window_hours: u32,
 }
 
 /// A department that handles work orders.
@@ -106,6 +110,8 @@ impl Catalog {
                 default_department: department.into(),
                 allow_anonymous: true,
                 requires_verification: verification,
+                duplicate_radius_m: 100.0,
+                duplicate_window_hours: 72,
             }
         }
         use Priority::*;
@@ -243,6 +249,22 @@ impl Catalog {
                 false,
             ),
         ];
+        let mut categories = categories;
+        // How far and how long a second report of the same kind is probably the same
+        // hazard: a pothole stays put for weeks, a parked car for hours.
+        for c in &mut categories {
+            let (radius, hours) = match c.code.as_str() {
+                "fire_lane_blocked" => (50.0, 24),
+                "elevator_fault" => (30.0, 72),
+                "food_safety" => (50.0, 168),
+                "pothole" | "manhole_cover" => (30.0, 720),
+                "illegal_parking" => (30.0, 6),
+                "construction_safety" => (150.0, 336),
+                _ => continue,
+            };
+            c.duplicate_radius_m = radius;
+            c.duplicate_window_hours = hours;
+        }
         Catalog {
             categories,
             departments,

@@ -16,7 +16,10 @@ const STEP: f64 = 0.012;
 
 /// A cell as a 24-gon whose radius wobbles, so edges are not axis-aligned.
 fn cell(i: usize, k: usize) -> Polygon<f64> {
-    let (cx, cy) = (LON0 + (i as f64 + 0.5) * STEP, LAT0 + (k as f64 + 0.5) * STEP);
+    let (cx, cy) = (
+        LON0 + (i as f64 + 0.5) * STEP,
+        LAT0 + (k as f64 + 0.5) * STEP,
+    );
     let mut ring: Vec<(f64, f64)> = (0..24)
         .map(|v| {
             let a = v as f64 / 24.0 * std::f64::consts::TAU;

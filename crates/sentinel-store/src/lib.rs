@@ -218,6 +218,15 @@ pub struct AccessLogEntry {
     pub purpose: String,
 }
 
+/// A person joining a report ("me too").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Supporter {
+    /// Who, stably: `account:…`, `device:…`, `phone:…` or `email:…`.
+    pub key: String,
+    /// Optional contact details (personal data).
+    pub contact: sentinel_core::Contact,
+}
+
 /// A jurisdiction to add or update (matched by code).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewJurisdiction {
@@ -326,6 +335,15 @@ pub trait Store: Send + Sync + 'static {
     async fn log_personal_data_access(&self, entry: AccessLogEntry) -> Result<()>;
     /// The access log for one report.
     async fn personal_data_access(&self, report: ReportId) -> Result<Vec<AccessLogEntry>>;
+
+    /// Adds a supporter ("me too") to an open report, or to the report it was merged
+    /// into; answers the report and whether the person was new.
+    async fn support(
+        &self,
+        report: ReportId,
+        supporter: Supporter,
+        now: OffsetDateTime,
+    ) -> Result<(Report, bool)>;
 
     /// Adds or updates jurisdictions by code, all or none.
     async fn import_jurisdictions(

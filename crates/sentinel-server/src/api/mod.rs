@@ -1,6 +1,7 @@
 //! Routes, one module per area, all wired here.
 
 mod catalog;
+mod duplicates;
 mod jurisdictions;
 mod ops;
 mod photos;
@@ -23,7 +24,12 @@ pub(crate) fn router() -> Router<AppState> {
             "/api/v1/reports",
             post(reports::create_report).get(reports::list_reports),
         )
+        .route("/api/v1/reports/nearby", get(duplicates::get_nearby))
         .route("/api/v1/reports/{key}", get(reports::get_report))
+        .route(
+            "/api/v1/reports/{key}/support",
+            post(duplicates::post_support),
+        )
         .route("/api/v1/reports/{key}/events", get(reports::get_events))
         .route("/api/v1/reports/{key}/actions", post(reports::post_action))
         .route("/api/v1/categories", get(catalog::list_categories))

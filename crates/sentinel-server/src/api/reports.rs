@@ -501,7 +501,8 @@ pub(crate) struct ActionBody {
     department: Option<String>,
     co_departments: Option<Vec<String>>,
     assignee: Option<String>,
-    into: Option<String>,
+    /// A report id (number or string) or tracking code.
+    into: Option<Value>,
     priority: Option<String>,
 }
 
@@ -513,7 +514,16 @@ async fn to_action(s: &AppState, b: ActionBody) -> ApiResult<Action> {
         "accept" => Action::Accept,
         "reject" => Action::Reject { reason: text },
         "merge" => {
-            let into = b.into.ok_or_else(|| missing("into"))?;
+            let into = match b.into.ok_or_else(|| missing("into"))? {
+                Value::String(s) => s,
+                Value::Number(n) => n.to_string(),
+                _ => {
+                    return Err(ApiError::Validation(vec![FieldError::new(
+                        "into",
+                        "give a report id or tracking code",
+                    )]));
+                }
+            };
             let target = s.store.report(&parse_key(&into)?).await?.ok_or_else(|| {
                 ApiError::Unprocessable(format!("there is no report {into} to merge into"))
             })?;

@@ -9,7 +9,7 @@ mod writer;
 use crate::{
     AccessLogEntry, ActionRequest, IdempotentResponse, JurisdictionRecord, NewJurisdiction,
     PhotoRecord, ReportKey, ReportQuery, Result, Store, StoreError, Submission, Submitted,
-    TokenInfo, User,
+    Supporter, TokenInfo, User,
 };
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
@@ -30,6 +30,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         2,
         include_str!("../../migrations/sqlite/0002_jurisdictions.sql"),
+    ),
+    (
+        3,
+        include_str!("../../migrations/sqlite/0003_supporters.sql"),
     ),
 ];
 
@@ -235,6 +239,44 @@ fn submit_in_tx(conn: &Connection, s: Submission) -> Result<Submitted> {
     Ok(Submitted::Created(Box::new(report), body))
 }
 
+fn support_in_tx(
+    conn: &Connection,
+    id: ReportId,
+    supporter: &Supporter,
+    now: OffsetDateTime,
+) -> Result<(Report, bool)> {
+    let mut r = queries::report(conn, &ReportKey::Id(id))?.ok_or(StoreError::NotFound)?;
+    // Support for a merged report goes to the report it was merged into.
+    if let Some(into) = r.merged_into {
+        r = queries::report(conn, &ReportKey::Id(into))?.ok_or(StoreError::NotFound)?;
+    }
+    if !r.status.is_open() {
+        return Err(StoreError::InvalidTarget(format!(
+            "report {} is {} and takes no more supporters",
+            r.id, r.status
+        )));
+    }
+    if !queries::insert_supporter(conn, r.id, supporter, now)? {
+        return Ok((r, false));
+    }
+    r.supporters += 1;
+    r.updated_at = now;
+    queries::update_report(conn, &r)?;
+    queries::insert_event(
+        conn,
+        r.id,
+        now,
+        "public",
+        None,
+        "support",
+        None,
+        None,
+        None,
+        json!({ "supporters": r.supporters }),
+    )?;
+    Ok((r, true))
+}
+
 fn apply_in_tx(conn: &Connection, req: ActionRequest) -> Result<(Report, Event)> {
     let mut r = queries::report(conn, &ReportKey::Id(req.report))?.ok_or(StoreError::NotFound)?;
     let state = ReportState {
@@ -276,7 +318,14 @@ fn apply_in_tx(conn: &Connection, req: ActionRequest) -> Result<(Report, Event)>
                     target.status
                 )));
             }
+            // The surviving report keeps everyone and every photo.
             target.supporters += r.supporters;
+            for p in &r.photos {
+                if !target.photos.contains(p) {
+                    target.photos.push(p.clone());
+                }
+            }
+            queries::move_supporters(conn, r.id, target.id)?;
             target.updated_at = req.now;
             queries::update_report(conn, &target)?;
             queries::insert_event(
@@ -460,6 +509,16 @@ impl Store for SqliteStore {
 
     async fn personal_data_access(&self, report: ReportId) -> Result<Vec<AccessLogEntry>> {
         self.read(move |c| queries::access_log(c, report)).await
+    }
+
+    async fn support(
+        &self,
+        report: ReportId,
+        supporter: Supporter,
+        now: OffsetDateTime,
+    ) -> Result<(Report, bool)> {
+        self.write(move |c| support_in_tx(c, report, &supporter, now))
+            .await
     }
 
     async fn import_jurisdictions(

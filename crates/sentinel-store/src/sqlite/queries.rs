@@ -2,7 +2,7 @@
 
 use crate::{
     AccessLogEntry, IdempotentResponse, JurisdictionRecord, NewJurisdiction, PhotoRecord,
-    ReportKey, ReportQuery, Result, StoreError, TokenInfo, User,
+    ReportKey, ReportQuery, Result, StoreError, Supporter, TokenInfo, User,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -364,9 +364,11 @@ pub(crate) fn count_reports(conn: &Connection) -> Result<u64> {
 pub(crate) fn update_report(conn: &Connection, r: &Report) -> Result<()> {
     let co = serde_json::to_string(&r.co_departments)
         .map_err(|e| StoreError::Database(e.to_string()))?;
+    let photos =
+        serde_json::to_string(&r.photos).map_err(|e| StoreError::Database(e.to_string()))?;
     conn.prepare_cached(
         "UPDATE reports SET status = ?2, priority = ?3, department = ?4, co_departments = ?5, assignee = ?6, \
-         merged_into = ?7, supporters = ?8, updated_at = ?9, closed_at = ?10 WHERE id = ?1",
+         merged_into = ?7, supporters = ?8, updated_at = ?9, closed_at = ?10, photos = ?11 WHERE id = ?1",
     )?
     .execute(params![
         r.id.0,
@@ -379,6 +381,7 @@ pub(crate) fn update_report(conn: &Connection, r: &Report) -> Result<()> {
         r.supporters,
         ms(r.updated_at),
         r.closed_at.map(ms),
+        photos,
     ])?;
     Ok(())
 }
@@ -670,4 +673,29 @@ pub(crate) fn jurisdictions(conn: &Connection) -> Result<Vec<JurisdictionRecord>
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Records a supporter; false when this person already supports the report.
+pub(crate) fn insert_supporter(
+    conn: &Connection,
+    report: ReportId,
+    s: &Supporter,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO supporters (report_id, supporter_key, contact_name, contact_phone, contact_email, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![report.0, s.key, s.contact.name, s.contact.phone, s.contact.email, ms(now)])?;
+    Ok(n == 1)
+}
+
+/// Moves supporters to the report a duplicate was merged into (each person once).
+pub(crate) fn move_supporters(conn: &Connection, from: ReportId, to: ReportId) -> Result<()> {
+    conn.prepare_cached("UPDATE OR IGNORE supporters SET report_id = ?2 WHERE report_id = ?1")?
+        .execute(params![from.0, to.0])?;
+    conn.prepare_cached("DELETE FROM supporters WHERE report_id = ?1")?
+        .execute(params![from.0])?;
+    Ok(())
 }

@@ -7,6 +7,7 @@ mod access;
 mod bad_input;
 mod cli;
 mod crash;
+mod duplicates;
 mod geography;
 mod helpers;
 mod intake;

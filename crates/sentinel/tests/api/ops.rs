@@ -99,6 +99,8 @@ async fn the_openapi_document_describes_every_route() {
     for p in [
         "/api/v1/reports",
         "/api/v1/reports/{key}",
+        "/api/v1/reports/nearby",
+        "/api/v1/reports/{key}/support",
         "/api/v1/reports/{key}/events",
         "/api/v1/reports/{key}/actions",
         "/api/v1/categories",

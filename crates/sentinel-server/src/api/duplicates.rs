@@ -1,0 +1,197 @@
+//! Duplicates before they are filed: open reports of the same kind nearby, and
+//! "me too" (支持) instead of a second report.
+
+use crate::AppState;
+use crate::auth::MaybeStaff;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery, parse_json};
+use crate::views;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use sentinel_core::input::ContactInput;
+use sentinel_core::{Contact, FieldError, ReportId, Status};
+use sentinel_geo::{BBox, Crs, Point};
+use sentinel_store::{ReportKey, ReportQuery, Supporter};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use time::{Duration, OffsetDateTime};
+
+#[derive(Deserialize)]
+pub(crate) struct NearbyQuery {
+    lat: Option<f64>,
+    lon: Option<f64>,
+    crs: Option<String>,
+    category: Option<String>,
+}
+
+/// Open statuses: what a newcomer could still join.
+const OPEN: [Status; 8] = [
+    Status::Submitted,
+    Status::Accepted,
+    Status::Assigned,
+    Status::InProgress,
+    Status::Returned,
+    Status::Resolved,
+    Status::Verified,
+    Status::Reopened,
+];
+
+/// A box around `p` that contains every point within `radius_m`.
+fn bbox_around(p: Point, radius_m: f64) -> BBox {
+    let dlat = radius_m / 111_320.0;
+    let dlon = radius_m / (111_320.0 * p.lat().to_radians().cos().max(0.01));
+    BBox {
+        min_lon: (p.lon() - dlon).max(-180.0),
+        min_lat: (p.lat() - dlat).max(-90.0),
+        max_lon: (p.lon() + dlon).min(180.0),
+        max_lat: (p.lat() + dlat).min(90.0),
+    }
+}
+
+/// `GET /api/v1/reports/nearby?lat=&lon=&category=`: open reports of that category
+/// within its duplicate radius and time window, nearest first.
+pub(crate) async fn get_nearby(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<NearbyQuery>,
+) -> ApiResult<Json<Value>> {
+    let (Some(lat), Some(lon)) = (q.lat, q.lon) else {
+        return Err(ApiError::BadRequest("lat and lon are required".into()));
+    };
+    let crs = q
+        .crs
+        .as_deref()
+        .map(str::parse::<Crs>)
+        .transpose()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let p = Point::from_crs(lat, lon, crs.unwrap_or_default())
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let code = q
+        .category
+        .ok_or_else(|| ApiError::BadRequest("category is required".into()))?;
+    let cat = s
+        .catalog
+        .category(&code)
+        .ok_or_else(|| ApiError::BadRequest(format!("unknown category {code:?}")))?;
+    let now = OffsetDateTime::now_utc();
+    let query = ReportQuery {
+        bbox: Some(bbox_around(p, cat.duplicate_radius_m)),
+        statuses: OPEN.to_vec(),
+        categories: vec![cat.code.clone()],
+        since: Some(now - Duration::hours(i64::from(cat.duplicate_window_hours))),
+        limit: 200,
+        ..ReportQuery::default()
+    };
+    let mut found: Vec<(f64, Value)> = s
+        .store
+        .reports(&query)
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            let d = r.location.distance_m(&p);
+            (d <= cat.duplicate_radius_m).then(|| {
+                let mut v = views::public_report(&r, &s.config);
+                v["distance_m"] = json!((d * 10.0).round() / 10.0);
+                v["age_hours"] =
+                    json!(((now - r.created_at).as_seconds_f64() / 360.0).round() / 10.0);
+                (d, v)
+            })
+        })
+        .collect();
+    // Nearest first; the list came newest first, and the sort is stable.
+    found.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(Json(json!({
+        "category": cat.code,
+        "radius_m": cat.duplicate_radius_m,
+        "window_hours": cat.duplicate_window_hours,
+        "reports": found.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct SupportBody {
+    /// A stable id the reporter app keeps on the device.
+    supporter_id: Option<String>,
+    contact: Option<ContactInput>,
+}
+
+fn supporter(body: SupportBody, staff: Option<&crate::auth::Staff>) -> ApiResult<Supporter> {
+    let contact = body.contact.unwrap_or_default();
+    let clean = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let contact = Contact {
+        name: clean(contact.name),
+        phone: clean(contact.phone),
+        email: clean(contact.email),
+    };
+    let device = clean(body.supporter_id);
+    if device
+        .as_deref()
+        .is_some_and(|d| d.len() > 128 || !d.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "supporter_id",
+            "must be 1-128 visible ASCII characters",
+        )]));
+    }
+    let key = match (staff, &device, &contact.phone, &contact.email) {
+        (Some(st), _, _, _) => format!("staff:{}", st.user.name),
+        (None, Some(d), _, _) => format!("device:{d}"),
+        (None, None, Some(p), _) => format!(
+            "phone:{}",
+            p.chars().filter(char::is_ascii_digit).collect::<String>()
+        ),
+        (None, None, None, Some(e)) => format!("email:{}", e.to_lowercase()),
+        _ => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "supporter_id",
+                "say who supports: a supporter_id from the app, or a phone or e-mail",
+            )]));
+        }
+    };
+    Ok(Supporter { key, contact })
+}
+
+/// `POST /api/v1/reports/{key}/support`: "me too". Files nothing new; supporting
+/// twice counts once.
+pub(crate) async fn post_support(
+    State(s): State<AppState>,
+    MaybeStaff(staff): MaybeStaff,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiPath(key): ApiPath<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    if staff.is_none() {
+        s.intake_limit.check(peer.ip())?;
+    }
+    let body: SupportBody = if body.is_empty() {
+        SupportBody::default()
+    } else {
+        parse_json(&body)?
+    };
+    let who = supporter(body, staff.as_ref())?;
+    let id = match key.parse::<i64>() {
+        Ok(id) => ReportId(id),
+        Err(_) => {
+            let code = key
+                .parse()
+                .map_err(|_| ApiError::NotFound(format!("no report {key:?}")))?;
+            s.store
+                .report(&ReportKey::Code(code))
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("no report {key:?}")))?
+                .id
+        }
+    };
+    let (report, added) = s
+        .store
+        .support(id, who, OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| match e {
+            sentinel_store::StoreError::InvalidTarget(m) => ApiError::Conflict(m),
+            other => other.into(),
+        })?;
+    let mut v = views::public_report(&report, &s.config);
+    v["added"] = json!(added);
+    Ok(Json(v))
+}
