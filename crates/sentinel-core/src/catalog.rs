@@ -1,12 +1,83 @@
-//! Categories and departments. A built-in set drawn from the hazards in the source
-//! (fire lanes, elevators, food safety, roads, construction, traffic, public order)
-//! serves until a city loads its own configuration.
+//! Categories, departments and routing rules: the city's configuration. A built-in
+//! set drawn from the hazards in the source (fire lanes, elevators, food safety,
+//! roads, construction, traffic, public order) serves until a city loads its own
+//! (`sentinel import config FILE`, TOML or JSON, or the admin API).
 
 use crate::Priority;
-use serde::Serialize;
+use crate::routing::RoutingRule;
+use serde::{Deserialize, Serialize};
+
+/// The Open311 datatypes of a category's extra questions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttributeType {
+    /// A short line of text.
+    String,
+    /// A number.
+    Number,
+    /// An RFC 3339 date-time.
+    Datetime,
+    /// Free text.
+    Text,
+    /// One key from `values`.
+    Singlevaluelist,
+    /// Several keys from `values`.
+    Multivaluelist,
+}
+
+/// One allowed answer of a list question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributeValue {
+    /// Stored key.
+    pub key: String,
+    /// Chinese label.
+    pub name: String,
+    /// English label.
+    #[serde(default)]
+    pub name_en: String,
+}
+
+/// An extra question a category asks (an Open311 service attribute).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attribute {
+    /// Key in the report's `attributes`.
+    pub code: String,
+    /// The question in Chinese.
+    pub description: String,
+    /// The question in English.
+    #[serde(default)]
+    pub description_en: String,
+    /// Answer type.
+    pub datatype: AttributeType,
+    /// Must be answered.
+    #[serde(default)]
+    pub required: bool,
+    /// Display order.
+    #[serde(default)]
+    pub order: u32,
+    /// Allowed answers, for list types.
+    #[serde(default)]
+    pub values: Vec<AttributeValue>,
+}
+
+fn default_radius() -> f64 {
+    100.0
+}
+fn default_window() -> u32 {
+    72
+}
+fn yes() -> bool {
+    true
+}
+fn default_accept_hours() -> u32 {
+    2
+}
+fn default_resolve_hours() -> u32 {
+    72
+}
 
 /// A kind of hazard a reporter can choose.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Category {
     /// Stable code, used by clients and Open311 `service_code`.
     pub code: String,
@@ -17,42 +88,87 @@ pub struct Category {
     /// Group for the picker.
     pub group: String,
     /// Short description shown to reporters.
+    #[serde(default)]
     pub description: String,
     /// Words that suggest this category in a description.
+    #[serde(default)]
     pub keywords: Vec<String>,
+    /// Extra questions.
+    #[serde(default)]
+    pub attributes: Vec<Attribute>,
     /// Priority a new report gets.
+    #[serde(default)]
     pub default_priority: Priority,
-    /// Department that handles it by default.
+    /// Department that handles it when no routing rule is more specific.
+    #[serde(default)]
     pub default_department: String,
+    /// Hours to accept (受理) after submission.
+    #[serde(default = "default_accept_hours")]
+    pub accept_within_hours: u32,
+    /// Hours to resolve (办结) after assignment.
+    #[serde(default = "default_resolve_hours")]
+    pub resolve_within_hours: u32,
     /// Whether a report may be filed without contact details.
+    #[serde(default = "yes")]
     pub allow_anonymous: bool,
     /// Whether 核查 is required before closing.
+    #[serde(default)]
     pub requires_verification: bool,
     /// Open reports of this category within this distance are likely duplicates.
+    #[serde(default = "default_radius")]
     pub duplicate_radius_m: f64,
     /// ...if filed within this many hours.
+    #[serde(default = "default_window")]
     pub duplicate_window_hours: u32,
+    /// Open311: answer POST at once (true) or with a token for later (false).
+    #[serde(default = "yes")]
+    pub realtime: bool,
 }
 
 /// A department that handles work orders.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Department {
     /// Stable code.
     pub code: String,
     /// Chinese name.
     pub name: String,
     /// English name.
+    #[serde(default)]
     pub name_en: String,
 }
 
-/// The categories and departments in force.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Where a report outside every jurisdiction goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutsideServiceArea {
+    /// Refused with 422 "outside the service area".
+    #[default]
+    Refuse,
+    /// Accepted into the dispatch queue.
+    DispatchQueue,
+}
+
+/// The categories, departments and routing rules in force.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
-    /// All categories.
-    pub categories: Vec<Category>,
     /// All departments.
     pub departments: Vec<Department>,
+    /// All categories.
+    pub categories: Vec<Category>,
+    /// Routing rules; see [`crate::routing`].
+    #[serde(default)]
+    pub rules: Vec<RoutingRule>,
+    /// The department (usually the command centre) that gets what no rule covers.
+    pub dispatch_queue: String,
+    /// What to do with a report outside every jurisdiction.
+    #[serde(default)]
+    pub outside_service_area: OutsideServiceArea,
 }
+
+/// A configuration that does not hold together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
 
 impl Catalog {
     /// The category with this code.
@@ -63,6 +179,109 @@ impl Catalog {
     /// The department with this code.
     pub fn department(&self, code: &str) -> Option<&Department> {
         self.departments.iter().find(|d| d.code == code)
+    }
+
+    /// Reads a configuration from TOML or JSON (by content) and checks it.
+    pub fn parse(text: &str) -> Result<Catalog, ConfigError> {
+        let c: Catalog = if text.trim_start().starts_with('{') {
+            serde_json::from_str(text)
+                .map_err(|e| ConfigError(format!("invalid JSON configuration: {e}")))?
+        } else {
+            toml::from_str(text)
+                .map_err(|e| ConfigError(format!("invalid TOML configuration: {e}")))?
+        };
+        c.check()?;
+        Ok(c)
+    }
+
+    /// Checks that names are unique and every reference resolves.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError(m));
+        let mut seen = std::collections::HashSet::new();
+        for d in &self.departments {
+            if d.code.trim().is_empty() || !seen.insert(d.code.as_str()) {
+                return err(format!(
+                    "department code {:?} is empty or appears twice",
+                    d.code
+                ));
+            }
+        }
+        let dept = |code: &str, whose: &str| -> Result<(), ConfigError> {
+            if self.department(code).is_none() {
+                return Err(ConfigError(format!(
+                    "{whose} names unknown department {code:?}"
+                )));
+            }
+            Ok(())
+        };
+        dept(&self.dispatch_queue, "dispatch_queue")?;
+        let mut codes = std::collections::HashSet::new();
+        for c in &self.categories {
+            if c.code.trim().is_empty() || !codes.insert(c.code.as_str()) {
+                return err(format!(
+                    "category code {:?} is empty or appears twice",
+                    c.code
+                ));
+            }
+            if !c.default_department.is_empty() {
+                dept(&c.default_department, &format!("category {}", c.code))?;
+            }
+            if !(c.duplicate_radius_m.is_finite() && c.duplicate_radius_m >= 0.0) {
+                return err(format!(
+                    "category {}: duplicate_radius_m must be a non-negative number",
+                    c.code
+                ));
+            }
+            let mut keys = std::collections::HashSet::new();
+            for a in &c.attributes {
+                if !keys.insert(a.code.as_str()) {
+                    return err(format!(
+                        "category {}: attribute {:?} appears twice",
+                        c.code, a.code
+                    ));
+                }
+                let list = matches!(
+                    a.datatype,
+                    AttributeType::Singlevaluelist | AttributeType::Multivaluelist
+                );
+                if list == a.values.is_empty() {
+                    return err(format!(
+                        "category {}: attribute {:?}: list types need values, others none",
+                        c.code, a.code
+                    ));
+                }
+            }
+        }
+        let groups: std::collections::HashSet<&str> =
+            self.categories.iter().map(|c| c.group.as_str()).collect();
+        for (i, r) in self.rules.iter().enumerate() {
+            let whose = format!("rule {i}");
+            dept(&r.department, &whose)?;
+            for d in &r.co_departments {
+                dept(d, &whose)?;
+            }
+            if let Some(c) = &r.category {
+                if self.category(c).is_none() {
+                    return err(format!("{whose} names unknown category {c:?}"));
+                }
+            }
+            if let Some(g) = &r.group {
+                if !groups.contains(g.as_str()) {
+                    return err(format!("{whose} names unknown category group {g:?}"));
+                }
+            }
+            if r.category.is_some() && r.group.is_some() {
+                return err(format!(
+                    "{whose} names both a category and a group; use one"
+                ));
+            }
+            if r.jurisdiction.is_some() && r.level.is_some() {
+                return err(format!(
+                    "{whose} names both a jurisdiction and a level; use one"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The built-in set.
@@ -106,12 +325,16 @@ impl Catalog {
                 group: group.into(),
                 description: description.into(),
                 keywords: keywords.iter().map(|k| (*k).into()).collect(),
+                attributes: vec![],
                 default_priority: priority,
                 default_department: department.into(),
+                accept_within_hours: default_accept_hours(),
+                resolve_within_hours: default_resolve_hours(),
                 allow_anonymous: true,
                 requires_verification: verification,
-                duplicate_radius_m: 100.0,
-                duplicate_window_hours: 72,
+                duplicate_radius_m: default_radius(),
+                duplicate_window_hours: default_window(),
+                realtime: true,
             }
         }
         use Priority::*;
@@ -268,6 +491,9 @@ impl Catalog {
         Catalog {
             categories,
             departments,
+            rules: vec![],
+            dispatch_queue: "dispatch".into(),
+            outside_service_area: OutsideServiceArea::Refuse,
         }
     }
 }
@@ -275,6 +501,60 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_builtin_set_passes_its_own_checks_and_round_trips_through_json() {
+        let c = Catalog::builtin();
+        c.check().unwrap();
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(Catalog::parse(&json).unwrap(), c);
+    }
+
+    #[test]
+    fn a_toml_configuration_is_read_and_its_mistakes_named() {
+        let base = r#"
+            dispatch_queue = "centre"
+            [[departments]]
+            code = "centre"
+            name = "指挥中心"
+            [[departments]]
+            code = "fire"
+            name = "消防"
+            [[categories]]
+            code = "fire_lane"
+            name = "消防通道堵塞"
+            name_en = "Fire lane blocked"
+            group = "fire_safety"
+            default_department = "fire"
+            [[categories.attributes]]
+            code = "blocked_by"
+            description = "堵塞物"
+            datatype = "singlevaluelist"
+            required = true
+            values = [{ key = "car", name = "汽车" }, { key = "goods", name = "杂物" }]
+        "#;
+        let c = Catalog::parse(base).unwrap();
+        assert_eq!(c.categories[0].attributes[0].values.len(), 2);
+        assert_eq!(c.categories[0].duplicate_radius_m, 100.0);
+        let bad_rule =
+            format!("{base}\n[[rules]]\ncategory = \"fire_lane\"\ndepartment = \"nasa\"\n");
+        assert!(
+            Catalog::parse(&bad_rule)
+                .unwrap_err()
+                .0
+                .contains("unknown department \"nasa\"")
+        );
+        let dup = base.replace("code = \"fire_lane\"", "code = \"x\"")
+            + "\n[[categories]]\ncode = \"x\"\nname = \"x\"\nname_en = \"x\"\ngroup = \"g\"\n";
+        let e = Catalog::parse(&dup).unwrap_err().0;
+        assert!(e.contains("appears twice"), "{e}");
+        assert!(
+            Catalog::parse("dispatch_queue = ")
+                .unwrap_err()
+                .0
+                .contains("TOML")
+        );
+    }
 
     #[test]
     fn every_builtin_category_routes_to_a_known_department() {

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod input;
 pub mod lifecycle;
 pub mod report;
+pub mod routing;
 pub mod tracking;
 
 pub use catalog::{Catalog, Category, Department};

@@ -197,3 +197,9 @@ pub struct Event {
     /// Action details (department, merge target, priority, photo ids).
     pub data: serde_json::Value,
 }
+
+impl Default for Priority {
+    fn default() -> Self {
+        Priority::Normal
+    }
+}
