@@ -260,15 +260,15 @@ impl Catalog {
             for d in &r.co_departments {
                 dept(d, &whose)?;
             }
-            if let Some(c) = &r.category {
-                if self.category(c).is_none() {
-                    return err(format!("{whose} names unknown category {c:?}"));
-                }
+            if let Some(c) = &r.category
+                && self.category(c).is_none()
+            {
+                return err(format!("{whose} names unknown category {c:?}"));
             }
-            if let Some(g) = &r.group {
-                if !groups.contains(g.as_str()) {
-                    return err(format!("{whose} names unknown category group {g:?}"));
-                }
+            if let Some(g) = &r.group
+                && !groups.contains(g.as_str())
+            {
+                return err(format!("{whose} names unknown category group {g:?}"));
             }
             if r.category.is_some() && r.group.is_some() {
                 return err(format!(

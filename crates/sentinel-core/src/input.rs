@@ -116,6 +116,10 @@ pub struct NewReport {
     pub priority: Priority,
     /// When seen.
     pub observed_at: Option<OffsetDateTime>,
+    /// Innermost jurisdiction code (set by the caller after locating the point).
+    pub jurisdiction: Option<String>,
+    /// Routing decision (set by the caller).
+    pub routing: Option<crate::routing::Routing>,
 }
 
 fn optional_text(
@@ -365,6 +369,8 @@ impl ReportInput {
                 channel,
                 priority: cat.default_priority,
                 observed_at,
+                jurisdiction: None,
+                routing: None,
             }),
             _ => Err(errors),
         }

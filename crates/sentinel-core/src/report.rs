@@ -170,6 +170,10 @@ pub struct Report {
     pub updated_at: OffsetDateTime,
     /// When it was last closed, for the reopen window.
     pub closed_at: Option<OffsetDateTime>,
+    /// Code of the innermost jurisdiction it lies in, if any.
+    pub jurisdiction: Option<String>,
+    /// How it was routed at intake.
+    pub routing: Option<crate::routing::Routing>,
 }
 
 /// One entry of a report's append-only timeline.
@@ -198,6 +202,8 @@ pub struct Event {
     pub data: serde_json::Value,
 }
 
+// The enum is declared by `string_enum!`, which cannot take `#[default]` per variant.
+#[allow(clippy::derivable_impls)]
 impl Default for Priority {
     fn default() -> Self {
         Priority::Normal

@@ -3,13 +3,69 @@
 //! line and, later, the admin API).
 
 use crate::error::ApiError;
+use sentinel_core::Catalog;
+use sentinel_core::routing::{Place, Routing, route};
 use sentinel_geo::import::{
     ImportOptions, area_from_geojson, area_to_geojson, assign_parents_by_containment,
     parse_jurisdictions,
 };
-use sentinel_geo::{Jurisdiction, JurisdictionIndex};
+use sentinel_geo::{Jurisdiction, JurisdictionIndex, Point};
 use sentinel_store::{NewJurisdiction, Store};
 use time::OffsetDateTime;
+
+/// Where a point lies (its innermost jurisdiction's code) and where a report of
+/// `category` there is routed.
+pub fn route_at(
+    catalog: &Catalog,
+    index: &JurisdictionIndex,
+    category: &str,
+    p: Point,
+) -> (Option<String>, Routing) {
+    let chain = index.locate(p);
+    let places: Vec<Place<'_>> = chain
+        .iter()
+        .map(|j| Place {
+            code: &j.code,
+            level: j.level,
+        })
+        .collect();
+    (
+        chain.last().map(|j| j.code.clone()),
+        route(catalog, category, &places),
+    )
+}
+
+/// Checks a configuration (TOML or JSON) against itself and the stored
+/// jurisdictions, then stores it as the new version. Shared by the command line
+/// and the admin API.
+pub async fn save_config(
+    store: &dyn Store,
+    text: &str,
+    by: &str,
+) -> Result<(i64, Catalog), ApiError> {
+    let catalog = Catalog::parse(text).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+    let known: std::collections::HashSet<String> = store
+        .jurisdictions()
+        .await?
+        .into_iter()
+        .map(|j| j.code)
+        .collect();
+    for (i, r) in catalog.rules.iter().enumerate() {
+        if let Some(code) = &r.jurisdiction
+            && !known.contains(code)
+        {
+            return Err(ApiError::Unprocessable(format!(
+                "rule {i} names unknown jurisdiction {code:?}"
+            )));
+        }
+    }
+    let document =
+        serde_json::to_string(&catalog).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let version = store
+        .save_config(document, by, OffsetDateTime::now_utc())
+        .await?;
+    Ok((version, catalog))
+}
 
 /// Builds the spatial index from what is stored.
 pub async fn load_index(store: &dyn Store) -> Result<JurisdictionIndex, ApiError> {

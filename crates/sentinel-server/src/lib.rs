@@ -74,8 +74,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Photo files.
     pub photos: PhotoFolder,
-    /// Categories and departments in force.
-    pub catalog: Arc<Catalog>,
+    /// Categories, departments and routing rules in force; replaced whole on change.
+    pub catalog_in_force: Arc<RwLock<Arc<Catalog>>>,
     /// Settings.
     pub config: Arc<Config>,
     /// Prometheus metrics.
@@ -99,11 +99,36 @@ impl AppState {
             login_limit: Arc::new(RateLimit::per_minute(10, 5)),
             store,
             photos,
-            catalog: Arc::new(Catalog::builtin()),
+            catalog_in_force: Arc::new(RwLock::new(Arc::new(Catalog::builtin()))),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
             jurisdiction_index: Arc::default(),
         }
+    }
+
+    /// The configuration in force (a cheap snapshot).
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog_in_force
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_else(|_| Arc::new(Catalog::builtin()))
+    }
+
+    /// Puts a checked configuration in force.
+    pub fn set_catalog(&self, catalog: Catalog) {
+        if let Ok(mut g) = self.catalog_in_force.write() {
+            *g = Arc::new(catalog);
+        }
+    }
+
+    /// Loads the stored configuration, if any (at start and on SIGHUP).
+    pub async fn reload_catalog(&self) -> Result<(), error::ApiError> {
+        if let Some(doc) = self.store.config().await? {
+            let c = Catalog::parse(&doc)
+                .map_err(|e| error::ApiError::Internal(format!("stored configuration: {e}")))?;
+            self.set_catalog(c);
+        }
+        Ok(())
     }
 
     /// The jurisdictions in force (a cheap snapshot).

@@ -45,7 +45,12 @@ pub fn public_report(r: &Report, cfg: &Config) -> Value {
         "updated_at": ts(r.updated_at),
         "closed_at": opt_ts(r.closed_at),
     });
-    if let Some(d) = &r.department {
+    // The department in charge: the one assigned, else the one routing chose.
+    if let Some(d) = r
+        .department
+        .as_ref()
+        .or(r.routing.as_ref().map(|x| &x.department))
+    {
         v["department"] = json!(d);
     }
     v
@@ -71,6 +76,8 @@ pub fn staff_report(r: &Report, cfg: &Config, with_contact: bool) -> Value {
     v["co_departments"] = json!(r.co_departments);
     v["assignee"] = json!(r.assignee);
     v["observed_at"] = opt_ts(r.observed_at);
+    v["jurisdiction"] = json!(r.jurisdiction);
+    v["routing"] = json!(r.routing);
     let (kind, contact, account) = match &r.reporter {
         Reporter::Anonymous => ("anonymous", None, None),
         Reporter::Contact(c) => ("contact", Some(c), None),

@@ -345,6 +345,11 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> Result<(Report, bool)>;
 
+    /// Stores a new configuration version (a checked JSON document); returns its id.
+    async fn save_config(&self, document: String, by: &str, now: OffsetDateTime) -> Result<i64>;
+    /// The configuration in force, if one was ever saved.
+    async fn config(&self) -> Result<Option<String>>;
+
     /// Adds or updates jurisdictions by code, all or none.
     async fn import_jurisdictions(
         &self,

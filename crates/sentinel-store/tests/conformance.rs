@@ -46,6 +46,13 @@ fn new_report(category: &str, lat: f64) -> NewReport {
         channel: Channel::Api,
         priority: Priority::High,
         observed_at: None,
+        jurisdiction: Some("371502".into()),
+        routing: Some(sentinel_core::routing::Routing {
+            department: "housing".into(),
+            co_departments: vec![],
+            rule: None,
+            reason: "the default department of pothole".into(),
+        }),
     }
 }
 

@@ -133,6 +133,8 @@ async fn seed_reports(
     for i in 0..n {
         let cat = &catalog.categories[rng.below(catalog.categories.len())];
         let location = point_in_city(&mut rng, index)?;
+        let (jurisdiction, routing) =
+            sentinel_server::geography::route_at(catalog, index, &cat.code, location);
         let created = now - Duration::minutes((rng.unit() * 60.0 * 24.0 * 60.0) as i64);
         let reporter = if i % 3 == 0 {
             Reporter::Anonymous
@@ -157,6 +159,8 @@ async fn seed_reports(
             },
             priority: cat.default_priority,
             observed_at: Some(created),
+            jurisdiction,
+            routing: Some(routing),
         };
         let Submitted::Created(r, _) = store
             .submit(Submission {

@@ -89,6 +89,14 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ImportCommand {
+    /// The city's configuration (departments, categories, routing rules) from TOML
+    /// or JSON, checked whole. A running server picks it up on SIGHUP or restart.
+    Config {
+        /// The file.
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+    },
     /// Jurisdiction boundaries from GeoJSON (Polygon / MultiPolygon features), all or
     /// nothing. A running server picks them up on SIGHUP or restart.
     Jurisdictions {
@@ -233,6 +241,10 @@ async fn serve(args: ServeArgs, store: Arc<SqliteStore>) -> Result<()> {
         ..Config::default()
     };
     let state = AppState::new(store, photos, config);
+    state
+        .reload_catalog()
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the configuration: {e}"))?;
     let n = state
         .reload_jurisdictions()
         .await
@@ -244,6 +256,9 @@ async fn serve(args: ServeArgs, store: Arc<SqliteStore>) -> Result<()> {
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
         tokio::spawn(async move {
             while hup.recv().await.is_some() {
+                if let Err(e) = state.reload_catalog().await {
+                    tracing::error!(error = %e, "reloading the configuration failed; keeping the old one");
+                }
                 match state.reload_jurisdictions().await {
                     Ok(n) => tracing::info!(jurisdictions = n, "reloaded the service area"),
                     Err(e) => {
@@ -432,6 +447,21 @@ async fn token_command(cmd: TokenCommand) -> Result<()> {
 
 async fn import_command(cmd: ImportCommand) -> Result<()> {
     match cmd {
+        ImportCommand::Config { file, data } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let store = open_store(&data.data)?;
+            let (version, c) =
+                sentinel_server::geography::save_config(&store, &text, "command line")
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was changed", file.display()))?;
+            println!(
+                "configuration version {version}: {} departments, {} categories, {} routing rules",
+                c.departments.len(),
+                c.categories.len(),
+                c.rules.len()
+            );
+        }
         ImportCommand::Jurisdictions {
             file,
             level,

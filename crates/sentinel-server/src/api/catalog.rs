@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 /// `GET /api/v1/categories`
 pub(crate) async fn list_categories(State(s): State<AppState>) -> Json<Value> {
-    Json(json!({ "categories": s.catalog.categories }))
+    Json(json!({ "categories": s.catalog().categories }))
 }
 
 /// `GET /api/v1/departments`
 pub(crate) async fn list_departments(State(s): State<AppState>) -> Json<Value> {
-    Json(json!({ "departments": s.catalog.departments }))
+    Json(json!({ "departments": s.catalog().departments }))
 }

@@ -70,8 +70,8 @@ pub(crate) async fn get_nearby(
     let code = q
         .category
         .ok_or_else(|| ApiError::BadRequest("category is required".into()))?;
-    let cat = s
-        .catalog
+    let catalog = s.catalog();
+    let cat = catalog
         .category(&code)
         .ok_or_else(|| ApiError::BadRequest(format!("unknown category {code:?}")))?;
     let now = OffsetDateTime::now_utc();

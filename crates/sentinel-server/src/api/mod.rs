@@ -1,5 +1,6 @@
 //! Routes, one module per area, all wired here.
 
+mod admin;
 mod catalog;
 mod duplicates;
 mod jurisdictions;
@@ -41,6 +42,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/jurisdictions/locate", get(jurisdictions::locate))
         .route("/api/v1/photos/{id}", get(photos::get_photo))
         .route("/api/v1/photos/{id}/thumb", get(photos::get_thumbnail))
+        .route(
+            "/api/v1/admin/config",
+            get(admin::get_config).put(admin::put_config),
+        )
         .route(
             "/api/v1/session",
             post(session::sign_in)

@@ -261,6 +261,7 @@ pub(crate) async fn create_report(
         return Ok(created(prev.response, None, true));
     }
     let input: ReportInput = parse_json(&raw.report)?;
+    let catalog = s.catalog();
     let photos = process_photos(&s, raw.photos).await?;
     let first_meta = photos
         .iter()
@@ -268,7 +269,7 @@ pub(crate) async fn create_report(
         .find(|m| m.location().is_some())
         .or(photos.first().map(|p| p.metadata));
     let ctx = ParseContext {
-        catalog: &s.catalog,
+        catalog: &catalog,
         photo_count: photos.len(),
         exif_location: first_meta.and_then(|m| m.location()),
         exif_time: first_meta.and_then(|m| m.taken_at()),
@@ -276,14 +277,21 @@ pub(crate) async fn create_report(
         account: None,
         staff: staff.is_some(),
     };
-    let new = input.parse(&ctx).map_err(ApiError::Validation)?;
+    let mut new = input.parse(&ctx).map_err(ApiError::Validation)?;
     let index = s.jurisdictions();
-    if !index.is_empty() && index.locate(new.location).is_empty() {
+    let (jurisdiction, routing) =
+        crate::geography::route_at(&catalog, &index, &new.category, new.location);
+    if !index.is_empty()
+        && jurisdiction.is_none()
+        && catalog.outside_service_area == sentinel_core::catalog::OutsideServiceArea::Refuse
+    {
         return Err(ApiError::Validation(vec![FieldError::new(
             "lat",
             "the location is outside the service area (not in any jurisdiction this city serves)",
         )]));
     }
+    new.jurisdiction = jurisdiction;
+    new.routing = Some(routing);
 
     // Photos reach the disk (fsynced) before the report that references them.
     let records = store_photos(&s, photos).await?;
@@ -408,7 +416,10 @@ impl ListQuery {
             .map(|v| v.parse::<Status>().map_err(ApiError::BadRequest))
             .collect::<ApiResult<Vec<_>>>()?;
         let categories = list(&self.category);
-        if let Some(unknown) = categories.iter().find(|c| s.catalog.category(c).is_none()) {
+        if let Some(unknown) = categories
+            .iter()
+            .find(|c| s.catalog().category(c).is_none())
+        {
             return Err(ApiError::BadRequest(format!(
                 "unknown category {unknown:?}"
             )));
@@ -506,8 +517,9 @@ pub(crate) struct ActionBody {
     priority: Option<String>,
 }
 
-async fn to_action(s: &AppState, b: ActionBody) -> ApiResult<Action> {
+async fn to_action(s: &AppState, report: &Report, b: ActionBody) -> ApiResult<Action> {
     let text = b.reason.or(b.note).unwrap_or_default();
+    let catalog = s.catalog();
     let missing =
         |f: &str| ApiError::Validation(vec![FieldError::new(f, "is required for this action")]);
     Ok(match b.action.as_str() {
@@ -530,10 +542,22 @@ async fn to_action(s: &AppState, b: ActionBody) -> ApiResult<Action> {
             Action::Merge { into: target.id }
         }
         "assign" => {
-            let department = b.department.ok_or_else(|| missing("department"))?;
+            // 派单 follows the routing unless the dispatcher overrides it (改派), which
+            // needs a reason on the record.
+            let routed = report.routing.as_ref().map(|r| r.department.clone());
+            let department = b
+                .department
+                .or_else(|| routed.clone())
+                .ok_or_else(|| missing("department"))?;
+            if routed.is_some_and(|r| r != department) && text.trim().is_empty() {
+                return Err(ApiError::Validation(vec![FieldError::new(
+                    "reason",
+                    "assigning to another department than the routing chose (改派) needs a reason",
+                )]));
+            }
             let co = b.co_departments.unwrap_or_default();
             for d in std::iter::once(&department).chain(&co) {
-                if s.catalog.department(d).is_none() {
+                if catalog.department(d).is_none() {
                     return Err(ApiError::Validation(vec![FieldError::new(
                         "department",
                         format!("unknown department {d:?}"),
@@ -592,11 +616,11 @@ pub(crate) async fn post_action(
     let raw = read_submission(&s, req, "action").await?;
     let body: ActionBody = parse_json(&raw.report)?;
     let r = load(&s, &key).await?;
-    let action = to_action(&s, body).await?;
+    let action = to_action(&s, &r, body).await?;
     let photos = process_photos(&s, raw.photos).await?;
     let photos = store_photos(&s, photos).await?;
     let requires_verification = s
-        .catalog
+        .catalog()
         .category(&r.category)
         .is_some_and(|c| c.requires_verification);
     let (report, event) = s

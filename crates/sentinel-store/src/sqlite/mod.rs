@@ -35,6 +35,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/sqlite/0003_supporters.sql"),
     ),
+    (
+        4,
+        include_str!("../../migrations/sqlite/0004_routing_and_config.sql"),
+    ),
 ];
 
 /// The SQLite store.
@@ -519,6 +523,16 @@ impl Store for SqliteStore {
     ) -> Result<(Report, bool)> {
         self.write(move |c| support_in_tx(c, report, &supporter, now))
             .await
+    }
+
+    async fn save_config(&self, document: String, by: &str, now: OffsetDateTime) -> Result<i64> {
+        let by = by.to_owned();
+        self.write(move |c| queries::insert_config(c, &document, &by, now))
+            .await
+    }
+
+    async fn config(&self) -> Result<Option<String>> {
+        self.read(queries::latest_config).await
     }
 
     async fn import_jurisdictions(

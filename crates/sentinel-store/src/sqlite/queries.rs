@@ -35,7 +35,8 @@ fn json<T: serde::de::DeserializeOwned>(idx: usize, s: String) -> rusqlite::Resu
 
 const REPORT_COLUMNS: &str = "id, tracking_code, category, description, lat, lon, accuracy_m, address, attributes, photos, \
      reporter_kind, contact_name, contact_phone, contact_email, account, channel, status, priority, department, \
-     co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at";
+     co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at, \
+     jurisdiction, routing";
 
 fn report_from_row(r: &Row<'_>) -> rusqlite::Result<Report> {
     let reporter = match r.get::<_, String>(10)?.as_str() {
@@ -74,6 +75,11 @@ fn report_from_row(r: &Row<'_>) -> rusqlite::Result<Report> {
         created_at: from_ms(r.get(24)?),
         updated_at: from_ms(r.get(25)?),
         closed_at: r.get::<_, Option<i64>>(26)?.map(from_ms),
+        jurisdiction: r.get(27)?,
+        routing: r
+            .get::<_, Option<String>>(28)?
+            .map(|s| json(28, s))
+            .transpose()?,
     })
 }
 
@@ -99,13 +105,19 @@ pub(crate) fn insert_report(
     let mut stmt = conn.prepare_cached(
         "INSERT INTO reports (tracking_code, category, description, lat, lon, accuracy_m, address, attributes, photos, \
          reporter_kind, contact_name, contact_phone, contact_email, account, channel, status, priority, department, \
-         co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'submitted', ?16, NULL, '[]', NULL, NULL, 1, ?17, ?18, ?18, NULL)",
+         co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at, jurisdiction, routing) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'submitted', ?16, NULL, '[]', NULL, NULL, 1, ?17, ?18, ?18, NULL, ?19, ?20)",
     )?;
     let attributes =
         serde_json::to_string(&new.attributes).map_err(|e| StoreError::Database(e.to_string()))?;
     let photos_json =
         serde_json::to_string(&photo_ids).map_err(|e| StoreError::Database(e.to_string()))?;
+    let routing = new
+        .routing
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Database(e.to_string()))?;
     // A fresh tracking code collides with odds of about n / 2.7e10; retry then.
     for _ in 0..8 {
         let code = TrackingCode::from_random(random_u64());
@@ -128,6 +140,8 @@ pub(crate) fn insert_report(
             new.priority.as_str(),
             new.observed_at.map(ms),
             ms(now),
+            new.jurisdiction,
+            routing,
         ]);
         match inserted {
             Ok(_) => {
@@ -155,6 +169,8 @@ pub(crate) fn insert_report(
                     created_at: from_ms(ms(now)),
                     updated_at: from_ms(ms(now)),
                     closed_at: None,
+                    jurisdiction: new.jurisdiction.clone(),
+                    routing: new.routing.clone(),
                 });
             }
             Err(rusqlite::Error::SqliteFailure(e, Some(msg)))
@@ -698,4 +714,27 @@ pub(crate) fn move_supporters(conn: &Connection, from: ReportId, to: ReportId) -
     conn.prepare_cached("DELETE FROM supporters WHERE report_id = ?1")?
         .execute(params![from.0])?;
     Ok(())
+}
+
+pub(crate) fn insert_config(
+    conn: &Connection,
+    document: &str,
+    by: &str,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO config_versions (document, created_by, created_at) VALUES (?1, ?2, ?3)",
+        params![document, by, ms(now)],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub(crate) fn latest_config(conn: &Connection) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT document FROM config_versions ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?)
 }

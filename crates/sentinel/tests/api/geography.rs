@@ -183,3 +183,164 @@ async fn a_bad_boundary_file_imports_nothing_and_names_the_feature() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("imported 8 district jurisdictions"));
     assert_eq!(store.jurisdictions().await.unwrap().len(), 8);
 }
+
+#[tokio::test]
+async fn routing_rules_from_the_admin_api_decide_the_department_and_say_why() {
+    let app = liaocheng().await;
+    let admin = app.token("root", sentinel_core::Role::Admin, None).await;
+    let dispatcher = app
+        .token("disp", sentinel_core::Role::Dispatcher, None)
+        .await;
+    let mut config = serde_json::to_value(sentinel_core::Catalog::builtin()).unwrap();
+    // Potholes in Linqing go to city management, helped by traffic police.
+    config["rules"] = json!([{ "category": "pothole", "jurisdiction": "371581", "department": "city_management", "co_departments": ["traffic"] }]);
+    let put = |body: String, token: &str| {
+        app.client
+            .put(app.url("/api/v1/admin/config"))
+            .bearer_auth(token.to_owned())
+            .body(body)
+            .send()
+    };
+    problem(
+        put(config.to_string(), &dispatcher).await.unwrap(),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let mut bad = config.clone();
+    bad["rules"][0]["jurisdiction"] = json!("999999");
+    let p = problem(
+        put(bad.to_string(), &admin).await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unknown jurisdiction")
+    );
+    let res = put(config.to_string(), &admin).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let file = |lat: f64, lon: f64| {
+        let mut r = sample();
+        r["category"] = json!("pothole");
+        r["lat"] = json!(lat);
+        r["lon"] = json!(lon);
+        app.client.post(app.url("/api/v1/reports")).json(&r).send()
+    };
+    let linqing: Value = file(36.838, 115.705).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        linqing["department"], "city_management",
+        "the reporter sees where it went"
+    );
+    let centre: Value = file(36.456, 115.985).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        centre["department"], "housing",
+        "the category default elsewhere"
+    );
+    let staff: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/reports/{}", linqing["id"])))
+        .bearer_auth(&dispatcher)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(staff["jurisdiction"], "371581");
+    assert_eq!(staff["routing"]["rule"], 0);
+    assert_eq!(staff["routing"]["co_departments"], json!(["traffic"]));
+    assert!(
+        staff["routing"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("rule 0")
+    );
+    // 派单 without naming a department follows the routing.
+    let id = linqing["id"].as_i64().unwrap();
+    app.act(&dispatcher, id, json!({"action": "accept"})).await;
+    let assigned: Value = app
+        .act(&dispatcher, id, json!({"action": "assign"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(assigned["report"]["department"], "city_management");
+    // The configuration survives a restart of the state: it is stored.
+    assert!(
+        app.store
+            .config()
+            .await
+            .unwrap()
+            .unwrap()
+            .contains("city_management")
+    );
+}
+
+#[tokio::test]
+async fn a_configuration_file_with_a_mistake_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let good = dir.path().join("city.toml");
+    std::fs::write(
+        &good,
+        r#"
+dispatch_queue = "centre"
+[[departments]]
+code = "centre"
+name = "指挥中心"
+name_en = "Command Centre"
+[[departments]]
+code = "fire"
+name = "消防救援支队"
+name_en = "Fire and Rescue"
+[[categories]]
+code = "fire_lane_blocked"
+name = "消防通道堵塞"
+name_en = "Fire lane blocked"
+group = "fire_safety"
+default_department = "fire"
+requires_verification = true
+"#,
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&good).unwrap()
+            + "[[rules]]\ncategory = \"fire_lane_blocked\"\ndepartment = \"nasa\"\n",
+    )
+    .unwrap();
+    let run = |file: &std::path::Path| {
+        Command::new(BIN)
+            .args(["import", "config"])
+            .arg(file)
+            .arg("--data")
+            .arg(&data)
+            .env("SENTINEL_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = run(&bad);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("rule 0 names unknown department \"nasa\"")
+            && err.contains("nothing was changed"),
+        "{err}"
+    );
+    let store = sentinel_store::sqlite::SqliteStore::open(&data).unwrap();
+    assert!(store.config().await.unwrap().is_none());
+    let out = run(&good);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("2 departments, 1 categories, 0 routing rules")
+    );
+}

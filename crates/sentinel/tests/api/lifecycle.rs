@@ -23,9 +23,31 @@ async fn a_report_goes_from_submitted_to_closed_through_the_12345_chain() {
     let fire = app.token("fire-1", Role::Officer, Some("fire")).await;
 
     ok(app.act(&d, id, json!({"action": "accept"})).await).await;
-    // Routed to the wrong department, which sends it back (退单), then 改派.
+    // Routing chose the fire service; sending it elsewhere (改派) needs a reason.
+    let staff_view: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/reports/{id}")))
+        .bearer_auth(&d)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(staff_view["routing"]["department"], "fire");
+    problem(
+        app.act(&d, id, json!({"action": "assign", "department": "police"}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    // The dispatcher overrides anyway; the police send it back (退单), then it goes to fire.
     ok(app
-        .act(&d, id, json!({"action": "assign", "department": "police"}))
+        .act(
+            &d,
+            id,
+            json!({"action": "assign", "department": "police", "reason": "a patrol is closer"}),
+        )
         .await)
     .await;
     let back = ok(app.act(&police, id, json!({"action": "return", "reason": "消防通道归消防 / fire lanes are the fire service's"})).await).await;

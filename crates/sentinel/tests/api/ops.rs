@@ -110,6 +110,7 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/photos/{id}",
         "/api/v1/photos/{id}/thumb",
         "/api/v1/session",
+        "/api/v1/admin/config",
         "/healthz",
         "/readyz",
         "/metrics",
