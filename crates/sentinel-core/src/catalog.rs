@@ -473,6 +473,104 @@ impl Catalog {
             ),
         ];
         let mut categories = categories;
+        let choice = |key: &str, name: &str, name_en: &str| AttributeValue {
+            key: key.into(),
+            name: name.into(),
+            name_en: name_en.into(),
+        };
+        #[allow(clippy::too_many_arguments)]
+        let question = |code: &str,
+                        zh: &str,
+                        en: &str,
+                        datatype: AttributeType,
+                        required: bool,
+                        order: u32,
+                        values: Vec<AttributeValue>| Attribute {
+            code: code.into(),
+            description: zh.into(),
+            description_en: en.into(),
+            datatype,
+            required,
+            order,
+            values,
+        };
+        for c in &mut categories {
+            c.attributes = match c.code.as_str() {
+                "fire_lane_blocked" => vec![question(
+                    "blocked_by",
+                    "堵塞物",
+                    "What blocks it",
+                    AttributeType::Singlevaluelist,
+                    false,
+                    1,
+                    vec![
+                        choice("vehicle", "机动车", "Car or van"),
+                        choice("tricycle", "三轮车/电动车", "Tricycle or e-bike"),
+                        choice("goods", "杂物", "Goods or rubbish"),
+                        choice("locked_gate", "门被锁", "Locked gate"),
+                    ],
+                )],
+                "elevator_fault" => vec![
+                    question(
+                        "people_trapped",
+                        "是否有人被困",
+                        "Is anyone trapped?",
+                        AttributeType::Singlevaluelist,
+                        true,
+                        1,
+                        vec![choice("yes", "是", "Yes"), choice("no", "否", "No")],
+                    ),
+                    question(
+                        "floor",
+                        "所在楼层",
+                        "Floor",
+                        AttributeType::Number,
+                        false,
+                        2,
+                        vec![],
+                    ),
+                ],
+                "food_safety" => vec![
+                    question(
+                        "venue",
+                        "店名",
+                        "Name of the place",
+                        AttributeType::String,
+                        false,
+                        1,
+                        vec![],
+                    ),
+                    question(
+                        "problems",
+                        "问题",
+                        "What is wrong",
+                        AttributeType::Multivaluelist,
+                        false,
+                        2,
+                        vec![
+                            choice("dirty_kitchen", "后厨脏乱", "Dirty kitchen"),
+                            choice("spoiled_food", "食材变质", "Spoiled food"),
+                            choice("no_licence", "无证经营", "No licence"),
+                            choice("pests", "虫鼠", "Pests"),
+                        ],
+                    ),
+                ],
+                "pothole" => vec![question(
+                    "size",
+                    "大小",
+                    "Size",
+                    AttributeType::Singlevaluelist,
+                    false,
+                    1,
+                    vec![
+                        choice("small", "小于脸盆", "Smaller than a washbasin"),
+                        choice("medium", "井盖大小", "About a manhole cover"),
+                        choice("large", "大于一米", "Over a metre"),
+                    ],
+                )],
+                _ => vec![],
+            };
+        }
         // How far and how long a second report of the same kind is probably the same
         // hazard: a pothole stays put for weeks, a parked car for hours.
         for c in &mut categories {

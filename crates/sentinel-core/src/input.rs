@@ -166,6 +166,92 @@ fn plausible_phone(p: &str) -> bool {
     (5..=20).contains(&digits) && p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
 }
 
+/// Checks answers against the category's extra questions (Open311 datatypes) and
+/// normalises them: numbers given as text become numbers, a single answer to a
+/// multi-value question becomes a list.
+pub fn check_attributes(
+    cat: &crate::Category,
+    given: serde_json::Map<String, serde_json::Value>,
+    errors: &mut Vec<FieldError>,
+) -> serde_json::Map<String, serde_json::Value> {
+    use crate::catalog::AttributeType as T;
+    use serde_json::Value;
+    let mut out = serde_json::Map::new();
+    for key in given.keys() {
+        if !cat.attributes.iter().any(|a| &a.code == key) {
+            errors.push(FieldError::new(
+                format!("attributes.{key}"),
+                format!("{} asks no question {key:?}", cat.code),
+            ));
+        }
+    }
+    for a in &cat.attributes {
+        let field = format!("attributes.{}", a.code);
+        let value = given.get(&a.code).filter(|v| {
+            !v.is_null() && v.as_str() != Some("") && v.as_array().is_none_or(|l| !l.is_empty())
+        });
+        let Some(v) = value else {
+            if a.required {
+                errors.push(FieldError::new(field, "is required"));
+            }
+            continue;
+        };
+        let keys = || {
+            a.values
+                .iter()
+                .map(|x| x.key.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let in_list = |k: &str| a.values.iter().any(|x| x.key == k);
+        let checked = match (a.datatype, v) {
+            (T::String, Value::String(t)) if t.chars().count() <= 500 => Some(v.clone()),
+            (T::Text, Value::String(t)) if t.chars().count() <= MAX_DESCRIPTION_CHARS => {
+                Some(v.clone())
+            }
+            (T::Number, Value::Number(_)) => Some(v.clone()),
+            (T::Number, Value::String(t)) => t
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .map(|n| serde_json::json!(n)),
+            (T::Datetime, Value::String(t)) => {
+                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .ok()
+                    .map(|_| v.clone())
+            }
+            (T::Singlevaluelist, Value::String(k)) if in_list(k) => Some(v.clone()),
+            (T::Multivaluelist, Value::String(k)) if in_list(k) => {
+                Some(Value::Array(vec![v.clone()]))
+            }
+            (T::Multivaluelist, Value::Array(items))
+                if items.iter().all(|i| i.as_str().is_some_and(in_list)) =>
+            {
+                Some(v.clone())
+            }
+            _ => None,
+        };
+        match checked {
+            Some(c) => {
+                out.insert(a.code.clone(), c);
+            }
+            None => {
+                let want = match a.datatype {
+                    T::String => "text of at most 500 characters".to_owned(),
+                    T::Text => format!("text of at most {MAX_DESCRIPTION_CHARS} characters"),
+                    T::Number => "a number".to_owned(),
+                    T::Datetime => "an RFC 3339 date-time".to_owned(),
+                    T::Singlevaluelist => format!("one of: {}", keys()),
+                    T::Multivaluelist => format!("a list of: {}", keys()),
+                };
+                errors.push(FieldError::new(field, format!("must be {want}")));
+            }
+        }
+    }
+    out
+}
+
 impl ReportInput {
     /// Parses the input, or names every faulty field.
     pub fn parse(self, ctx: &ParseContext<'_>) -> Result<NewReport, Vec<FieldError>> {
@@ -268,7 +354,10 @@ impl ReportInput {
 
         let address = optional_text(self.address, "address", MAX_ADDRESS_CHARS, &mut errors);
 
-        let attributes = self.attributes.unwrap_or_default();
+        let mut attributes = self.attributes.unwrap_or_default();
+        if let Some(cat) = category {
+            attributes = check_attributes(cat, attributes, &mut errors);
+        }
         if attributes.len() > MAX_ATTRIBUTES {
             errors.push(FieldError::new(
                 "attributes",
@@ -456,6 +545,42 @@ mod tests {
         .parse(&ctx(&c))
         .unwrap();
         assert!((r.location.lon() - 115.98).abs() > 1e-4, "converted");
+    }
+
+    #[test]
+    fn extra_questions_are_checked_by_datatype_and_normalised() {
+        let c = Catalog::builtin();
+        let elevator = |attrs: serde_json::Value| ReportInput {
+            category: Some("elevator_fault".into()),
+            attributes: attrs.as_object().cloned(),
+            ..input()
+        };
+        let errs = elevator(serde_json::json!({})).parse(&ctx(&c)).unwrap_err();
+        assert_eq!(
+            (errs[0].field.as_str(), errs[0].message.as_str()),
+            ("attributes.people_trapped", "is required")
+        );
+        let errs = elevator(serde_json::json!({"people_trapped": "maybe", "colour": "red"}))
+            .parse(&ctx(&c))
+            .unwrap_err();
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["attributes.colour", "attributes.people_trapped"]);
+        assert!(errs[1].message.contains("yes, no"));
+        let ok = elevator(serde_json::json!({"people_trapped": "yes", "floor": "12"}))
+            .parse(&ctx(&c))
+            .unwrap();
+        assert_eq!(ok.attributes["floor"], serde_json::json!(12.0));
+        let food = ReportInput {
+            category: Some("food_safety".into()),
+            attributes: serde_json::json!({"problems": "pests"})
+                .as_object()
+                .cloned(),
+            ..input()
+        };
+        assert_eq!(
+            food.parse(&ctx(&c)).unwrap().attributes["problems"],
+            serde_json::json!(["pests"])
+        );
     }
 
     #[test]
