@@ -4,6 +4,7 @@
 //! (`sentinel import config FILE`, TOML or JSON, or the admin API).
 
 use crate::Priority;
+use crate::calendar::Limit;
 use crate::routing::RoutingRule;
 use serde::{Deserialize, Serialize};
 
@@ -69,11 +70,25 @@ fn default_window() -> u32 {
 fn yes() -> bool {
     true
 }
-fn default_accept_hours() -> u32 {
-    2
+/// Time limits of a category (see [`crate::calendar`] for how they count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadlines {
+    /// From submission to 受理.
+    pub accept: Limit,
+    /// From 受理 to 派单.
+    pub dispatch: Limit,
+    /// From 派单 to 办结.
+    pub resolve: Limit,
 }
-fn default_resolve_hours() -> u32 {
-    72
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            accept: Limit::Hours(2),
+            dispatch: Limit::Hours(4),
+            resolve: Limit::WorkingDays(5),
+        }
+    }
 }
 
 /// A kind of hazard a reporter can choose.
@@ -102,12 +117,12 @@ pub struct Category {
     /// Department that handles it when no routing rule is more specific.
     #[serde(default)]
     pub default_department: String,
-    /// Hours to accept (受理) after submission.
-    #[serde(default = "default_accept_hours")]
-    pub accept_within_hours: u32,
-    /// Hours to resolve (办结) after assignment.
-    #[serde(default = "default_resolve_hours")]
-    pub resolve_within_hours: u32,
+    /// Time limits for normal priority.
+    #[serde(default)]
+    pub deadlines: Deadlines,
+    /// Tighter (or looser) limits for some priorities.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub deadlines_by_priority: std::collections::BTreeMap<Priority, Deadlines>,
     /// Whether a report may be filed without contact details.
     #[serde(default = "yes")]
     pub allow_anonymous: bool,
@@ -163,12 +178,30 @@ pub struct Catalog {
     /// What to do with a report outside every jurisdiction.
     #[serde(default)]
     pub outside_service_area: OutsideServiceArea,
+    /// Hours after a missed deadline before 督办 goes to the dispatcher (催办 comes at
+    /// the deadline itself).
+    #[serde(default = "default_escalation_hours")]
+    pub escalate_after_hours: u32,
+}
+
+fn default_escalation_hours() -> u32 {
+    4
 }
 
 /// A configuration that does not hold together.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(pub String);
+
+impl Category {
+    /// The limits that apply at `priority`.
+    pub fn deadlines_for(&self, priority: Priority) -> Deadlines {
+        self.deadlines_by_priority
+            .get(&priority)
+            .copied()
+            .unwrap_or(self.deadlines)
+    }
+}
 
 impl Catalog {
     /// The category with this code.
@@ -328,8 +361,8 @@ impl Catalog {
                 attributes: vec![],
                 default_priority: priority,
                 default_department: department.into(),
-                accept_within_hours: default_accept_hours(),
-                resolve_within_hours: default_resolve_hours(),
+                deadlines: Deadlines::default(),
+                deadlines_by_priority: Default::default(),
                 allow_anonymous: true,
                 requires_verification: verification,
                 duplicate_radius_m: default_radius(),
@@ -494,7 +527,23 @@ impl Catalog {
             order,
             values,
         };
+        let urgent = Deadlines {
+            accept: Limit::Hours(1),
+            dispatch: Limit::Hours(1),
+            resolve: Limit::Hours(24),
+        };
+        let high = Deadlines {
+            accept: Limit::Hours(2),
+            dispatch: Limit::Hours(2),
+            resolve: Limit::WorkingDays(3),
+        };
         for c in &mut categories {
+            c.deadlines = match c.default_priority {
+                Priority::Urgent => urgent,
+                Priority::High => high,
+                _ => Deadlines::default(),
+            };
+            c.deadlines_by_priority.insert(Priority::Urgent, urgent);
             c.attributes = match c.code.as_str() {
                 "fire_lane_blocked" => vec![question(
                     "blocked_by",
@@ -592,6 +641,7 @@ impl Catalog {
             rules: vec![],
             dispatch_queue: "dispatch".into(),
             outside_service_area: OutsideServiceArea::Refuse,
+            escalate_after_hours: default_escalation_hours(),
         }
     }
 }

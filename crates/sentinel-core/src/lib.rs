@@ -2,6 +2,7 @@
 //! its life, and who may move it. This crate does no I/O: storage, HTTP and clocks
 //! are the callers' business, which keeps every rule here testable in isolation.
 
+pub mod calendar;
 pub mod catalog;
 pub mod input;
 pub mod lifecycle;
