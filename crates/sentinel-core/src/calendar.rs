@@ -63,8 +63,10 @@ impl WorkCalendar {
     /// The calendars shipped with Sentinel.
     pub fn builtin() -> WorkCalendar {
         let mut c = WorkCalendar::default();
-        for text in [include_str!("../../../data/calendars/2026.toml")] {
-            // The shipped files are checked by a test; a broken one is a build bug.
+        // The shipped files, newest last. They are checked by a test; a broken one is
+        // a build bug, not something to fail a running server over.
+        const SHIPPED: &[&str] = &[include_str!("../../../data/calendars/2026.toml")];
+        for text in SHIPPED {
             let _ = c.add_year(text);
         }
         c
@@ -156,6 +158,18 @@ pub enum DueKind {
     Dispatch,
     /// 办结 (from 派单).
     Resolve,
+}
+
+impl std::str::FromStr for DueKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "accept" => Ok(DueKind::Accept),
+            "dispatch" => Ok(DueKind::Dispatch),
+            "resolve" => Ok(DueKind::Resolve),
+            other => Err(format!("unknown deadline kind {other:?}")),
+        }
+    }
 }
 
 impl DueKind {

@@ -120,6 +120,8 @@ pub struct NewReport {
     pub jurisdiction: Option<String>,
     /// Routing decision (set by the caller).
     pub routing: Option<crate::routing::Routing>,
+    /// The first deadline (set by the caller from the category's limits).
+    pub due: Option<(OffsetDateTime, crate::calendar::DueKind)>,
 }
 
 fn optional_text(
@@ -460,6 +462,7 @@ impl ReportInput {
                 observed_at,
                 jurisdiction: None,
                 routing: None,
+                due: None,
             }),
             _ => Err(errors),
         }

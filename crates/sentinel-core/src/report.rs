@@ -174,6 +174,8 @@ pub struct Report {
     pub jurisdiction: Option<String>,
     /// How it was routed at intake.
     pub routing: Option<crate::routing::Routing>,
+    /// The running deadline and what it is for.
+    pub due: Option<(OffsetDateTime, crate::calendar::DueKind)>,
 }
 
 /// One entry of a report's append-only timeline.

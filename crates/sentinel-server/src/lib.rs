@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod deadlines;
 pub mod error;
 pub mod extract;
 pub mod geography;
@@ -14,6 +15,7 @@ pub mod views;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use sentinel_core::calendar::WorkCalendar;
 use sentinel_core::{Catalog, LifecyclePolicy};
 use sentinel_geo::JurisdictionIndex;
 use sentinel_photos::PhotoLimits;
@@ -84,6 +86,8 @@ pub struct AppState {
     pub intake_limit: Arc<RateLimit>,
     /// Sign-in attempt limiter.
     pub login_limit: Arc<RateLimit>,
+    /// Working-day calendar for deadlines.
+    pub calendar: Arc<RwLock<Arc<WorkCalendar>>>,
     /// Jurisdictions for point location; replaced whole when they change.
     pub jurisdiction_index: Arc<RwLock<Arc<JurisdictionIndex>>>,
 }
@@ -103,6 +107,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
             jurisdiction_index: Arc::default(),
+            calendar: Arc::new(RwLock::new(Arc::new(WorkCalendar::builtin()))),
         }
     }
 
@@ -129,6 +134,24 @@ impl AppState {
             self.set_catalog(c);
         }
         Ok(())
+    }
+
+    /// Loads the shipped calendars plus the imported years (at start and on SIGHUP).
+    pub async fn reload_calendar(&self) -> Result<(), error::ApiError> {
+        let mut cal = WorkCalendar::builtin();
+        for doc in self.store.calendar_years().await? {
+            cal.add_year(&doc)
+                .map_err(|e| error::ApiError::Internal(format!("stored calendar: {e}")))?;
+        }
+        if let Ok(mut g) = self.calendar.write() {
+            *g = Arc::new(cal);
+        }
+        Ok(())
+    }
+
+    /// The working-day calendar in force.
+    pub fn calendar(&self) -> Arc<WorkCalendar> {
+        self.calendar.read().map(|g| g.clone()).unwrap_or_default()
     }
 
     /// The jurisdictions in force (a cheap snapshot).

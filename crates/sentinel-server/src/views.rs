@@ -44,6 +44,9 @@ pub fn public_report(r: &Report, cfg: &Config) -> Value {
         "created_at": ts(r.created_at),
         "updated_at": ts(r.updated_at),
         "closed_at": opt_ts(r.closed_at),
+        "due_at": opt_ts(r.due.map(|d| d.0)),
+        "due_for": r.due.map(|d| d.1),
+        "overdue": r.due.is_some_and(|d| d.0 < OffsetDateTime::now_utc()),
     });
     // The department in charge: the one assigned, else the one routing chose.
     if let Some(d) = r

@@ -157,6 +157,8 @@ pub struct ActionRequest {
     pub action: Action,
     /// Photos attached to the event (already durable in the photo folder).
     pub photos: Vec<PhotoRecord>,
+    /// How the deadline moves if the action succeeds.
+    pub due: sentinel_core::calendar::DueChange,
     /// Whether the report's category requires 核查.
     pub requires_verification: bool,
     /// Lifecycle settings.
@@ -216,6 +218,21 @@ pub struct AccessLogEntry {
     pub fields: String,
     /// Why (the endpoint).
     pub purpose: String,
+}
+
+/// A report past its deadline that still needs a reminder (催办) or an escalation (督办).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overdue {
+    /// The report.
+    pub report: ReportId,
+    /// The deadline it missed.
+    pub due_at: OffsetDateTime,
+    /// What the deadline was for.
+    pub due_kind: sentinel_core::calendar::DueKind,
+    /// A reminder is due.
+    pub remind: bool,
+    /// An escalation is due.
+    pub escalate: bool,
 }
 
 /// A person joining a report ("me too").
@@ -344,6 +361,33 @@ pub trait Store: Send + Sync + 'static {
         supporter: Supporter,
         now: OffsetDateTime,
     ) -> Result<(Report, bool)>;
+
+    /// Reports past their deadline that still need a reminder or, `escalate_after`
+    /// later, an escalation; oldest deadline first.
+    async fn overdue(
+        &self,
+        now: OffsetDateTime,
+        escalate_after: time::Duration,
+        limit: u32,
+    ) -> Result<Vec<Overdue>>;
+    /// Writes the reminder (催办) or escalation (督办) event for a missed deadline,
+    /// once: false when it was already written or the deadline moved meanwhile.
+    async fn record_overdue(
+        &self,
+        item: &Overdue,
+        escalate: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
+
+    /// Stores (or replaces) one year's working-day calendar file, already checked.
+    async fn save_calendar_year(
+        &self,
+        year: i32,
+        document: String,
+        now: OffsetDateTime,
+    ) -> Result<()>;
+    /// Every stored calendar file, by year.
+    async fn calendar_years(&self) -> Result<Vec<String>>;
 
     /// Stores a new configuration version (a checked JSON document); returns its id.
     async fn save_config(&self, document: String, by: &str, now: OffsetDateTime) -> Result<i64>;

@@ -53,6 +53,7 @@ fn new_report(category: &str, lat: f64) -> NewReport {
             rule: None,
             reason: "the default department of pothole".into(),
         }),
+        due: None,
     }
 }
 
@@ -87,6 +88,7 @@ fn act(report: ReportId, actor: Actor, action: Action) -> ActionRequest {
         actor,
         action,
         photos: vec![],
+        due: sentinel_core::calendar::DueChange::Keep,
         requires_verification: false,
         policy: LifecyclePolicy::default(),
         now: now(),

@@ -3,6 +3,7 @@
 //! with something real the moment it starts. Reproducible: a fixed seed.
 
 use anyhow::Result;
+use sentinel_core::calendar::{DueChange, WorkCalendar, due_after, due_at_submission};
 use sentinel_core::lifecycle::LifecyclePolicy;
 use sentinel_core::{Action, Actor, Catalog, Channel, Contact, NewReport, Reporter, Role};
 use sentinel_geo::import::ImportOptions;
@@ -130,6 +131,7 @@ async fn seed_reports(
         department: None,
     };
     let now = OffsetDateTime::now_utc();
+    let calendar = WorkCalendar::builtin();
     for i in 0..n {
         let cat = &catalog.categories[rng.below(catalog.categories.len())];
         let location = point_in_city(&mut rng, index)?;
@@ -161,6 +163,14 @@ async fn seed_reports(
             observed_at: Some(created),
             jurisdiction,
             routing: Some(routing),
+            due: match due_at_submission(
+                cat.deadlines_for(cat.default_priority),
+                created,
+                &calendar,
+            ) {
+                DueChange::Set(at, kind) => Some((at, kind)),
+                _ => None,
+            },
         };
         let Submitted::Created(r, _) = store
             .submit(Submission {
@@ -213,12 +223,19 @@ async fn seed_reports(
         }
         for (k, (actor, action)) in steps.into_iter().enumerate() {
             let at = (created + Duration::hours(2 * (k as i64 + 1))).min(now);
+            let due = due_after(
+                action.kind(),
+                cat.deadlines_for(cat.default_priority),
+                at,
+                &calendar,
+            );
             store
                 .apply(ActionRequest {
                     report: r.id,
                     actor,
                     action,
                     photos: vec![],
+                    due,
                     requires_verification: cat.requires_verification,
                     policy: LifecyclePolicy::default(),
                     now: at,

@@ -66,6 +66,9 @@ struct ServeArgs {
     /// Hours a browser session lasts.
     #[arg(long, env = "SENTINEL_SESSION_HOURS", default_value_t = 12)]
     session_hours: u32,
+    /// Seconds between deadline sweeps (催办 and 督办 for overdue reports).
+    #[arg(long, env = "SENTINEL_DEADLINE_SWEEP_SECS", default_value_t = 60)]
+    deadline_sweep_secs: u64,
 }
 
 #[derive(Subcommand)]
@@ -89,6 +92,14 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ImportCommand {
+    /// A year of public holidays and make-up working days (调休), TOML:
+    /// `year = 2027`, `holidays = ["2027-01-01", ...]`, `workdays = [...]`.
+    Calendar {
+        /// The file.
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+    },
     /// The city's configuration (departments, categories, routing rules) from TOML
     /// or JSON, checked whole. A running server picks it up on SIGHUP or restart.
     Config {
@@ -245,6 +256,10 @@ async fn serve(args: ServeArgs, store: Arc<SqliteStore>) -> Result<()> {
         .reload_catalog()
         .await
         .map_err(|e| anyhow::anyhow!("loading the configuration: {e}"))?;
+    state
+        .reload_calendar()
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the calendars: {e}"))?;
     let n = state
         .reload_jurisdictions()
         .await
@@ -256,6 +271,9 @@ async fn serve(args: ServeArgs, store: Arc<SqliteStore>) -> Result<()> {
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
         tokio::spawn(async move {
             while hup.recv().await.is_some() {
+                if let Err(e) = state.reload_calendar().await {
+                    tracing::error!(error = %e, "reloading the calendars failed; keeping the old ones");
+                }
                 if let Err(e) = state.reload_catalog().await {
                     tracing::error!(error = %e, "reloading the configuration failed; keeping the old one");
                 }
@@ -272,6 +290,29 @@ async fn serve(args: ServeArgs, store: Arc<SqliteStore>) -> Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    {
+        let state = state.clone();
+        let every = Duration::from_secs(args.deadline_sweep_secs.max(1));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                match sentinel_server::deadlines::sweep(&state, OffsetDateTime::now_utc()).await {
+                    Ok(s) if s.reminded + s.escalated > 0 => {
+                        tracing::info!(
+                            reminded = s.reminded,
+                            escalated = s.escalated,
+                            "deadline sweep"
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "deadline sweep failed; retrying next time")
+                    }
+                }
+            }
+        });
+    }
     // Scripts and tests read this line to find the port.
     println!("sentinel listening on http://{addr}");
     tracing::info!(%addr, data = %args.data.data.display(), "serving");
@@ -447,6 +488,20 @@ async fn token_command(cmd: TokenCommand) -> Result<()> {
 
 async fn import_command(cmd: ImportCommand) -> Result<()> {
     match cmd {
+        ImportCommand::Calendar { file, data } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let year = sentinel_core::calendar::WorkCalendar::default()
+                .add_year(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
+            open_store(&data.data)?
+                .save_calendar_year(year, text, OffsetDateTime::now_utc())
+                .await?;
+            println!(
+                "imported the {year} working-day calendar from {}",
+                file.display()
+            );
+        }
         ImportCommand::Config { file, data } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;

@@ -292,6 +292,17 @@ pub(crate) async fn create_report(
     }
     new.jurisdiction = jurisdiction;
     new.routing = Some(routing);
+    let now = OffsetDateTime::now_utc();
+    if let Some(cat) = catalog.category(&new.category)
+        && let sentinel_core::calendar::DueChange::Set(at, kind) =
+            sentinel_core::calendar::due_at_submission(
+                cat.deadlines_for(new.priority),
+                now,
+                &s.calendar(),
+            )
+    {
+        new.due = Some((at, kind));
+    }
 
     // Photos reach the disk (fsynced) before the report that references them.
     let records = store_photos(&s, photos).await?;
@@ -309,7 +320,7 @@ pub(crate) async fn create_report(
             request_hash: hash,
             render: Box::new(render.clone()),
         }),
-        now: OffsetDateTime::now_utc(),
+        now,
     };
     match s.store.submit(submission).await? {
         Submitted::Created(report, body) => {
@@ -619,6 +630,16 @@ pub(crate) async fn post_action(
     let action = to_action(&s, &r, body).await?;
     let photos = process_photos(&s, raw.photos).await?;
     let photos = store_photos(&s, photos).await?;
+    let now = OffsetDateTime::now_utc();
+    let due = match s.catalog().category(&r.category) {
+        Some(cat) => sentinel_core::calendar::due_after(
+            action.kind(),
+            cat.deadlines_for(r.priority),
+            now,
+            &s.calendar(),
+        ),
+        None => sentinel_core::calendar::DueChange::Keep,
+    };
     let requires_verification = s
         .catalog()
         .category(&r.category)
@@ -631,6 +652,7 @@ pub(crate) async fn post_action(
             action,
             photos,
             requires_verification,
+            due,
             policy: s.config.lifecycle,
             now: OffsetDateTime::now_utc(),
         })

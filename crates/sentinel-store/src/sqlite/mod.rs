@@ -39,6 +39,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../migrations/sqlite/0004_routing_and_config.sql"),
     ),
+    (
+        5,
+        include_str!("../../migrations/sqlite/0005_deadlines.sql"),
+    ),
+    (
+        6,
+        include_str!("../../migrations/sqlite/0006_calendars.sql"),
+    ),
 ];
 
 /// The SQLite store.
@@ -360,6 +368,11 @@ fn apply_in_tx(conn: &Connection, req: ActionRequest) -> Result<(Report, Event)>
         }
         data["photos"] = json!(req.photos.iter().map(|p| &p.id).collect::<Vec<_>>());
     }
+    match req.due {
+        sentinel_core::calendar::DueChange::Keep => {}
+        sentinel_core::calendar::DueChange::Clear => r.due = None,
+        sentinel_core::calendar::DueChange::Set(at, kind) => r.due = Some((at, kind)),
+    }
     let changed = to != from;
     r.status = to;
     r.updated_at = req.now;
@@ -523,6 +536,62 @@ impl Store for SqliteStore {
     ) -> Result<(Report, bool)> {
         self.write(move |c| support_in_tx(c, report, &supporter, now))
             .await
+    }
+
+    async fn overdue(
+        &self,
+        now: OffsetDateTime,
+        escalate_after: time::Duration,
+        limit: u32,
+    ) -> Result<Vec<crate::Overdue>> {
+        self.read(move |c| queries::overdue(c, now, escalate_after, limit))
+            .await
+    }
+
+    async fn record_overdue(
+        &self,
+        item: &crate::Overdue,
+        escalate: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let item = item.clone();
+        self.write(move |c| {
+            if !queries::mark_overdue(c, item.report, item.due_at, escalate)? {
+                return Ok(false);
+            }
+            let (action, what) = if escalate { ("escalate", "督办") } else { ("remind", "催办") };
+            let note = format!("{what}: the {} deadline passed", item.due_kind.as_str());
+            let data = json!({ "due_at": queries::ms(item.due_at), "due_kind": item.due_kind, "automatic": true });
+            queries::insert_event(c, item.report, now, "system", Some("system"), action, None, None, Some(&note), data)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn save_calendar_year(
+        &self,
+        year: i32,
+        document: String,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO calendar_years (year, document, updated_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(year) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
+                rusqlite::params![year, document, queries::ms(now)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn calendar_years(&self) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT document FROM calendar_years ORDER BY year")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
     }
 
     async fn save_config(&self, document: String, by: &str, now: OffsetDateTime) -> Result<i64> {

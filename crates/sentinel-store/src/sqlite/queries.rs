@@ -36,7 +36,7 @@ fn json<T: serde::de::DeserializeOwned>(idx: usize, s: String) -> rusqlite::Resu
 const REPORT_COLUMNS: &str = "id, tracking_code, category, description, lat, lon, accuracy_m, address, attributes, photos, \
      reporter_kind, contact_name, contact_phone, contact_email, account, channel, status, priority, department, \
      co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at, \
-     jurisdiction, routing";
+     jurisdiction, routing, due_at, due_kind";
 
 fn report_from_row(r: &Row<'_>) -> rusqlite::Result<Report> {
     let reporter = match r.get::<_, String>(10)?.as_str() {
@@ -80,6 +80,13 @@ fn report_from_row(r: &Row<'_>) -> rusqlite::Result<Report> {
             .get::<_, Option<String>>(28)?
             .map(|s| json(28, s))
             .transpose()?,
+        due: match (
+            r.get::<_, Option<i64>>(29)?,
+            r.get::<_, Option<String>>(30)?,
+        ) {
+            (Some(at), Some(kind)) => Some((from_ms(at), parse(30, kind)?)),
+            _ => None,
+        },
     })
 }
 
@@ -105,8 +112,8 @@ pub(crate) fn insert_report(
     let mut stmt = conn.prepare_cached(
         "INSERT INTO reports (tracking_code, category, description, lat, lon, accuracy_m, address, attributes, photos, \
          reporter_kind, contact_name, contact_phone, contact_email, account, channel, status, priority, department, \
-         co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at, jurisdiction, routing) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'submitted', ?16, NULL, '[]', NULL, NULL, 1, ?17, ?18, ?18, NULL, ?19, ?20)",
+         co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at, jurisdiction, routing, due_at, due_kind) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'submitted', ?16, NULL, '[]', NULL, NULL, 1, ?17, ?18, ?18, NULL, ?19, ?20, ?21, ?22)",
     )?;
     let attributes =
         serde_json::to_string(&new.attributes).map_err(|e| StoreError::Database(e.to_string()))?;
@@ -142,6 +149,8 @@ pub(crate) fn insert_report(
             ms(now),
             new.jurisdiction,
             routing,
+            new.due.map(|d| ms(d.0)),
+            new.due.map(|d| d.1.as_str()),
         ]);
         match inserted {
             Ok(_) => {
@@ -171,6 +180,7 @@ pub(crate) fn insert_report(
                     closed_at: None,
                     jurisdiction: new.jurisdiction.clone(),
                     routing: new.routing.clone(),
+                    due: new.due.map(|(at, kind)| (from_ms(ms(at)), kind)),
                 });
             }
             Err(rusqlite::Error::SqliteFailure(e, Some(msg)))
@@ -384,7 +394,8 @@ pub(crate) fn update_report(conn: &Connection, r: &Report) -> Result<()> {
         serde_json::to_string(&r.photos).map_err(|e| StoreError::Database(e.to_string()))?;
     conn.prepare_cached(
         "UPDATE reports SET status = ?2, priority = ?3, department = ?4, co_departments = ?5, assignee = ?6, \
-         merged_into = ?7, supporters = ?8, updated_at = ?9, closed_at = ?10, photos = ?11 WHERE id = ?1",
+         merged_into = ?7, supporters = ?8, updated_at = ?9, closed_at = ?10, photos = ?11, \
+         due_at = ?12, due_kind = ?13 WHERE id = ?1",
     )?
     .execute(params![
         r.id.0,
@@ -398,6 +409,8 @@ pub(crate) fn update_report(conn: &Connection, r: &Report) -> Result<()> {
         ms(r.updated_at),
         r.closed_at.map(ms),
         photos,
+        r.due.map(|d| ms(d.0)),
+        r.due.map(|d| d.1.as_str()),
     ])?;
     Ok(())
 }
@@ -737,4 +750,50 @@ pub(crate) fn latest_config(conn: &Connection) -> Result<Option<String>> {
             |r| r.get(0),
         )
         .optional()?)
+}
+
+pub(crate) fn overdue(
+    conn: &Connection,
+    now: OffsetDateTime,
+    escalate_after: time::Duration,
+    limit: u32,
+) -> Result<Vec<crate::Overdue>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, due_at, due_kind, reminded_for IS due_at, escalated_for IS due_at FROM reports \
+         WHERE due_at IS NOT NULL AND due_at <= ?1 \
+           AND (reminded_for IS NOT due_at OR (escalated_for IS NOT due_at AND due_at <= ?2)) \
+         ORDER BY due_at LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![ms(now), ms(now - escalate_after), limit], |r| {
+        let due_at = from_ms(r.get(1)?);
+        let reminded: bool = r.get(3)?;
+        let escalated: bool = r.get(4)?;
+        Ok(crate::Overdue {
+            report: ReportId(r.get(0)?),
+            due_at,
+            due_kind: parse(2, r.get(2)?)?,
+            remind: !reminded,
+            escalate: !escalated && due_at <= now - escalate_after,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Marks a reminder or escalation as written for the deadline `due_at`; false if
+/// the deadline moved or it was already marked.
+pub(crate) fn mark_overdue(
+    conn: &Connection,
+    report: ReportId,
+    due_at: OffsetDateTime,
+    escalate: bool,
+) -> Result<bool> {
+    let sql = if escalate {
+        "UPDATE reports SET escalated_for = due_at WHERE id = ?1 AND due_at = ?2 AND escalated_for IS NOT due_at"
+    } else {
+        "UPDATE reports SET reminded_for = due_at WHERE id = ?1 AND due_at = ?2 AND reminded_for IS NOT due_at"
+    };
+    Ok(conn
+        .prepare_cached(sql)?
+        .execute(params![report.0, ms(due_at)])?
+        == 1)
 }

@@ -344,3 +344,51 @@ requires_verification = true
             .contains("2 departments, 1 categories, 0 routing rules")
     );
 }
+
+#[tokio::test]
+async fn a_calendar_year_is_imported_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let bad = write(
+        "bad.toml",
+        "year = 2027\nholidays = [\"2027-01-01\", \"2027-02-30\"]\n",
+    );
+    let good = write(
+        "2027.toml",
+        "year = 2027\nholidays = [\"2027-01-01\"]\nworkdays = [\"2027-02-20\"]\n",
+    );
+    let run = |file: &std::path::Path| {
+        Command::new(BIN)
+            .args(["import", "calendar"])
+            .arg(file)
+            .arg("--data")
+            .arg(&data)
+            .env("SENTINEL_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = run(&bad);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"2027-02-30\" is not a real date"));
+    let out = run(&good);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = sentinel_store::sqlite::SqliteStore::open(&data).unwrap();
+    let years = store.calendar_years().await.unwrap();
+    assert_eq!(years.len(), 1);
+    let mut cal = sentinel_core::calendar::WorkCalendar::builtin();
+    cal.add_year(&years[0]).unwrap();
+    assert!(cal.covers(2026) && cal.covers(2027));
+    assert!(
+        cal.is_working_day(time::macros::date!(2027 - 02 - 20)),
+        "a make-up Saturday"
+    );
+}

@@ -313,3 +313,82 @@ async fn a_resolution_can_carry_the_photo_of_the_fix() {
     let events = app.store.events(sentinel_core::ReportId(id)).await.unwrap();
     assert_eq!(events.last().unwrap().action, "resolve");
 }
+
+#[tokio::test]
+async fn missed_deadlines_bring_one_reminder_then_one_escalation() {
+    let app = TestApp::spawn().await;
+    let mut r = sample();
+    r["category"] = json!("pothole"); // normal priority: accept within 2 hours
+    let r: Value = app.post_json(&r).await.json().await.unwrap();
+    let id = r["id"].as_i64().unwrap();
+    let due = time::OffsetDateTime::parse(
+        r["due_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let created = time::OffsetDateTime::parse(
+        r["created_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(due - created, time::Duration::hours(2));
+    assert_eq!(
+        (r["due_for"].as_str(), r["overdue"].as_bool()),
+        (Some("accept"), Some(false))
+    );
+    let sweep = |minutes: i64| {
+        sentinel_server::deadlines::sweep(&app.state, created + time::Duration::minutes(minutes))
+    };
+    assert_eq!(sweep(119).await.unwrap().reminded, 0, "not yet due");
+    let first = sweep(121).await.unwrap();
+    assert_eq!((first.reminded, first.escalated), (1, 0));
+    assert_eq!(
+        sweep(150).await.unwrap(),
+        Default::default(),
+        "once per deadline"
+    );
+    // The escalation comes 4 hours (the configured delay) after the deadline.
+    let later = sweep(2 * 60 + 4 * 60 + 1).await.unwrap();
+    assert_eq!((later.reminded, later.escalated), (0, 1));
+    assert_eq!(sweep(24 * 60).await.unwrap(), Default::default());
+    let events: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/reports/{id}/events")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["submit", "remind", "escalate"]);
+    // 受理 starts a new clock (派单 within 4 hours); the old deadline is forgotten.
+    let d = app.token("d", Role::Dispatcher, None).await;
+    let accepted = ok(app.act(&d, id, json!({"action": "accept"})).await).await;
+    assert_eq!(accepted["report"]["due_for"], "dispatch");
+    assert_eq!(accepted["report"]["overdue"], false);
+    let dispatch_due = time::OffsetDateTime::parse(
+        accepted["report"]["due_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let swept =
+        sentinel_server::deadlines::sweep(&app.state, dispatch_due + time::Duration::minutes(1))
+            .await
+            .unwrap();
+    assert_eq!(swept.reminded, 1);
+    // Once resolved there is no deadline at all.
+    let housing = app.token("h", Role::Officer, Some("housing")).await;
+    ok(app.act(&d, id, json!({"action": "assign"})).await).await;
+    ok(app.act(&housing, id, json!({"action": "start"})).await).await;
+    let resolved = ok(app
+        .act(&housing, id, json!({"action": "resolve", "note": "filled"}))
+        .await)
+    .await;
+    assert!(resolved["report"]["due_at"].is_null());
+}
