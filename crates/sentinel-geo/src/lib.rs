@@ -6,6 +6,7 @@
 
 pub mod import;
 pub mod jurisdiction;
+pub mod layers;
 
 pub use jurisdiction::{Jurisdiction, JurisdictionIndex, Level};
 

@@ -117,3 +117,87 @@ pub async fn import_jurisdictions(
         .import_jurisdictions(records, OffsetDateTime::now_utc())
         .await?)
 }
+
+/// How to read a layer file.
+#[derive(Debug, Clone)]
+pub struct LayerImport {
+    /// Layer name (an existing layer of that name is replaced at the end).
+    pub name: String,
+    /// What it holds.
+    pub kind: sentinel_geo::layers::LayerKind,
+    /// Datum of the coordinates.
+    pub crs: sentinel_geo::Crs,
+    /// CSV: the latitude column (None: the file is GeoJSON).
+    pub csv_columns: Option<(String, String)>,
+}
+
+const LAYER_BATCH: usize = 2_000;
+
+/// Imports a layer from `reader` with bounded memory: a blocking thread parses and
+/// hands batches to the store; the layer becomes visible only when the whole file
+/// went in, replacing a layer of the same name. Returns the feature count.
+pub async fn import_layer<R: std::io::Read + Send + 'static>(
+    store: &dyn Store,
+    reader: R,
+    how: LayerImport,
+) -> Result<usize, ApiError> {
+    use sentinel_geo::layers::{LayerError, read_csv, read_geojson};
+    use sentinel_store::NewLayerFeature;
+    let layer = store
+        .begin_layer(&how.name, how.kind.as_str(), OffsetDateTime::now_utc())
+        .await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<NewLayerFeature>>(2);
+    let parser = tokio::task::spawn_blocking(move || -> Result<usize, LayerError> {
+        let mut batch = Vec::with_capacity(LAYER_BATCH);
+        let stopped = || LayerError {
+            place: "import".into(),
+            message: "stopped".into(),
+        };
+        let mut sink = |f: sentinel_geo::layers::LayerFeature| -> Result<(), LayerError> {
+            batch.push(NewLayerFeature {
+                geometry: f.geometry,
+                properties: serde_json::Value::Object(f.properties).to_string(),
+                bbox: f.bbox,
+            });
+            if batch.len() == LAYER_BATCH {
+                tx.blocking_send(std::mem::take(&mut batch))
+                    .map_err(|_| stopped())?;
+            }
+            Ok(())
+        };
+        let n = match &how.csv_columns {
+            Some((lat, lon)) => read_csv(reader, how.kind, how.crs, lat, lon, &mut sink)?,
+            None => read_geojson(reader, how.kind, how.crs, &mut sink)?,
+        };
+        if !batch.is_empty() {
+            tx.blocking_send(batch).map_err(|_| stopped())?;
+        }
+        Ok(n)
+    });
+    let mut write_error = None;
+    while let Some(batch) = rx.recv().await {
+        if let Err(e) = store.add_layer_features(layer, batch).await {
+            write_error = Some(e);
+            break;
+        }
+    }
+    drop(rx);
+    let parsed = parser
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let outcome = match (write_error, parsed) {
+        (Some(e), _) => Err(ApiError::from(e)),
+        (None, Err(e)) => Err(ApiError::Unprocessable(e.to_string())),
+        (None, Ok(n)) => Ok(n),
+    };
+    match outcome {
+        Ok(n) => {
+            store.finish_layer(layer).await?;
+            Ok(n)
+        }
+        Err(e) => {
+            store.abort_layer(layer).await?;
+            Err(e)
+        }
+    }
+}

@@ -235,6 +235,32 @@ pub struct Overdue {
     pub escalate: bool,
 }
 
+/// A feature to store in a layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewLayerFeature {
+    /// GeoJSON geometry (WGS-84).
+    pub geometry: String,
+    /// JSON object of properties.
+    pub properties: String,
+    /// min lon, min lat, max lon, max lat.
+    pub bbox: [f64; 4],
+}
+
+/// A visible layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerInfo {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Kind (`generic`, `patrol_points`, `cameras`, `drone_bases`, `units`).
+    pub kind: String,
+    /// Number of features.
+    pub feature_count: u64,
+    /// When imported.
+    pub created_at: OffsetDateTime,
+}
+
 /// A person joining a report ("me too").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Supporter {
@@ -378,6 +404,24 @@ pub trait Store: Send + Sync + 'static {
         escalate: bool,
         now: OffsetDateTime,
     ) -> Result<bool>;
+
+    /// Starts importing a layer (invisible until finished); returns its id.
+    async fn begin_layer(&self, name: &str, kind: &str, now: OffsetDateTime) -> Result<i64>;
+    /// Adds a batch of features to a layer being imported.
+    async fn add_layer_features(&self, layer: i64, features: Vec<NewLayerFeature>) -> Result<()>;
+    /// Makes an imported layer visible, replacing a layer of the same name, atomically.
+    async fn finish_layer(&self, layer: i64) -> Result<()>;
+    /// Throws away a layer being imported.
+    async fn abort_layer(&self, layer: i64) -> Result<()>;
+    /// The visible layers.
+    async fn layers(&self) -> Result<Vec<LayerInfo>>;
+    /// A layer's features (GeoJSON geometry, JSON properties) meeting a box.
+    async fn layer_features(
+        &self,
+        layer: i64,
+        bbox: Option<sentinel_geo::BBox>,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>>;
 
     /// Stores (or replaces) one year's working-day calendar file, already checked.
     async fn save_calendar_year(

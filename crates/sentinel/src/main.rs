@@ -92,6 +92,29 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ImportCommand {
+    /// A map layer from GeoJSON (.geojson, .json; streamed) or CSV (.csv, one point
+    /// per row). An existing layer of the same name is replaced when the whole file
+    /// has gone in; on any error nothing changes.
+    Layer {
+        /// Layer name.
+        name: String,
+        /// The file.
+        file: PathBuf,
+        /// generic, patrol_points, cameras, drone_bases or units.
+        #[arg(long, env = "SENTINEL_LAYER_KIND", default_value = "generic")]
+        kind: String,
+        /// Datum of the coordinates: wgs84, gcj02 or bd09.
+        #[arg(long, env = "SENTINEL_IMPORT_CRS", default_value = "wgs84")]
+        crs: String,
+        /// CSV: the latitude column.
+        #[arg(long, env = "SENTINEL_LAT_FIELD", default_value = "lat")]
+        lat_field: String,
+        /// CSV: the longitude column.
+        #[arg(long, env = "SENTINEL_LON_FIELD", default_value = "lon")]
+        lon_field: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
     /// A year of public holidays and make-up working days (调休), TOML:
     /// `year = 2027`, `holidays = ["2027-01-01", ...]`, `workdays = [...]`.
     Calendar {
@@ -488,6 +511,50 @@ async fn token_command(cmd: TokenCommand) -> Result<()> {
 
 async fn import_command(cmd: ImportCommand) -> Result<()> {
     match cmd {
+        ImportCommand::Layer {
+            name,
+            file,
+            kind,
+            crs,
+            lat_field,
+            lon_field,
+            data,
+        } => {
+            let ext = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let csv_columns = match ext.as_str() {
+                "geojson" | "json" => None,
+                "csv" => Some((lat_field, lon_field)),
+                "kml" | "shp" | "zip" => bail!(
+                    "{}: KML and Shapefile import is not available yet; convert to GeoJSON",
+                    file.display()
+                ),
+                other => bail!(
+                    "{}: unknown layer format {other:?}; use .geojson or .csv",
+                    file.display()
+                ),
+            };
+            let how = sentinel_server::geography::LayerImport {
+                name: name.clone(),
+                kind: kind.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+                crs: crs.parse::<Crs>().map_err(|e| anyhow::anyhow!("{e}"))?,
+                csv_columns,
+            };
+            let reader = std::fs::File::open(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
+            let store = open_store(&data.data)?;
+            let started = std::time::Instant::now();
+            let n = sentinel_server::geography::import_layer(&store, reader, how)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
+            println!(
+                "imported {n} features into layer {name} in {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
+        }
         ImportCommand::Calendar { file, data } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;

@@ -4,6 +4,7 @@ mod admin;
 mod catalog;
 mod duplicates;
 mod jurisdictions;
+mod layers;
 mod ops;
 mod photos;
 mod reports;
@@ -42,6 +43,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/jurisdictions/locate", get(jurisdictions::locate))
         .route("/api/v1/photos/{id}", get(photos::get_photo))
         .route("/api/v1/photos/{id}/thumb", get(photos::get_thumbnail))
+        .route("/api/v1/layers", get(layers::list_layers))
+        .route("/api/v1/layers/{id}/features", get(layers::get_features))
         .route(
             "/api/v1/admin/config",
             get(admin::get_config).put(admin::put_config),

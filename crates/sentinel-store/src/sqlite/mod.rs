@@ -25,28 +25,15 @@ use writer::{Job, Outcome};
 pub use writer::WriterStats;
 
 /// Migrations, applied in order at open; each runs once.
+#[rustfmt::skip]
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
-    (
-        2,
-        include_str!("../../migrations/sqlite/0002_jurisdictions.sql"),
-    ),
-    (
-        3,
-        include_str!("../../migrations/sqlite/0003_supporters.sql"),
-    ),
-    (
-        4,
-        include_str!("../../migrations/sqlite/0004_routing_and_config.sql"),
-    ),
-    (
-        5,
-        include_str!("../../migrations/sqlite/0005_deadlines.sql"),
-    ),
-    (
-        6,
-        include_str!("../../migrations/sqlite/0006_calendars.sql"),
-    ),
+    (2, include_str!("../../migrations/sqlite/0002_jurisdictions.sql")),
+    (3, include_str!("../../migrations/sqlite/0003_supporters.sql")),
+    (4, include_str!("../../migrations/sqlite/0004_routing_and_config.sql")),
+    (5, include_str!("../../migrations/sqlite/0005_deadlines.sql")),
+    (6, include_str!("../../migrations/sqlite/0006_calendars.sql")),
+    (7, include_str!("../../migrations/sqlite/0007_layers.sql")),
 ];
 
 /// The SQLite store.
@@ -566,6 +553,49 @@ impl Store for SqliteStore {
             Ok(true)
         })
         .await
+    }
+
+    async fn begin_layer(&self, name: &str, kind: &str, now: OffsetDateTime) -> Result<i64> {
+        let (name, kind) = (name.to_owned(), kind.to_owned());
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO layers (name, kind, status, created_at) VALUES (?1, ?2, 'importing', ?3)",
+                rusqlite::params![name, kind, queries::ms(now)],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn add_layer_features(
+        &self,
+        layer: i64,
+        features: Vec<crate::NewLayerFeature>,
+    ) -> Result<()> {
+        self.write(move |c| queries::insert_layer_features(c, layer, &features))
+            .await
+    }
+
+    async fn finish_layer(&self, layer: i64) -> Result<()> {
+        self.write(move |c| queries::finish_layer(c, layer)).await
+    }
+
+    async fn abort_layer(&self, layer: i64) -> Result<()> {
+        self.write(move |c| queries::drop_layer(c, layer)).await
+    }
+
+    async fn layers(&self) -> Result<Vec<crate::LayerInfo>> {
+        self.read(queries::layers).await
+    }
+
+    async fn layer_features(
+        &self,
+        layer: i64,
+        bbox: Option<sentinel_geo::BBox>,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>> {
+        self.read(move |c| queries::layer_features(c, layer, bbox, limit))
+            .await
     }
 
     async fn save_calendar_year(

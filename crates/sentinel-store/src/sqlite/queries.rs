@@ -797,3 +797,93 @@ pub(crate) fn mark_overdue(
         .execute(params![report.0, ms(due_at)])?
         == 1)
 }
+
+pub(crate) fn insert_layer_features(
+    conn: &Connection,
+    layer: i64,
+    features: &[crate::NewLayerFeature],
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO layer_features (layer_id, geometry, properties, min_lon, min_lat, max_lon, max_lat) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for f in features {
+        stmt.execute(params![
+            layer,
+            f.geometry,
+            f.properties,
+            f.bbox[0],
+            f.bbox[1],
+            f.bbox[2],
+            f.bbox[3]
+        ])?;
+    }
+    Ok(())
+}
+
+pub(crate) fn drop_layer(conn: &Connection, layer: i64) -> Result<()> {
+    conn.execute("DELETE FROM layer_features WHERE layer_id = ?1", [layer])?;
+    conn.execute("DELETE FROM layers WHERE id = ?1", [layer])?;
+    Ok(())
+}
+
+pub(crate) fn finish_layer(conn: &Connection, layer: i64) -> Result<()> {
+    let name: String = conn
+        .query_row(
+            "SELECT name FROM layers WHERE id = ?1 AND status = 'importing'",
+            [layer],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    let old: Vec<i64> = conn
+        .prepare("SELECT id FROM layers WHERE name = ?1 AND status = 'ready'")?
+        .query_map([&name], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in old {
+        drop_layer(conn, id)?;
+    }
+    conn.execute("UPDATE layers SET status = 'ready' WHERE id = ?1", [layer])?;
+    Ok(())
+}
+
+pub(crate) fn layers(conn: &Connection) -> Result<Vec<crate::LayerInfo>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT l.id, l.name, l.kind, (SELECT count(*) FROM layer_features f WHERE f.layer_id = l.id), l.created_at \
+         FROM layers l WHERE l.status = 'ready' ORDER BY l.name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(crate::LayerInfo {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            kind: r.get(2)?,
+            feature_count: r.get::<_, i64>(3)? as u64,
+            created_at: from_ms(r.get(4)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn layer_features(
+    conn: &Connection,
+    layer: i64,
+    bbox: Option<sentinel_geo::BBox>,
+    limit: u32,
+) -> Result<Vec<(String, String)>> {
+    let b = bbox.unwrap_or(sentinel_geo::BBox {
+        min_lon: -180.0,
+        min_lat: -90.0,
+        max_lon: 180.0,
+        max_lat: 90.0,
+    });
+    let mut stmt = conn.prepare_cached(
+        "SELECT f.geometry, f.properties FROM layer_features f JOIN layers l ON l.id = f.layer_id \
+         WHERE f.layer_id = ?1 AND l.status = 'ready' AND f.max_lon >= ?2 AND f.min_lon <= ?4 AND f.max_lat >= ?3 AND f.min_lat <= ?5 \
+         ORDER BY f.id LIMIT ?6",
+    )?;
+    let rows = stmt.query_map(
+        params![layer, b.min_lon, b.min_lat, b.max_lon, b.max_lat, limit],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

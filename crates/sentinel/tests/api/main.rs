@@ -11,5 +11,6 @@ mod duplicates;
 mod geography;
 mod helpers;
 mod intake;
+mod layers;
 mod lifecycle;
 mod ops;

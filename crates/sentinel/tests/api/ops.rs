@@ -111,6 +111,8 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/photos/{id}/thumb",
         "/api/v1/session",
         "/api/v1/admin/config",
+        "/api/v1/layers",
+        "/api/v1/layers/{id}/features",
         "/healthz",
         "/readyz",
         "/metrics",
