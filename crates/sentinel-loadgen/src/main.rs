@@ -75,6 +75,16 @@ enum Cmd {
         #[arg(long, default_value_t = 1_000_000)]
         bytes: usize,
     },
+    /// Write a GeoJSON layer file of N features (points and short lines) for the
+    /// layer-import benchmark.
+    LayerFile {
+        /// Features.
+        #[arg(long, default_value_t = 100_000)]
+        features: u64,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Time `sentinel serve` from start to ready.
     Startup {
         /// The sentinel binary.
@@ -413,6 +423,37 @@ fn photo(count: u64, bytes: usize) -> Result<()> {
     Ok(())
 }
 
+fn layer_file(features: u64, out: PathBuf) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&out)?);
+    write!(f, r#"{{"type":"FeatureCollection","features":["#)?;
+    for i in 0..features {
+        let lon = 115.2 + (i * 7919 % 13_000) as f64 / 10_000.0;
+        let lat = 35.9 + (i * 104_729 % 11_000) as f64 / 10_000.0;
+        let geometry = if i % 3 == 0 {
+            format!(
+                r#"{{"type":"LineString","coordinates":[[{lon},{lat}],[{},{}],[{},{}]]}}"#,
+                lon + 0.001,
+                lat + 0.0005,
+                lon + 0.002,
+                lat + 0.0012
+            )
+        } else {
+            format!(r#"{{"type":"Point","coordinates":[{lon},{lat}]}}"#)
+        };
+        let sep = if i == 0 { "" } else { "," };
+        write!(
+            f,
+            r#"{sep}{{"type":"Feature","properties":{{"name":"要素{i}","class":{}}},"geometry":{geometry}}}"#,
+            i % 7
+        )?;
+    }
+    write!(f, "]}}")?;
+    f.flush()?;
+    println!("wrote {features} features to {}", out.display());
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -432,6 +473,7 @@ fn main() -> Result<()> {
         } => sqlite_baseline(dir, seconds, batch.max(1)),
         Cmd::Seed { data, reports } => seed(data, reports),
         Cmd::Photo { count, bytes } => photo(count, bytes),
+        Cmd::LayerFile { features, out } => layer_file(features, out),
         Cmd::Startup { bin, data, runs } => rt.block_on(startup(bin, data, runs)),
     }
 }
