@@ -8,6 +8,7 @@
 //! memory limits, so a decompression bomb costs nothing.
 
 mod exif_data;
+pub mod phash;
 mod strip;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -147,6 +148,8 @@ pub struct ProcessedPhoto {
     pub bytes: Vec<u8>,
     /// What the EXIF said before it was removed.
     pub metadata: PhotoMetadata,
+    /// Perceptual hash, for spotting near-identical photos.
+    pub phash: u64,
 }
 
 fn decode_limits(limits: &PhotoLimits) -> Limits {
@@ -195,7 +198,7 @@ fn decode(
 /// paper over, such as a premature end or bad markers, are refused), to luminance
 /// only: colour conversion proves nothing about the file and costs a quarter of the
 /// time. Returns the coded dimensions.
-fn validate_jpeg(data: &[u8], limits: &PhotoLimits) -> Result<(u32, u32), PhotoError> {
+fn validate_jpeg(data: &[u8], limits: &PhotoLimits) -> Result<(u32, u32, u64), PhotoError> {
     use zune_core::bytestream::ZCursor;
     use zune_core::colorspace::ColorSpace;
     use zune_core::options::DecoderOptions;
@@ -221,8 +224,8 @@ fn validate_jpeg(data: &[u8], limits: &PhotoLimits) -> Result<(u32, u32), PhotoE
     }
     headers.map_err(corrupt)?;
     check_dimensions(w, h, limits)?;
-    decoder.decode().map_err(corrupt)?;
-    Ok((w, h))
+    let luma = decoder.decode().map_err(corrupt)?;
+    Ok((w, h, phash::dhash(&luma, w as usize, h as usize)))
 }
 
 /// Validates an uploaded photo and prepares it for storage.
@@ -237,11 +240,13 @@ pub fn process(data: &[u8], limits: &PhotoLimits) -> Result<ProcessedPhoto, Phot
     let metadata = PhotoMetadata::read(data);
     // Structure first (cheap, and catches truncation some decoders forgive), then pixels.
     let stripped = strip::strip_metadata(data, format, metadata.orientation)?;
-    let (bytes, mut width, mut height) = if format == PhotoFormat::Jpeg {
-        let (w, h) = validate_jpeg(data, limits)?;
-        (stripped.unwrap_or_else(|| data.to_vec()), w, h)
+    let (bytes, mut width, mut height, hash) = if format == PhotoFormat::Jpeg {
+        let (w, h, hash) = validate_jpeg(data, limits)?;
+        (stripped.unwrap_or_else(|| data.to_vec()), w, h, hash)
     } else {
         let mut img = decode(data, format, limits)?;
+        let luma = img.to_luma8();
+        let hash = phash::dhash(luma.as_raw(), luma.width() as usize, luma.height() as usize);
         let bytes = match stripped {
             Some(bytes) => bytes,
             // The format has no lossless way to keep the orientation: bake it in.
@@ -255,7 +260,7 @@ pub fn process(data: &[u8], limits: &PhotoLimits) -> Result<ProcessedPhoto, Phot
                 out.into_inner()
             }
         };
-        (bytes, img.width(), img.height())
+        (bytes, img.width(), img.height(), hash)
     };
     if format == PhotoFormat::Jpeg && (5..=8).contains(&metadata.orientation) {
         std::mem::swap(&mut width, &mut height);
@@ -268,6 +273,7 @@ pub fn process(data: &[u8], limits: &PhotoLimits) -> Result<ProcessedPhoto, Phot
         height,
         bytes,
         metadata,
+        phash: hash,
     })
 }
 

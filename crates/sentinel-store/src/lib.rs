@@ -71,6 +71,8 @@ pub struct PhotoRecord {
     pub height: u32,
     /// File size.
     pub bytes: u64,
+    /// Perceptual hash, when known.
+    pub phash: Option<u64>,
 }
 
 /// The idempotency side of a submission: the key, a hash of the request, and how
@@ -404,6 +406,12 @@ pub trait Store: Send + Sync + 'static {
         escalate: bool,
         now: OffsetDateTime,
     ) -> Result<bool>;
+
+    /// Perceptual hashes of the given photos (those that have one).
+    async fn photo_hashes(
+        &self,
+        ids: Vec<String>,
+    ) -> Result<std::collections::HashMap<String, u64>>;
 
     /// Starts importing a layer (invisible until finished); returns its id.
     async fn begin_layer(&self, name: &str, kind: &str, now: OffsetDateTime) -> Result<i64>;

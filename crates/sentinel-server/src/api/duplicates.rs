@@ -24,6 +24,7 @@ pub(crate) struct NearbyQuery {
     lon: Option<f64>,
     crs: Option<String>,
     category: Option<String>,
+    photo_hash: Option<String>,
 }
 
 /// Open statuses: what a newcomer could still join.
@@ -50,8 +51,80 @@ fn bbox_around(p: Point, radius_m: f64) -> BBox {
     }
 }
 
-/// `GET /api/v1/reports/nearby?lat=&lon=&category=`: open reports of that category
-/// within its duplicate radius and time window, nearest first.
+/// Open reports of `category` within its duplicate radius and window of `p`,
+/// nearest first, each with its distance and age, and `similar_photo` when its first
+/// photo is near-identical to `reference` (a perceptual hash).
+async fn candidates(
+    s: &AppState,
+    category: &str,
+    p: Point,
+    exclude: Option<ReportId>,
+    reference: Option<u64>,
+) -> ApiResult<Value> {
+    let catalog = s.catalog();
+    let cat = catalog
+        .category(category)
+        .ok_or_else(|| ApiError::BadRequest(format!("unknown category {category:?}")))?;
+    let now = OffsetDateTime::now_utc();
+    let query = ReportQuery {
+        bbox: Some(bbox_around(p, cat.duplicate_radius_m)),
+        statuses: OPEN.to_vec(),
+        categories: vec![cat.code.clone()],
+        since: Some(now - Duration::hours(i64::from(cat.duplicate_window_hours))),
+        limit: 200,
+        ..ReportQuery::default()
+    };
+    let near: Vec<(f64, sentinel_core::Report)> = s
+        .store
+        .reports(&query)
+        .await?
+        .into_iter()
+        .filter(|r| Some(r.id) != exclude)
+        .filter_map(|r| {
+            let d = r.location.distance_m(&p);
+            (d <= cat.duplicate_radius_m).then_some((d, r))
+        })
+        .collect();
+    let hashes = match reference {
+        Some(_) => {
+            s.store
+                .photo_hashes(
+                    near.iter()
+                        .filter_map(|(_, r)| r.photos.first().cloned())
+                        .collect(),
+                )
+                .await?
+        }
+        None => Default::default(),
+    };
+    let mut found: Vec<(f64, Value)> = near
+        .into_iter()
+        .map(|(d, r)| {
+            let mut v = views::public_report(&r, &s.config);
+            v["distance_m"] = json!((d * 10.0).round() / 10.0);
+            v["age_hours"] = json!(((now - r.created_at).as_seconds_f64() / 360.0).round() / 10.0);
+            let similar = reference
+                .zip(r.photos.first().and_then(|id| hashes.get(id)))
+                .is_some_and(|(a, b)| {
+                    sentinel_photos::phash::distance(a, *b)
+                        <= sentinel_photos::phash::NEAR_IDENTICAL_BITS
+                });
+            v["similar_photo"] = json!(similar);
+            (d, v)
+        })
+        .collect();
+    // Nearest first; the list came newest first, and the sort is stable.
+    found.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(json!({
+        "category": cat.code,
+        "radius_m": cat.duplicate_radius_m,
+        "window_hours": cat.duplicate_window_hours,
+        "reports": found.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+    }))
+}
+
+/// `GET /api/v1/reports/nearby?lat=&lon=&category=[&photo_hash=]`: open reports of
+/// that category within its duplicate radius and time window, nearest first.
 pub(crate) async fn get_nearby(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<NearbyQuery>,
@@ -70,43 +143,38 @@ pub(crate) async fn get_nearby(
     let code = q
         .category
         .ok_or_else(|| ApiError::BadRequest("category is required".into()))?;
-    let catalog = s.catalog();
-    let cat = catalog
-        .category(&code)
-        .ok_or_else(|| ApiError::BadRequest(format!("unknown category {code:?}")))?;
-    let now = OffsetDateTime::now_utc();
-    let query = ReportQuery {
-        bbox: Some(bbox_around(p, cat.duplicate_radius_m)),
-        statuses: OPEN.to_vec(),
-        categories: vec![cat.code.clone()],
-        since: Some(now - Duration::hours(i64::from(cat.duplicate_window_hours))),
-        limit: 200,
-        ..ReportQuery::default()
-    };
-    let mut found: Vec<(f64, Value)> = s
-        .store
-        .reports(&query)
-        .await?
-        .into_iter()
-        .filter_map(|r| {
-            let d = r.location.distance_m(&p);
-            (d <= cat.duplicate_radius_m).then(|| {
-                let mut v = views::public_report(&r, &s.config);
-                v["distance_m"] = json!((d * 10.0).round() / 10.0);
-                v["age_hours"] =
-                    json!(((now - r.created_at).as_seconds_f64() / 360.0).round() / 10.0);
-                (d, v)
+    let reference = q
+        .photo_hash
+        .as_deref()
+        .map(|h| {
+            u64::from_str_radix(h, 16).map_err(|_| {
+                ApiError::BadRequest("photo_hash must be 16 hexadecimal digits".into())
             })
         })
-        .collect();
-    // Nearest first; the list came newest first, and the sort is stable.
-    found.sort_by(|a, b| a.0.total_cmp(&b.0));
-    Ok(Json(json!({
-        "category": cat.code,
-        "radius_m": cat.duplicate_radius_m,
-        "window_hours": cat.duplicate_window_hours,
-        "reports": found.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
-    })))
+        .transpose()?;
+    Ok(Json(candidates(&s, &code, p, None, reference).await?))
+}
+
+/// `GET /api/v1/reports/{key}/duplicates` (staff): likely duplicates of a report, for
+/// 并单, with near-identical first photos flagged.
+pub(crate) async fn get_duplicates(
+    State(s): State<AppState>,
+    _staff: crate::auth::Staff,
+    ApiPath(key): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let r = crate::api::reports::load_report(&s, &key).await?;
+    let reference = match r.photos.first() {
+        Some(id) => s
+            .store
+            .photo_hashes(vec![id.clone()])
+            .await?
+            .get(id)
+            .copied(),
+        None => None,
+    };
+    Ok(Json(
+        candidates(&s, &r.category, r.location, Some(r.id), reference).await?,
+    ))
 }
 
 #[derive(Deserialize, Default)]

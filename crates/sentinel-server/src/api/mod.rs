@@ -7,7 +7,7 @@ mod jurisdictions;
 mod layers;
 mod ops;
 mod photos;
-mod reports;
+pub(crate) mod reports;
 mod session;
 
 use crate::AppState;
@@ -43,6 +43,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/jurisdictions/locate", get(jurisdictions::locate))
         .route("/api/v1/photos/{id}", get(photos::get_photo))
         .route("/api/v1/photos/{id}/thumb", get(photos::get_thumbnail))
+        .route(
+            "/api/v1/reports/{key}/duplicates",
+            get(duplicates::get_duplicates),
+        )
         .route("/api/v1/layers", get(layers::list_layers))
         .route("/api/v1/layers/{id}/features", get(layers::get_features))
         .route(

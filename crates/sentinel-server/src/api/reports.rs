@@ -222,6 +222,7 @@ async fn store_photos(s: &AppState, photos: Vec<ProcessedPhoto>) -> ApiResult<Ve
             width: p.width,
             height: p.height,
             bytes: p.bytes.len() as u64,
+            phash: Some(p.phash),
         })
         .collect();
     if !photos.is_empty() {
@@ -344,6 +345,11 @@ fn parse_key(key: &str) -> ApiResult<ReportKey> {
                 "no report {key:?}: use a report id or a tracking code"
             ))
         })
+}
+
+/// A report by id or tracking code, or 404.
+pub(crate) async fn load_report(s: &AppState, key: &str) -> ApiResult<Report> {
+    load(s, key).await
 }
 
 async fn load(s: &AppState, key: &str) -> ApiResult<Report> {

@@ -12,7 +12,7 @@ use crate::{
     Supporter, TokenInfo, User,
 };
 use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use sentinel_core::lifecycle::{ReportState, decide};
 use sentinel_core::{Action, Event, Report, ReportId, Role};
 use serde_json::json;
@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/sqlite/0005_deadlines.sql")),
     (6, include_str!("../../migrations/sqlite/0006_calendars.sql")),
     (7, include_str!("../../migrations/sqlite/0007_layers.sql")),
+    (8, include_str!("../../migrations/sqlite/0008_photo_hash.sql")),
 ];
 
 /// The SQLite store.
@@ -551,6 +552,24 @@ impl Store for SqliteStore {
             let data = json!({ "due_at": queries::ms(item.due_at), "due_kind": item.due_kind, "automatic": true });
             queries::insert_event(c, item.report, now, "system", Some("system"), action, None, None, Some(&note), data)?;
             Ok(true)
+        })
+        .await
+    }
+
+    async fn photo_hashes(
+        &self,
+        ids: Vec<String>,
+    ) -> Result<std::collections::HashMap<String, u64>> {
+        self.read(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT phash FROM photos WHERE id = ?1 AND phash IS NOT NULL")?;
+            let mut out = std::collections::HashMap::new();
+            for id in ids {
+                if let Some(h) = stmt.query_row([&id], |r| r.get::<_, i64>(0)).optional()? {
+                    out.insert(id, h as u64);
+                }
+            }
+            Ok(out)
         })
         .await
     }

@@ -198,14 +198,16 @@ pub(crate) fn insert_report(
 }
 
 pub(crate) fn insert_photo(conn: &Connection, p: &PhotoRecord, now: OffsetDateTime) -> Result<()> {
-    conn.prepare_cached("INSERT OR IGNORE INTO photos (id, mime, width, height, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-        .execute(params![p.id, p.mime, p.width, p.height, p.bytes as i64, ms(now)])?;
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO photos (id, mime, width, height, bytes, created_at, phash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![p.id, p.mime, p.width, p.height, p.bytes as i64, ms(now), p.phash.map(|h| h as i64)])?;
     Ok(())
 }
 
 pub(crate) fn photo(conn: &Connection, id: &str) -> Result<Option<PhotoRecord>> {
     Ok(conn
-        .prepare_cached("SELECT id, mime, width, height, bytes FROM photos WHERE id = ?1")?
+        .prepare_cached("SELECT id, mime, width, height, bytes, phash FROM photos WHERE id = ?1")?
         .query_row([id], |r| {
             Ok(PhotoRecord {
                 id: r.get(0)?,
@@ -213,6 +215,7 @@ pub(crate) fn photo(conn: &Connection, id: &str) -> Result<Option<PhotoRecord>> 
                 width: r.get(2)?,
                 height: r.get(3)?,
                 bytes: r.get::<_, i64>(4)? as u64,
+                phash: r.get::<_, Option<i64>>(5)?.map(|h| h as u64),
             })
         })
         .optional()?)

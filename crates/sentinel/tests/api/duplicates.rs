@@ -214,3 +214,63 @@ async fn merging_keeps_every_supporter_and_photo_and_redirects_support() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn staff_see_duplicate_candidates_with_near_identical_photos_flagged() {
+    let app = TestApp::spawn().await;
+    let d = app.token("d", Role::Dispatcher, None).await;
+    let report = |dlat: f64| json!({ "category": "pothole", "lat": 36.45 + dlat, "lon": 115.98 });
+    let photo = testing::jpeg(640, 480, 1, None, 92);
+    let same_recompressed = testing::jpeg(640, 480, 1, None, 45);
+    let mirrored = {
+        let img = image::imageops::flip_horizontal(&testing::picture(640, 480, 1));
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92)
+            .encode_image(&img)
+            .unwrap();
+        out.into_inner()
+    };
+    let first: Value = app
+        .post_multipart(&report(0.0), vec![photo])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let twin: Value = app
+        .post_multipart(&report(0.0001), vec![same_recompressed])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let other: Value = app
+        .post_multipart(&report(-0.0001), vec![mirrored])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = app.url(&format!("/api/v1/reports/{}/duplicates", first["id"]));
+    problem(
+        app.client.get(&url).send().await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    let res: Value = app
+        .client
+        .get(&url)
+        .bearer_auth(&d)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = res["reports"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "itself excluded");
+    let flag = |id: &Value| {
+        list.iter().find(|r| &r["id"] == id).unwrap()["similar_photo"]
+            .as_bool()
+            .unwrap()
+    };
+    assert!(flag(&twin["id"]), "the same scene recompressed");
+    assert!(!flag(&other["id"]), "a different picture");
+}

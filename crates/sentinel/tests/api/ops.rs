@@ -101,6 +101,7 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/reports/{key}",
         "/api/v1/reports/nearby",
         "/api/v1/reports/{key}/support",
+        "/api/v1/reports/{key}/duplicates",
         "/api/v1/reports/{key}/events",
         "/api/v1/reports/{key}/actions",
         "/api/v1/categories",
