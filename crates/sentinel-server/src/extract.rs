@@ -92,3 +92,21 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
             .map_err(|e: PathRejection| ApiError::BadRequest(e.body_text()))
     }
 }
+
+/// A position from query parameters `lat`, `lon` and optional `crs`, as WGS-84;
+/// missing or invalid values are a 400.
+pub fn point_query(
+    lat: Option<f64>,
+    lon: Option<f64>,
+    crs: Option<&str>,
+) -> Result<sentinel_geo::Point, ApiError> {
+    let (Some(lat), Some(lon)) = (lat, lon) else {
+        return Err(ApiError::BadRequest("lat and lon are required".into()));
+    };
+    let crs = crs
+        .map(str::parse::<sentinel_geo::Crs>)
+        .transpose()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    sentinel_geo::Point::from_crs(lat, lon, crs.unwrap_or_default())
+        .map_err(|e| ApiError::BadRequest(e.to_string()))
+}

@@ -4,14 +4,14 @@
 use crate::AppState;
 use crate::auth::MaybeStaff;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery, parse_json};
+use crate::extract::{ApiPath, ApiQuery, parse_json, point_query};
 use crate::views;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use sentinel_core::input::ContactInput;
 use sentinel_core::{Contact, FieldError, ReportId, Status};
-use sentinel_geo::{BBox, Crs, Point};
+use sentinel_geo::{BBox, Point};
 use sentinel_store::{ReportKey, ReportQuery, Supporter};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -129,17 +129,7 @@ pub(crate) async fn get_nearby(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<NearbyQuery>,
 ) -> ApiResult<Json<Value>> {
-    let (Some(lat), Some(lon)) = (q.lat, q.lon) else {
-        return Err(ApiError::BadRequest("lat and lon are required".into()));
-    };
-    let crs = q
-        .crs
-        .as_deref()
-        .map(str::parse::<Crs>)
-        .transpose()
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let p = Point::from_crs(lat, lon, crs.unwrap_or_default())
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let p = point_query(q.lat, q.lon, q.crs.as_deref())?;
     let code = q
         .category
         .ok_or_else(|| ApiError::BadRequest("category is required".into()))?;

@@ -2,10 +2,10 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, point_query};
 use axum::Json;
 use axum::extract::State;
-use sentinel_geo::{Crs, Jurisdiction, Level, Point};
+use sentinel_geo::{Jurisdiction, Level};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -51,17 +51,7 @@ pub(crate) async fn locate(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<LocateQuery>,
 ) -> ApiResult<Json<Value>> {
-    let (Some(lat), Some(lon)) = (q.lat, q.lon) else {
-        return Err(ApiError::BadRequest("lat and lon are required".into()));
-    };
-    let crs = q
-        .crs
-        .as_deref()
-        .map(str::parse::<Crs>)
-        .transpose()
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let p = Point::from_crs(lat, lon, crs.unwrap_or_default())
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let p = point_query(q.lat, q.lon, q.crs.as_deref())?;
     let index = s.jurisdictions();
     let chain: Vec<Value> = index.locate(p).into_iter().map(view).collect();
     Ok(Json(json!({
