@@ -71,6 +71,18 @@ struct ServeArgs {
     deadline_sweep_secs: u64,
 }
 
+#[derive(Args, Clone)]
+struct DemoArgs {
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// Seed of the generator: the same seed builds the same city.
+    #[arg(long, env = "SENTINEL_DEMO_SEED", default_value_t = 1)]
+    seed: u64,
+    /// small (a few thousand reports) or full (two years, 300,000 reports).
+    #[arg(long, env = "SENTINEL_DEMO_SCALE", value_enum, default_value = "small")]
+    scale: demo::Scale,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API.
@@ -83,8 +95,8 @@ enum Command {
     /// Manage bearer tokens.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Fill a demo data folder (once) and serve it.
-    Demo(ServeArgs),
+    /// Build the demo city into an empty data folder (once) and serve it.
+    Demo(DemoArgs),
     /// Import data from files.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -369,9 +381,13 @@ async fn run(cli: Cli) -> Result<()> {
             serve(args, store).await
         }
         Command::Demo(args) => {
-            let store = Arc::new(open_store(&args.data.data)?);
-            demo::prepare(&*store, &args.data.data).await?;
-            serve(args, store).await
+            let store = Arc::new(open_store(&args.serve.data.data)?);
+            demo::prepare(store.clone(), args.seed, args.scale).await?;
+            println!(
+                "open http://{} (API at /api/v1, description at /api/v1/openapi.json)",
+                args.serve.listen
+            );
+            serve(args.serve, store).await
         }
         Command::Migrate(d) => {
             open_store(&d.data)?;

@@ -199,3 +199,108 @@ async fn users_and_tokens_are_managed_from_the_command_line() {
     let (ok, _, err) = sentinel(&["token", "create", "--user", "nobody"], data, None);
     assert!(!ok && err.contains("no user"));
 }
+
+#[tokio::test]
+async fn the_small_demo_city_builds_and_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "demo",
+            "--scale",
+            "small",
+            "--seed",
+            "7",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data")
+        .arg(dir.path())
+        .env("SENTINEL_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("the demo printed its address").unwrap();
+        if let Some(addr) = line.strip_prefix("sentinel listening on ") {
+            break addr.trim().to_owned();
+        }
+    };
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{base}{path}")).send();
+    let towns: Value = get("/api/v1/jurisdictions?level=town")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(towns["jurisdictions"].as_array().unwrap().len() > 100);
+    assert!(
+        towns.to_string().contains("侯营镇"),
+        "the towns the source names are there"
+    );
+    let grids: Value = get("/api/v1/jurisdictions?level=grid")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(grids["jurisdictions"].as_array().unwrap().len() > 1000);
+    let closed: Value = get("/api/v1/reports?status=closed&limit=500")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(closed["reports"].as_array().unwrap().len(), 500);
+    let open: Value = get("/api/v1/reports?status=submitted,accepted,assigned,in_progress&limit=5")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !open["reports"].as_array().unwrap().is_empty(),
+        "every stage of life is present"
+    );
+    let signin = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"name": "dispatcher", "password": "sentinel-demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signin.status(), StatusCode::OK);
+    let cookie = signin.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let layers: Value = http
+        .get(format!("{base}/api/v1/layers"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let count = |kind: &str| {
+        layers["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["kind"] == kind)
+            .unwrap()["feature_count"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(
+        (count("patrol_points"), count("cameras"), count("units")),
+        (55, 1795, 1200)
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
