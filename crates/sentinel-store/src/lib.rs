@@ -314,6 +314,14 @@ pub struct JurisdictionRecord {
 pub trait Store: Send + Sync + 'static {
     /// Stores a new report, its photos' records and its first event in one commit.
     async fn submit(&self, submission: Submission) -> Result<Submitted>;
+    /// Stores a report together with a history of actions in one commit (imports,
+    /// the demo city): each step goes through the same lifecycle checks as
+    /// [`Store::apply`]; the `report` field of the steps is ignored.
+    async fn submit_with_history(
+        &self,
+        submission: Submission,
+        steps: Vec<ActionRequest>,
+    ) -> Result<Report>;
     /// The earlier response for an idempotency key, if any.
     async fn idempotent_response(&self, key: &str) -> Result<Option<IdempotentResponse>>;
     /// One report.

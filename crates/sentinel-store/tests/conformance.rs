@@ -434,3 +434,40 @@ async fn jurisdictions_import_all_or_nothing_and_update_by_code() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_report_with_its_history_lands_whole_or_not_at_all() {
+    for b in backends() {
+        let s = &*b.store;
+        let d = staff(Role::Dispatcher, None);
+        let o = staff(Role::Officer, Some("housing"));
+        let assign = Action::Assign {
+            department: "housing".into(),
+            co_departments: vec![],
+            assignee: None,
+            reason: None,
+        };
+        let history = vec![
+            act(ReportId(0), d.clone(), Action::Accept),
+            act(ReportId(0), d.clone(), assign),
+            act(ReportId(0), o.clone(), Action::Start),
+        ];
+        let r = s
+            .submit_with_history(submission("pothole"), history)
+            .await
+            .unwrap();
+        assert_eq!(r.status, Status::InProgress);
+        assert_eq!(s.events(r.id).await.unwrap().len(), 4);
+        // An illegal step rolls back the report too.
+        let bad = vec![
+            act(ReportId(0), d.clone(), Action::Accept),
+            act(ReportId(0), d.clone(), Action::Close),
+        ];
+        assert!(
+            s.submit_with_history(submission("pothole"), bad)
+                .await
+                .is_err()
+        );
+        assert_eq!(s.count_reports().await.unwrap(), 1);
+    }
+}

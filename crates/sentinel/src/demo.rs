@@ -17,9 +17,7 @@ use sentinel_core::{
 use sentinel_geo::import::{ImportOptions, area_to_geojson};
 use sentinel_geo::{JurisdictionIndex, Level, Point};
 use sentinel_server::auth::{Secret, create_staff_user};
-use sentinel_store::{
-    ActionRequest, NewJurisdiction, NewLayerFeature, Store, Submission, Submitted,
-};
+use sentinel_store::{ActionRequest, NewJurisdiction, NewLayerFeature, Store, Submission};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
@@ -520,18 +518,6 @@ async fn file_one(
             _ => None,
         },
     };
-    let submitted = store
-        .submit(Submission {
-            report,
-            photos: vec![],
-            actor: "public".into(),
-            idempotency: None,
-            now: plan.created,
-        })
-        .await?;
-    let Submitted::Created(r, _) = submitted else {
-        return Ok(());
-    };
     let dispatcher = Actor::Staff {
         user: "dispatcher".into(),
         role: Role::Dispatcher,
@@ -577,23 +563,33 @@ async fn file_one(
     // Most steps come well inside their deadlines; the late ones overrun them.
     let step_hours: i64 = if plan.late { 30 } else { 1 };
     let mut at = plan.created;
+    let mut history = Vec::with_capacity(steps.len());
     for (k, (actor, action)) in steps.into_iter().enumerate() {
         at = (at + Duration::minutes(20 + (i as i64 * 37 + k as i64 * 11) % (60 * step_hours)))
             .min(now);
-        let due = due_after(action.kind(), limits, at, calendar);
-        store
-            .apply(ActionRequest {
-                report: r.id,
-                actor,
-                action,
-                photos: vec![],
-                due,
-                requires_verification: cat.requires_verification,
-                policy: LifecyclePolicy::default(),
-                now: at,
-            })
-            .await?;
+        history.push(ActionRequest {
+            report: sentinel_core::ReportId(0),
+            due: due_after(action.kind(), limits, at, calendar),
+            actor,
+            action,
+            photos: vec![],
+            requires_verification: cat.requires_verification,
+            policy: LifecyclePolicy::default(),
+            now: at,
+        });
     }
-
+    // The report and its whole history in one commit.
+    store
+        .submit_with_history(
+            Submission {
+                report,
+                photos: vec![],
+                actor: "public".into(),
+                idempotency: None,
+                now: plan.created,
+            },
+            history,
+        )
+        .await?;
     Ok(())
 }

@@ -386,6 +386,27 @@ impl Store for SqliteStore {
         self.write(move |c| submit_in_tx(c, submission)).await
     }
 
+    async fn submit_with_history(
+        &self,
+        submission: Submission,
+        steps: Vec<ActionRequest>,
+    ) -> Result<Report> {
+        self.write(move |c| {
+            let Submitted::Created(report, _) = submit_in_tx(c, submission)? else {
+                return Err(StoreError::InvalidTarget(
+                    "an import cannot replay an idempotency key".into(),
+                ));
+            };
+            let mut last = *report;
+            for mut step in steps {
+                step.report = last.id;
+                last = apply_in_tx(c, step)?.0;
+            }
+            Ok(last)
+        })
+        .await
+    }
+
     async fn idempotent_response(&self, key: &str) -> Result<Option<IdempotentResponse>> {
         let key = key.to_owned();
         self.read(move |c| queries::idempotent_response(c, &key))
