@@ -450,7 +450,7 @@ async fn seed_reports(
         .map(|_| plan_report(&mut rng, &catalog, &index, now))
         .collect();
     let pb = bar(n as u64, "reports");
-    // Many at once, so the store's group commit batches them.
+    // Many at once, so that the store's group commit puts hundreds in one fsync.
     let results: Vec<Result<()>> = futures_util::stream::iter(plans.into_iter().enumerate())
         .map(|(i, plan)| {
             let (store, catalog, index, calendar, pb) = (
@@ -466,7 +466,7 @@ async fn seed_reports(
                 Ok(())
             }
         })
-        .buffer_unordered(64)
+        .buffer_unordered(1024)
         .collect()
         .await;
     pb.finish_and_clear();

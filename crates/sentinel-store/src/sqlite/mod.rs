@@ -85,7 +85,9 @@ fn configure_writer(conn: &Connection) -> Result<()> {
         )));
     }
     // FULL: the WAL is fsynced at every commit. NORMAL would lose the last commits on power loss.
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;",
+    )?;
     Ok(())
 }
 
@@ -278,7 +280,15 @@ fn support_in_tx(
 }
 
 fn apply_in_tx(conn: &Connection, req: ActionRequest) -> Result<(Report, Event)> {
-    let mut r = queries::report(conn, &ReportKey::Id(req.report))?.ok_or(StoreError::NotFound)?;
+    let r = queries::report(conn, &ReportKey::Id(req.report))?.ok_or(StoreError::NotFound)?;
+    let (r, event) = apply_to(conn, r, req)?;
+    queries::update_report(conn, &r)?;
+    Ok((r, event))
+}
+
+/// Decides and records one action on `r` (its event, and any merge target), and
+/// returns the report as changed; writing the report row is the caller's.
+fn apply_to(conn: &Connection, mut r: Report, req: ActionRequest) -> Result<(Report, Event)> {
     let state = ReportState {
         status: r.status,
         department: r.department.as_deref(),
@@ -364,7 +374,6 @@ fn apply_in_tx(conn: &Connection, req: ActionRequest) -> Result<(Report, Event)>
     let changed = to != from;
     r.status = to;
     r.updated_at = req.now;
-    queries::update_report(conn, &r)?;
     let event = queries::insert_event(
         conn,
         r.id,
@@ -397,11 +406,13 @@ impl Store for SqliteStore {
                     "an import cannot replay an idempotency key".into(),
                 ));
             };
+            // The report stays in memory between steps; its row is written once.
             let mut last = *report;
             for mut step in steps {
                 step.report = last.id;
-                last = apply_in_tx(c, step)?.0;
+                last = apply_to(c, last, step)?.0;
             }
+            queries::update_report(c, &last)?;
             Ok(last)
         })
         .await
