@@ -330,15 +330,7 @@ async fn illegal_and_unauthorised_actions_are_refused_and_change_nothing() {
         StatusCode::FORBIDDEN,
     )
     .await;
-    let events: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/reports/{id}/events")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events: Value = app.get_json(&format!("/api/v1/reports/{id}/events")).await;
     assert_eq!(
         events["events"].as_array().unwrap().len(),
         3,

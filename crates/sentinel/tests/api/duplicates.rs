@@ -31,14 +31,8 @@ async fn nearby_lists_open_reports_of_the_same_kind_nearest_first() {
     .await;
 
     let res: Value = app
-        .client
-        .get(app.url("/api/v1/reports/nearby?lat=36.45&lon=115.98&category=pothole"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/reports/nearby?lat=36.45&lon=115.98&category=pothole")
+        .await;
     assert_eq!(res["radius_m"], 30.0);
     let ids: Vec<&Value> = res["reports"]
         .as_array()
@@ -130,15 +124,7 @@ async fn me_too_adds_a_supporter_once_and_files_nothing() {
     )
     .await;
     assert_eq!(app.count().await, 1, "nothing new filed");
-    let events: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/reports/{id}/events")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events: Value = app.get_json(&format!("/api/v1/reports/{id}/events")).await;
     assert_eq!(
         events["events"]
             .as_array()
@@ -176,14 +162,8 @@ async fn merging_keeps_every_supporter_and_photo_and_redirects_support() {
     )
     .await;
     let kept: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/reports/{}", keep["id"])))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/reports/{}", keep["id"]))
+        .await;
     assert_eq!(
         kept["supporters"], 3,
         "reporter, the duplicate's reporter and its supporter"

@@ -42,14 +42,8 @@ async fn liaocheng() -> TestApp {
 }
 
 async fn locate(app: &TestApp, lat: f64, lon: f64) -> Value {
-    app.client
-        .get(app.url(&format!("/api/v1/jurisdictions/locate?lat={lat}&lon={lon}")))
-        .send()
+    app.get_json(&format!("/api/v1/jurisdictions/locate?lat={lat}&lon={lon}"))
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 fn codes(v: &Value) -> Vec<String> {
@@ -81,15 +75,7 @@ async fn points_are_located_in_the_real_liaocheng_counties() {
     assert_eq!(beijing["inside_service_area"], false);
     assert!(codes(&beijing).is_empty());
     // Districts know their parent, found by containment.
-    let list: Value = app
-        .client
-        .get(app.url("/api/v1/jurisdictions?level=district"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/jurisdictions?level=district").await;
     let districts = list["jurisdictions"].as_array().unwrap();
     assert_eq!(districts.len(), 8);
     let city_id = app.store.jurisdictions().await.unwrap()[0].id;
@@ -240,15 +226,8 @@ async fn routing_rules_from_the_admin_api_decide_the_department_and_say_why() {
         "the category default elsewhere"
     );
     let staff: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/reports/{}", linqing["id"])))
-        .bearer_auth(&dispatcher)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json_as(&format!("/api/v1/reports/{}", linqing["id"]), &dispatcher)
+        .await;
     assert_eq!(staff["jurisdiction"], "371581");
     assert_eq!(staff["routing"]["rule"], 0);
     assert_eq!(staff["routing"]["co_departments"], json!(["traffic"]));

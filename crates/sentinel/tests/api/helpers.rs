@@ -132,6 +132,31 @@ impl TestApp {
             .expect("request")
     }
 
+    /// GET `path` as the public and parse the JSON answer.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// GET `path` with a bearer token and parse the JSON answer.
+    pub async fn get_json_as(&self, path: &str, token: &str) -> Value {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json")
+    }
+
     pub async fn count(&self) -> u64 {
         self.store.count_reports().await.expect("count")
     }

@@ -28,28 +28,16 @@ async fn a_json_report_is_created_with_a_tracking_code_and_no_personal_data() {
     }
     // Readable by tracking code (any case, no dashes) and by id, still without contact.
     let by_code: Value = app
-        .client
-        .get(app.url(&format!(
+        .get_json(&format!(
             "/api/v1/reports/{}",
             code.to_lowercase().replace('-', "")
-        )))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ))
+        .await;
     assert_eq!(by_code["id"], body["id"]);
     assert!(!by_code.to_string().contains("13800138000"));
     let events: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/reports/{code}/events")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/reports/{code}/events"))
+        .await;
     assert_eq!(events["events"][0]["action"], "submit");
     assert!(
         events["events"][0].get("actor").is_none(),
@@ -111,15 +99,8 @@ async fn photos_are_stored_without_exif_and_lend_their_location_and_time() {
     // The staff view shows when the photo was taken.
     let token = app.token("disp", Role::Dispatcher, None).await;
     let staff: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/reports/{}", body["id"])))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json_as(&format!("/api/v1/reports/{}", body["id"]), &token)
+        .await;
     assert_eq!(staff["observed_at"], "2026-11-20T00:15:00Z");
     // The same photo in another report is stored once.
     let second: Value = app
@@ -262,24 +243,12 @@ async fn listing_filters_and_pages_with_a_stable_cursor() {
     assert_eq!(ids.len(), 12);
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
     let gas: Value = app
-        .client
-        .get(app.url("/api/v1/reports?category=gas_leak&status=submitted"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/reports?category=gas_leak&status=submitted")
+        .await;
     assert_eq!(gas["reports"].as_array().unwrap().len(), 4);
     let boxed: Value = app
-        .client
-        .get(app.url("/api/v1/reports?bbox=115.9,36.395,116.0,36.425"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/reports?bbox=115.9,36.395,116.0,36.425")
+        .await;
     assert_eq!(boxed["reports"].as_array().unwrap().len(), 3);
     assert!(!boxed.to_string().contains("13800138000"));
     for bad in [

@@ -24,16 +24,7 @@ async fn a_report_goes_from_submitted_to_closed_through_the_12345_chain() {
 
     ok(app.act(&d, id, json!({"action": "accept"})).await).await;
     // Routing chose the fire service; sending it elsewhere (改派) needs a reason.
-    let staff_view: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/reports/{id}")))
-        .bearer_auth(&d)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let staff_view: Value = app.get_json_as(&format!("/api/v1/reports/{id}"), &d).await;
     assert_eq!(staff_view["routing"]["department"], "fire");
     problem(
         app.act(&d, id, json!({"action": "assign", "department": "police"}))
@@ -164,14 +155,8 @@ async fn duplicates_merge_into_one_report_with_their_supporters() {
     assert_eq!(res["report"]["status"], "merged");
     assert_eq!(res["report"]["merged_into"], keep["id"]);
     let keep: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/reports/{}", keep["id"])))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/reports/{}", keep["id"]))
+        .await;
     assert_eq!(keep["supporters"], 2);
     problem(
         app.act(
@@ -208,16 +193,7 @@ async fn contact_details_reach_only_staff_who_need_them_and_each_read_is_logged(
         assert_eq!(hidden["reporter"]["contact_hidden"], true);
     }
     // Lists never carry contact details.
-    let list: Value = app
-        .client
-        .get(app.url("/api/v1/reports"))
-        .bearer_auth(&d)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json_as("/api/v1/reports", &d).await;
     assert!(!list.to_string().contains("13800138000"));
     let log = app
         .store
@@ -276,15 +252,7 @@ async fn a_resolution_can_carry_the_photo_of_the_fix() {
         app.client.get(app.url(&url)).send().await.unwrap().status(),
         StatusCode::OK
     );
-    let public: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/reports/{id}/events")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let public: Value = app.get_json(&format!("/api/v1/reports/{id}/events")).await;
     assert_eq!(
         public["events"].as_array().unwrap().last().unwrap()["attachments"][0],
         url
@@ -351,15 +319,7 @@ async fn missed_deadlines_bring_one_reminder_then_one_escalation() {
     let later = sweep(2 * 60 + 4 * 60 + 1).await.unwrap();
     assert_eq!((later.reminded, later.escalated), (0, 1));
     assert_eq!(sweep(24 * 60).await.unwrap(), Default::default());
-    let events: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/reports/{id}/events")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events: Value = app.get_json(&format!("/api/v1/reports/{id}/events")).await;
     let actions: Vec<&str> = events["events"]
         .as_array()
         .unwrap()

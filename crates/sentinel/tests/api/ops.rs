@@ -46,15 +46,7 @@ async fn health_readiness_and_metrics_answer() {
 #[tokio::test]
 async fn categories_and_departments_are_listed_in_both_languages() {
     let app = TestApp::spawn().await;
-    let cats: Value = app
-        .client
-        .get(app.url("/api/v1/categories"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cats: Value = app.get_json("/api/v1/categories").await;
     let first = &cats["categories"][0];
     assert!(
         first["name"]
@@ -64,15 +56,7 @@ async fn categories_and_departments_are_listed_in_both_languages() {
             .any(|c| c > '\u{4e00}')
     );
     assert!(first["name_en"].as_str().is_some());
-    let depts: Value = app
-        .client
-        .get(app.url("/api/v1/departments"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let depts: Value = app.get_json("/api/v1/departments").await;
     assert!(
         depts["departments"]
             .as_array()
@@ -85,15 +69,7 @@ async fn categories_and_departments_are_listed_in_both_languages() {
 #[tokio::test]
 async fn the_openapi_document_describes_every_route() {
     let app = TestApp::spawn().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.get_json("/api/v1/openapi.json").await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
     for p in [
