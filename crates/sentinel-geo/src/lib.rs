@@ -7,6 +7,7 @@
 pub mod import;
 pub mod jurisdiction;
 pub mod layers;
+pub mod synthetic;
 
 pub use jurisdiction::{Jurisdiction, JurisdictionIndex, Level};
 

@@ -85,6 +85,16 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write the benchmark's 10,000 grid polygons as `code<TAB>WKT` lines and its
+    /// sample points as `lon<TAB>lat` lines, for loading into PostGIS.
+    GridWkt {
+        /// Polygons file.
+        #[arg(long)]
+        polygons: PathBuf,
+        /// Points file.
+        #[arg(long)]
+        points: PathBuf,
+    },
     /// Time `sentinel serve` from start to ready.
     Startup {
         /// The sentinel binary.
@@ -454,6 +464,27 @@ fn layer_file(features: u64, out: PathBuf) -> Result<()> {
     Ok(())
 }
 
+fn grid_wkt(polygons: PathBuf, points: PathBuf) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&polygons)?);
+    for j in sentinel_geo::synthetic::grid(100) {
+        let ring: Vec<String> = j.area.0[0]
+            .exterior()
+            .0
+            .iter()
+            .map(|c| format!("{} {}", c.x, c.y))
+            .collect();
+        writeln!(f, "{}\tSRID=4326;POLYGON(({}))", j.code, ring.join(","))?;
+    }
+    f.flush()?;
+    let mut p = std::io::BufWriter::new(std::fs::File::create(&points)?);
+    for pt in sentinel_geo::synthetic::points(100, 1024) {
+        writeln!(p, "{}\t{}", pt.lon(), pt.lat())?;
+    }
+    p.flush()?;
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -474,6 +505,7 @@ fn main() -> Result<()> {
         Cmd::Seed { data, reports } => seed(data, reports),
         Cmd::Photo { count, bytes } => photo(count, bytes),
         Cmd::LayerFile { features, out } => layer_file(features, out),
+        Cmd::GridWkt { polygons, points } => grid_wkt(polygons, points),
         Cmd::Startup { bin, data, runs } => rt.block_on(startup(bin, data, runs)),
     }
 }
