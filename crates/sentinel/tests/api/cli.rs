@@ -8,6 +8,19 @@ use std::process::{Child, Command, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_sentinel");
 
+/// Runs `sentinel import WHAT [ARGS...] FILE --data DATA`.
+pub fn import(what: &str, args: &[&str], file: &Path, data: &Path) -> std::process::Output {
+    Command::new(BIN)
+        .args(["import", what])
+        .args(args)
+        .arg(file)
+        .arg("--data")
+        .arg(data)
+        .env("SENTINEL_LOG", "warn")
+        .output()
+        .expect("run sentinel import")
+}
+
 /// A `sentinel serve` process on a free port.
 pub struct Server {
     pub child: Child,

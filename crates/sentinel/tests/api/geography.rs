@@ -1,13 +1,12 @@
 //! Jurisdictions: import (all or nothing), point location, the service area.
 
-use crate::cli::BIN;
+use crate::cli::import;
 use crate::helpers::*;
 use reqwest::StatusCode;
 use sentinel_geo::import::ImportOptions;
 use sentinel_geo::{Crs, Level};
 use sentinel_store::Store;
 use serde_json::{Value, json};
-use std::process::Command;
 
 const CITY: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -142,14 +141,12 @@ async fn a_bad_boundary_file_imports_nothing_and_names_the_feature() {
     std::fs::write(&bad, fc.to_string()).unwrap();
     let data = dir.path().join("data");
     let run = |file: &std::path::Path| {
-        Command::new(BIN)
-            .args(["import", "jurisdictions"])
-            .arg(file)
-            .args(["--level", "district", "--code-field", "adcode", "--data"])
-            .arg(&data)
-            .env("SENTINEL_LOG", "warn")
-            .output()
-            .unwrap()
+        import(
+            "jurisdictions",
+            &["--level", "district", "--code-field", "adcode"],
+            file,
+            &data,
+        )
     };
     let out = run(&bad);
     assert!(!out.status.success());
@@ -292,16 +289,7 @@ requires_verification = true
             + "[[rules]]\ncategory = \"fire_lane_blocked\"\ndepartment = \"nasa\"\n",
     )
     .unwrap();
-    let run = |file: &std::path::Path| {
-        Command::new(BIN)
-            .args(["import", "config"])
-            .arg(file)
-            .arg("--data")
-            .arg(&data)
-            .env("SENTINEL_LOG", "warn")
-            .output()
-            .unwrap()
-    };
+    let run = |file: &std::path::Path| import("config", &[], file, &data);
     let out = run(&bad);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -341,16 +329,7 @@ async fn a_calendar_year_is_imported_whole_or_not_at_all() {
         "2027.toml",
         "year = 2027\nholidays = [\"2027-01-01\"]\nworkdays = [\"2027-02-20\"]\n",
     );
-    let run = |file: &std::path::Path| {
-        Command::new(BIN)
-            .args(["import", "calendar"])
-            .arg(file)
-            .arg("--data")
-            .arg(&data)
-            .env("SENTINEL_LOG", "warn")
-            .output()
-            .unwrap()
-    };
+    let run = |file: &std::path::Path| import("calendar", &[], file, &data);
     let out = run(&bad);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("\"2027-02-30\" is not a real date"));

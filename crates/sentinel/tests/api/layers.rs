@@ -1,21 +1,13 @@
 //! Map layers: import from the command line (all or nothing), read as staff.
 
-use crate::cli::{BIN, Server};
+use crate::cli::Server;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn import(data: &Path, args: &[&str], file: &Path) -> Output {
-    Command::new(BIN)
-        .args(["import", "layer"])
-        .args(args)
-        .arg(file)
-        .arg("--data")
-        .arg(data)
-        .env("SENTINEL_LOG", "warn")
-        .output()
-        .unwrap()
+    crate::cli::import("layer", args, file, data)
 }
 
 #[tokio::test]
