@@ -127,8 +127,103 @@ pub struct LayerImport {
     pub kind: sentinel_geo::layers::LayerKind,
     /// Datum of the coordinates.
     pub crs: sentinel_geo::Crs,
-    /// CSV: the latitude column (None: the file is GeoJSON).
-    pub csv_columns: Option<(String, String)>,
+    /// Properties to rename on the way in: (`to`, `from`).
+    pub rename: Vec<(String, String)>,
+}
+
+/// A layer file, opened.
+pub enum LayerSource {
+    /// A GeoJSON FeatureCollection (streamed).
+    GeoJson(Box<dyn std::io::Read + Send>),
+    /// A CSV with latitude and longitude columns (streamed).
+    Csv {
+        /// The file.
+        reader: Box<dyn std::io::Read + Send>,
+        /// The latitude column.
+        lat: String,
+        /// The longitude column.
+        lon: String,
+    },
+    /// A KML document.
+    Kml(Box<dyn std::io::Read + Send>),
+    /// A shapefile: `.shp` with its `.dbf`, and `.prj` / `.cpg` when present.
+    Shapefile(
+        sentinel_geo::layers::ShapefileParts<
+            std::io::BufReader<std::fs::File>,
+            std::io::BufReader<std::fs::File>,
+        >,
+    ),
+}
+
+impl LayerSource {
+    /// Opens `path` by its extension: `.geojson`/`.json`, `.csv`, `.kml`, `.shp`
+    /// (with its sibling files). The error is a sentence naming the file.
+    pub fn open(path: &std::path::Path, lat: &str, lon: &str) -> Result<Self, String> {
+        use std::fs::File;
+        use std::io::BufReader;
+        let shown = path.display();
+        let open = |p: &std::path::Path| {
+            File::open(p).map_err(|e| format!("{}: cannot open: {e}", p.display()))
+        };
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        Ok(match ext.as_str() {
+            "geojson" | "json" => Self::GeoJson(Box::new(open(path)?)),
+            "csv" => Self::Csv {
+                reader: Box::new(open(path)?),
+                lat: lat.to_owned(),
+                lon: lon.to_owned(),
+            },
+            "kml" => Self::Kml(Box::new(open(path)?)),
+            "kmz" => {
+                return Err(format!(
+                    "{shown}: KMZ is a zipped KML; unzip it and import its doc.kml"
+                ));
+            }
+            "shp" => {
+                // Sibling files may be spelled .DBF as well as .dbf.
+                let sibling = |e: &str| {
+                    [e.to_owned(), e.to_ascii_uppercase()]
+                        .into_iter()
+                        .map(|e| path.with_extension(e))
+                        .find(|p| p.is_file())
+                };
+                let dbf = sibling("dbf").ok_or_else(|| {
+                    format!(
+                        "{shown}: the attribute table {} is missing; a shapefile needs its .shp and .dbf side by side",
+                        path.with_extension("dbf").display()
+                    )
+                })?;
+                let text = |p: Option<std::path::PathBuf>| -> Result<Option<String>, String> {
+                    p.map(|p| {
+                        std::fs::read(&p)
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                            .map_err(|e| format!("{}: cannot read: {e}", p.display()))
+                    })
+                    .transpose()
+                };
+                Self::Shapefile(sentinel_geo::layers::ShapefileParts {
+                    shp: BufReader::new(open(path)?),
+                    dbf: BufReader::new(open(&dbf)?),
+                    prj: text(sibling("prj"))?,
+                    cpg: text(sibling("cpg"))?,
+                })
+            }
+            "zip" => {
+                return Err(format!(
+                    "{shown}: unzip the archive and import the .shp (its .dbf beside it)"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "{shown}: unknown layer format {other:?}; use .geojson, .csv, .kml or .shp"
+                ));
+            }
+        })
+    }
 }
 
 const LAYER_BATCH: usize = 2_000;
@@ -136,17 +231,22 @@ const LAYER_BATCH: usize = 2_000;
 /// Imports a layer from `reader` with bounded memory: a blocking thread parses and
 /// hands batches to the store; the layer becomes visible only when the whole file
 /// went in, replacing a layer of the same name. Returns the feature count.
-pub async fn import_layer<R: std::io::Read + Send + 'static>(
+pub async fn import_layer(
     store: &dyn Store,
-    reader: R,
+    source: LayerSource,
     how: LayerImport,
 ) -> Result<usize, ApiError> {
-    use sentinel_geo::layers::{LayerError, read_csv, read_geojson};
+    use sentinel_geo::layers::{LayerError, read_csv, read_geojson, read_kml, read_shapefile};
     use sentinel_store::NewLayerFeature;
     let layer = store
         .begin_layer(&how.name, how.kind.as_str(), OffsetDateTime::now_utc())
         .await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<NewLayerFeature>>(2);
+    let spec = sentinel_geo::layers::LayerSpec {
+        kind: how.kind,
+        crs: how.crs,
+        rename: how.rename,
+    };
     let parser = tokio::task::spawn_blocking(move || -> Result<usize, LayerError> {
         let mut batch = Vec::with_capacity(LAYER_BATCH);
         let stopped = || LayerError {
@@ -165,9 +265,13 @@ pub async fn import_layer<R: std::io::Read + Send + 'static>(
             }
             Ok(())
         };
-        let n = match &how.csv_columns {
-            Some((lat, lon)) => read_csv(reader, how.kind, how.crs, lat, lon, &mut sink)?,
-            None => read_geojson(reader, how.kind, how.crs, &mut sink)?,
+        let n = match source {
+            LayerSource::GeoJson(r) => read_geojson(r, &spec, &mut sink)?,
+            LayerSource::Csv { reader, lat, lon } => {
+                read_csv(reader, &spec, &lat, &lon, &mut sink)?
+            }
+            LayerSource::Kml(r) => read_kml(r, &spec, &mut sink)?,
+            LayerSource::Shapefile(parts) => read_shapefile(parts, &spec, &mut sink)?,
         };
         if !batch.is_empty() {
             tx.blocking_send(batch).map_err(|_| stopped())?;

@@ -104,9 +104,10 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ImportCommand {
-    /// A map layer from GeoJSON (.geojson, .json; streamed) or CSV (.csv, one point
-    /// per row). An existing layer of the same name is replaced when the whole file
-    /// has gone in; on any error nothing changes.
+    /// A map layer from GeoJSON (.geojson, .json; streamed), CSV (.csv, one point
+    /// per row), KML (.kml) or a shapefile (.shp with its .dbf, and .prj / .cpg
+    /// when present). An existing layer of the same name is replaced when the whole
+    /// file has gone in; on any error nothing changes.
     Layer {
         /// Layer name.
         name: String,
@@ -124,6 +125,11 @@ enum ImportCommand {
         /// CSV: the longitude column.
         #[arg(long, env = "SENTINEL_LON_FIELD", default_value = "lon")]
         lon_field: String,
+        /// Take a property from a differently named column, PROPERTY=COLUMN
+        /// (repeatable): `--field coverage_radius_m=cover_r` for a shapefile, whose
+        /// column names stop at 10 characters, or `--field radius_m=半径`.
+        #[arg(long = "field", value_name = "PROPERTY=COLUMN")]
+        fields: Vec<String>,
         #[command(flatten)]
         data: DataArg,
     },
@@ -534,36 +540,30 @@ async fn import_command(cmd: ImportCommand) -> Result<()> {
             crs,
             lat_field,
             lon_field,
+            fields,
             data,
         } => {
-            let ext = file
-                .extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            let csv_columns = match ext.as_str() {
-                "geojson" | "json" => None,
-                "csv" => Some((lat_field, lon_field)),
-                "kml" | "shp" | "zip" => bail!(
-                    "{}: KML and Shapefile import is not available yet; convert to GeoJSON",
-                    file.display()
-                ),
-                other => bail!(
-                    "{}: unknown layer format {other:?}; use .geojson or .csv",
-                    file.display()
-                ),
-            };
+            let rename = fields
+                .iter()
+                .map(|f| match f.split_once('=') {
+                    Some((to, from)) if !to.trim().is_empty() && !from.trim().is_empty() => {
+                        Ok((to.trim().to_owned(), from.trim().to_owned()))
+                    }
+                    _ => bail!("--field {f:?}: write PROPERTY=COLUMN, e.g. radius_m=半径"),
+                })
+                .collect::<Result<Vec<_>>>()?;
             let how = sentinel_server::geography::LayerImport {
                 name: name.clone(),
                 kind: kind.parse().map_err(|e: String| anyhow::anyhow!(e))?,
                 crs: crs.parse::<Crs>().map_err(|e| anyhow::anyhow!("{e}"))?,
-                csv_columns,
+                rename,
             };
-            let reader = std::fs::File::open(&file)
-                .with_context(|| format!("opening {}", file.display()))?;
+            let source =
+                sentinel_server::geography::LayerSource::open(&file, &lat_field, &lon_field)
+                    .map_err(|e| anyhow::anyhow!("{e}; nothing was imported"))?;
             let store = open_store(&data.data)?;
             let started = std::time::Instant::now();
-            let n = sentinel_server::geography::import_layer(&store, reader, how)
+            let n = sentinel_server::geography::import_layer(&store, source, how)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
             println!(

@@ -10,6 +10,33 @@ fn import(data: &Path, args: &[&str], file: &Path) -> Output {
     crate::cli::import("layer", args, file, data)
 }
 
+/// Writes a point shapefile (.shp, .shx, .dbf, .prj, .cpg) of three drone bases.
+fn write_drone_bases(shp: &Path) {
+    use shapefile::dbase::{FieldName, FieldValue, Record, TableWriterBuilder};
+    let table = TableWriterBuilder::new()
+        .add_character_field(FieldName::try_from("name").unwrap(), 40)
+        .add_numeric_field(FieldName::try_from("cover_r").unwrap(), 10, 0);
+    let mut w = shapefile::Writer::from_path(shp, table).unwrap();
+    for (name, lon, lat) in [
+        ("东昌府基地", 115.98, 36.45),
+        ("临清基地", 115.70, 36.84),
+        ("冠县基地", 115.44, 36.48),
+    ] {
+        let mut r = Record::default();
+        r.insert("name".into(), FieldValue::Character(Some(name.into())));
+        r.insert("cover_r".into(), FieldValue::Numeric(Some(5000.0)));
+        w.write_shape_and_record(&shapefile::Point::new(lon, lat), &r)
+            .unwrap();
+    }
+    drop(w);
+    std::fs::write(
+        shp.with_extension("prj"),
+        r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#,
+    )
+    .unwrap();
+    std::fs::write(shp.with_extension("cpg"), "UTF-8").unwrap();
+}
+
 #[tokio::test]
 async fn layers_import_whole_or_not_at_all_and_serve_as_geojson_to_staff() {
     let dir = tempfile::tempdir().unwrap();
@@ -49,12 +76,73 @@ async fn layers_import_whole_or_not_at_all_and_serve_as_geojson_to_staff() {
         err.contains("line 5003") && err.contains("nothing was imported"),
         "{err}"
     );
+
+    // KML: placemarks in folders, lines and a polygon with a hole.
     let kml = dir.path().join("roads.kml");
-    std::fs::write(&kml, "<kml/>").unwrap();
+    std::fs::write(
+        &kml,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document><Folder><name>道路</name>
+<Placemark><name>东昌路</name><LineString><coordinates>115.95,36.45 116.02,36.46</coordinates></LineString></Placemark>
+<Placemark><name>东昌湖</name><Polygon>
+  <outerBoundaryIs><LinearRing><coordinates>115.97,36.43 116.00,36.43 116.00,36.45 115.97,36.45 115.97,36.43</coordinates></LinearRing></outerBoundaryIs>
+  <innerBoundaryIs><LinearRing><coordinates>115.98,36.435 115.99,36.435 115.99,36.44 115.98,36.435</coordinates></LinearRing></innerBoundaryIs>
+</Polygon></Placemark></Folder></Document></kml>"#,
+    )
+    .unwrap();
     let out = import(&data, &["roads"], &kml);
     assert!(
-        !out.status.success()
-            && String::from_utf8_lossy(&out.stderr).contains("convert to GeoJSON")
+        String::from_utf8_lossy(&out.stdout).contains("imported 2 features"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let broken = dir.path().join("broken.kml");
+    std::fs::write(
+        &broken,
+        r#"<kml xmlns="http://www.opengis.net/kml/2.2"><Document>
+<Placemark><name>ok</name><Point><coordinates>115.9,36.4</coordinates></Point></Placemark>
+<Placemark><name>swapped</name><Point><coordinates>36.4,115.9</coordinates></Point></Placemark>
+</Document></kml>"#,
+    )
+    .unwrap();
+    let out = import(&data, &["roads"], &broken);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("placemark 1") && err.contains("swapped"),
+        "{err}"
+    );
+
+    // A shapefile: points with attributes in the .dbf; without its .dbf it is refused.
+    let shp = dir.path().join("drones.shp");
+    write_drone_bases(&shp);
+    let out = import(&data, &["drone bases", "--kind", "drone_bases"], &shp);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("record 0") && err.contains("coverage_radius_m"),
+        "{err}"
+    );
+    let out = import(
+        &data,
+        &[
+            "drone bases",
+            "--kind",
+            "drone_bases",
+            "--field",
+            "coverage_radius_m=cover_r",
+        ],
+        &shp,
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("imported 3 features"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_file(dir.path().join("drones.dbf")).unwrap();
+    let out = import(&data, &["drone bases 2", "--kind", "drone_bases"], &shp);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("drones.dbf is missing"),
+        "{err}"
     );
 
     let patrol = dir.path().join("patrol.geojson");
@@ -115,7 +203,21 @@ async fn layers_import_whole_or_not_at_all_and_serve_as_geojson_to_staff() {
     );
     let list: Value = get("/api/v1/layers").await.unwrap().json().await.unwrap();
     let layers = list["layers"].as_array().unwrap();
-    assert_eq!(layers.len(), 2);
+    assert_eq!(layers.len(), 4, "{list}");
+    let drones = layers.iter().find(|l| l["name"] == "drone bases").unwrap();
+    let bases: Value = get(&format!("/api/v1/layers/{}/features", drones["id"]))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = bases["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["name"] == "东昌府基地")
+        .expect("the Chinese name survives the .dbf");
+    assert_eq!(first["properties"]["coverage_radius_m"], 5000.0);
     let cams = layers.iter().find(|l| l["name"] == "cameras").unwrap();
     assert_eq!(
         (cams["kind"].as_str(), cams["feature_count"].as_u64()),

@@ -11,8 +11,17 @@ use crate::{Crs, Point};
 use geojson::{GeometryValue, Position};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::io::Read;
 use std::str::FromStr;
+
+mod csv;
+mod geojson_stream;
+mod kml;
+mod shapefile;
+
+pub use self::csv::read_csv;
+pub use self::geojson_stream::read_geojson;
+pub use self::kml::read_kml;
+pub use self::shapefile::{ShapefileParts, read_shapefile};
 
 /// What a layer holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +64,37 @@ impl FromStr for LayerKind {
             other => Err(format!(
                 "unknown layer kind {other:?}; use generic, patrol_points, cameras, drone_bases or units"
             )),
+        }
+    }
+}
+
+/// How to read a layer file, whatever its format.
+#[derive(Debug, Clone)]
+pub struct LayerSpec {
+    /// What the layer holds (and so which properties it requires).
+    pub kind: LayerKind,
+    /// Datum of the coordinates in the file.
+    pub crs: Crs,
+    /// Properties to rename, (`to`, `from`): dBase column names stop at 10
+    /// characters and a city's files have their own names (半径, 每日巡查次数).
+    pub rename: Vec<(String, String)>,
+}
+
+impl LayerSpec {
+    /// A spec without renames.
+    pub fn new(kind: LayerKind, crs: Crs) -> Self {
+        Self {
+            kind,
+            crs,
+            rename: Vec::new(),
+        }
+    }
+
+    fn rename(&self, props: &mut Map<String, Value>) {
+        for (to, from) in &self.rename {
+            if let Some(v) = props.remove(from) {
+                props.insert(to.clone(), v);
+            }
         }
     }
 }
@@ -203,6 +243,29 @@ fn convert(value: &GeometryValue, crs: Crs, place: &str) -> Result<(Value, [f64;
     ))
 }
 
+/// Checks one feature from any format: converts its geometry to WGS-84, checks
+/// the properties its kind requires.
+fn feature(
+    value: &GeometryValue,
+    mut properties: Map<String, Value>,
+    spec: &LayerSpec,
+    place: &str,
+) -> Result<LayerFeature, LayerError> {
+    let (geometry, bbox) = convert(value, spec.crs, place)?;
+    spec.rename(&mut properties);
+    check_kind(
+        spec.kind,
+        matches!(value, GeometryValue::Point { .. }),
+        &mut properties,
+        place,
+    )?;
+    Ok(LayerFeature {
+        geometry: geometry.to_string(),
+        bbox,
+        properties,
+    })
+}
+
 fn number(props: &Map<String, Value>, key: &str) -> Option<f64> {
     match props.get(key)? {
         Value::Number(n) => n.as_f64(),
@@ -281,128 +344,13 @@ fn check_kind(
     Ok(())
 }
 
-/// Reads a GeoJSON FeatureCollection feature by feature (the `features` array must
-/// be the first array in the file, as writers produce it), handing each checked
-/// feature to `sink`. Returns the count.
-pub fn read_geojson<R: Read, E: From<LayerError>>(
-    reader: R,
-    kind: LayerKind,
-    crs: Crs,
-    mut sink: impl FnMut(LayerFeature) -> Result<(), E>,
-) -> Result<usize, E> {
-    let mut n = 0;
-    for (i, f) in geojson::FeatureReader::from_reader(std::io::BufReader::new(reader))
-        .features()
-        .enumerate()
-    {
-        let place = format!("feature {i}");
-        let f = f.map_err(|e| err(&place, format!("not valid GeoJSON: {e}")))?;
-        let g = f
-            .geometry
-            .as_ref()
-            .ok_or_else(|| err(&place, "has no geometry"))?;
-        let (geometry, bbox) = convert(&g.value, crs, &place)?;
-        let mut properties = f.properties.unwrap_or_default();
-        check_kind(
-            kind,
-            matches!(g.value, GeometryValue::Point { .. }),
-            &mut properties,
-            &place,
-        )?;
-        sink(LayerFeature {
-            geometry: geometry.to_string(),
-            bbox,
-            properties,
-        })?;
-        n += 1;
-    }
-    if n == 0 {
-        return Err(err("file", "has no features").into());
-    }
-    Ok(n)
-}
-
-/// Reads a CSV with a header row, one point per row from the `lat` and `lon`
-/// columns; the other columns become properties (numbers where they parse).
-pub fn read_csv<R: Read, E: From<LayerError>>(
-    reader: R,
-    kind: LayerKind,
-    crs: Crs,
-    lat_column: &str,
-    lon_column: &str,
-    mut sink: impl FnMut(LayerFeature) -> Result<(), E>,
-) -> Result<usize, E> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(reader);
-    let headers = rdr
-        .headers()
-        .map_err(|e| err("line 1", format!("unreadable header: {e}")))?
-        .clone();
-    let column = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-            .ok_or_else(|| err("line 1", format!("no {name:?} column")))
-    };
-    let (lat_i, lon_i) = (column(lat_column)?, column(lon_column)?);
-    let mut n = 0;
-    for row in rdr.records() {
-        let row = row.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            err(&format!("line {line}"), e.to_string())
-        })?;
-        let place = format!("line {}", row.position().map_or(0, |p| p.line()));
-        let coord = |i: usize, what: &str| -> Result<f64, LayerError> {
-            row.get(i)
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .ok_or_else(|| {
-                    err(
-                        &place,
-                        format!("{what} {:?} is not a number", row.get(i).unwrap_or("")),
-                    )
-                })
-        };
-        let (lat, lon) = (coord(lat_i, lat_column)?, coord(lon_i, lon_column)?);
-        let p = Point::from_crs(lat, lon, crs).map_err(|e| err(&place, e.to_string()))?;
-        let mut properties = Map::new();
-        for (i, (h, v)) in headers.iter().zip(row.iter()).enumerate() {
-            if i == lat_i || i == lon_i {
-                continue;
-            }
-            // An empty cell is no value, not an empty string.
-            let value = match v.trim() {
-                "" => Value::Null,
-                t => t
-                    .parse::<f64>()
-                    .map(|x| serde_json::json!(x))
-                    .unwrap_or_else(|_| Value::String(v.to_owned())),
-            };
-            properties.insert(h.trim().to_owned(), value);
-        }
-        check_kind(kind, true, &mut properties, &place)?;
-        let geometry =
-            serde_json::json!({ "type": "Point", "coordinates": [p.lon(), p.lat()] }).to_string();
-        sink(LayerFeature {
-            geometry,
-            bbox: [p.lon(), p.lat(), p.lon(), p.lat()],
-            properties,
-        })?;
-        n += 1;
-    }
-    if n == 0 {
-        return Err(err("file", "has no rows").into());
-    }
-    Ok(n)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn collect_geojson(text: &str, kind: LayerKind) -> Result<Vec<LayerFeature>, LayerError> {
         let mut out = Vec::new();
-        read_geojson::<_, LayerError>(text.as_bytes(), kind, Crs::Wgs84, |f| {
+        read_geojson::<_, LayerError>(text.as_bytes(), &LayerSpec::new(kind, Crs::Wgs84), |f| {
             out.push(f);
             Ok(())
         })?;
@@ -411,10 +359,16 @@ mod tests {
 
     fn collect_csv(text: &str, kind: LayerKind) -> Result<Vec<LayerFeature>, LayerError> {
         let mut out = Vec::new();
-        read_csv::<_, LayerError>(text.as_bytes(), kind, Crs::Wgs84, "lat", "lon", |f| {
-            out.push(f);
-            Ok(())
-        })?;
+        read_csv::<_, LayerError>(
+            text.as_bytes(),
+            &LayerSpec::new(kind, Crs::Wgs84),
+            "lat",
+            "lon",
+            |f| {
+                out.push(f);
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 
@@ -427,6 +381,41 @@ mod tests {
         assert_eq!(fs.len(), 2);
         assert_eq!(fs[0].bbox, [115.9, 36.4, 116.0, 36.5]);
         assert_eq!(fs[1].properties["name"], "点");
+    }
+
+    #[test]
+    fn geojson_members_may_come_in_any_order() {
+        let text = r#"{"bbox":[115.0,36.0,116.0,37.0],"crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:OGC:1.3:CRS84"}},"name":"roads",
+            "features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[115.95,36.45]},"properties":null}],
+            "type":"FeatureCollection"}"#;
+        assert_eq!(collect_geojson(text, LayerKind::Generic).unwrap().len(), 1);
+        let single = r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[115.95,36.45]},"properties":{}}"#;
+        assert!(
+            collect_geojson(single, LayerKind::Generic)
+                .unwrap_err()
+                .message
+                .contains("FeatureCollection")
+        );
+    }
+
+    #[test]
+    fn a_broken_feature_is_named_by_its_index() {
+        let mut text = String::from(r#"{"type":"FeatureCollection","features":["#);
+        for i in 0..10 {
+            if i > 0 {
+                text.push(',');
+            }
+            let coords = if i == 7 { "[115.95]" } else { "[115.95,36.45]" };
+            text.push_str(&format!(
+                r#"{{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":{coords}}}}}"#
+            ));
+        }
+        text.push_str("]}");
+        let e = collect_geojson(&text, LayerKind::Generic).unwrap_err();
+        assert_eq!(e.place, "feature 7", "{e}");
+        let truncated = &text[..text.len() - 40];
+        let e = collect_geojson(truncated, LayerKind::Generic).unwrap_err();
+        assert!(e.to_string().contains("feature"), "{e}");
     }
 
     #[test]
@@ -497,6 +486,30 @@ mod tests {
                 .message
                 .contains("\"lat\"")
         );
+    }
+
+    #[test]
+    fn columns_can_be_renamed_into_the_properties_a_kind_needs() {
+        let mut spec = LayerSpec::new(LayerKind::PatrolPoints, Crs::Wgs84);
+        spec.rename = vec![
+            ("radius_m".into(), "半径".into()),
+            ("visits_per_day".into(), "每日巡查".into()),
+        ];
+        let mut out = Vec::new();
+        read_csv::<_, LayerError>(
+            "名称,lat,lon,半径,每日巡查\n古楼,36.45,115.98,60,8\n".as_bytes(),
+            &spec,
+            "lat",
+            "lon",
+            |f| {
+                out.push(f);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(out[0].properties["radius_m"], 60.0);
+        assert_eq!(out[0].properties["visits_per_day"], 8.0);
+        assert!(!out[0].properties.contains_key("半径"));
     }
 
     #[test]
