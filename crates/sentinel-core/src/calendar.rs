@@ -34,12 +34,16 @@ struct YearFile {
     holidays: Vec<String>,
     #[serde(default)]
     workdays: Vec<String>,
+    /// Written before the year's official notice: statutory days only.
+    #[serde(default)]
+    provisional: bool,
 }
 
 /// Holidays and make-up working days of the years loaded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkCalendar {
     years: BTreeSet<i32>,
+    provisional: BTreeSet<i32>,
     holidays: BTreeSet<Date>,
     workdays: BTreeSet<Date>,
 }
@@ -65,7 +69,10 @@ impl WorkCalendar {
         let mut c = WorkCalendar::default();
         // The shipped files, newest last. They are checked by a test; a broken one is
         // a build bug, not something to fail a running server over.
-        const SHIPPED: &[&str] = &[include_str!("../../../data/calendars/2026.toml")];
+        const SHIPPED: &[&str] = &[
+            include_str!("../../../data/calendars/2026.toml"),
+            include_str!("../../../data/calendars/2027.toml"),
+        ];
         for text in SHIPPED {
             let _ = c.add_year(text);
         }
@@ -96,7 +103,18 @@ impl WorkCalendar {
         self.holidays.extend(holidays);
         self.workdays.extend(workdays);
         self.years.insert(f.year);
+        if f.provisional {
+            self.provisional.insert(f.year);
+        } else {
+            self.provisional.remove(&f.year);
+        }
         Ok(f.year)
+    }
+
+    /// Whether `year`'s calendar was written before its official notice (statutory
+    /// holidays only, no make-up working days): worth a warning until replaced.
+    pub fn is_provisional(&self, year: i32) -> bool {
+        self.provisional.contains(&year)
     }
 
     /// Whether a calendar for `year` is loaded.
@@ -215,6 +233,22 @@ pub fn due_after(
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn the_shipped_2027_calendar_is_provisional_and_makes_up_weekend_holidays() {
+        let c = WorkCalendar::builtin();
+        assert!(c.covers(2027) && c.is_provisional(2027) && !c.is_provisional(2026));
+        // 春节: Saturday 6 and Sunday 7 February are made up on Tuesday 9, Wednesday 10.
+        assert!(!c.is_working_day(time::macros::date!(2027 - 02 - 10)));
+        assert!(c.is_working_day(time::macros::date!(2027 - 02 - 11)));
+        // An official file replaces it whole.
+        let mut c = c;
+        c.add_year("year = 2027\nholidays = [\"2027-01-01\"]\nworkdays = [\"2027-02-20\"]")
+            .unwrap();
+        assert!(!c.is_provisional(2027));
+        assert!(c.is_working_day(time::macros::date!(2027 - 02 - 10)));
+        assert!(c.is_working_day(time::macros::date!(2027 - 02 - 20)));
+    }
 
     #[test]
     fn the_shipped_2026_calendar_loads() {

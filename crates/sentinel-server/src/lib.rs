@@ -143,6 +143,22 @@ impl AppState {
             cal.add_year(&doc)
                 .map_err(|e| error::ApiError::Internal(format!("stored calendar: {e}")))?;
         }
+        let this_year = time::OffsetDateTime::now_utc()
+            .to_offset(sentinel_core::calendar::CHINA)
+            .year();
+        for year in [this_year, this_year + 1] {
+            if !cal.covers(year) {
+                tracing::warn!(
+                    year,
+                    "no working-day calendar for this year: deadlines in working days count Monday to Friday only until `sentinel import calendar` loads it"
+                );
+            } else if cal.is_provisional(year) {
+                tracing::warn!(
+                    year,
+                    "the working-day calendar for this year is provisional (statutory holidays, no make-up working days): import the official notice's dates with `sentinel import calendar`"
+                );
+            }
+        }
         if let Ok(mut g) = self.calendar.write() {
             *g = Arc::new(cal);
         }
