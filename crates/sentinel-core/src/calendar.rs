@@ -225,7 +225,7 @@ pub fn due_after(
         }
         A::Assign => DueChange::Set(cal.deadline(now, limits.resolve), DueKind::Resolve),
         A::Resolve | A::Verify | A::Close | A::Reject | A::Merge => DueChange::Clear,
-        A::Start | A::Escalate | A::SetPriority | A::Comment => DueChange::Keep,
+        A::Start | A::Escalate | A::SetPriority | A::Comment | A::Rate => DueChange::Keep,
     }
 }
 

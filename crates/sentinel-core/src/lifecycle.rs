@@ -90,6 +90,9 @@ string_enum! {
         SetPriority = "set_priority",
         /// A note on the timeline.
         Comment = "comment",
+        /// The reporter's rating of the handling (满意度), 1 to 5, after resolution;
+        /// a dispatcher may record one taken by phone (回访). An event, not a state.
+        Rate = "rate",
     }
 }
 
@@ -155,6 +158,13 @@ pub enum Action {
         /// The text (required).
         note: String,
     },
+    /// Rate the handling.
+    Rate {
+        /// 1 (very dissatisfied) to 5 (very satisfied).
+        score: u8,
+        /// What the reporter said, if anything.
+        comment: Option<String>,
+    },
 }
 
 impl Action {
@@ -174,6 +184,7 @@ impl Action {
             Action::Escalate { .. } => ActionKind::Escalate,
             Action::SetPriority { .. } => ActionKind::SetPriority,
             Action::Comment { .. } => ActionKind::Comment,
+            Action::Rate { .. } => ActionKind::Rate,
         }
     }
 
@@ -185,7 +196,7 @@ impl Action {
             }
             Action::Resolve { note } | Action::Comment { note } => Some(note),
             Action::Assign { reason, .. } => reason.as_deref(),
-            Action::Escalate { note } => note.as_deref(),
+            Action::Escalate { note } | Action::Rate { comment: note, .. } => note.as_deref(),
             _ => None,
         }
     }
@@ -299,6 +310,9 @@ pub enum LifecycleError {
     /// The reopen window has passed (HTTP 409).
     #[error("the report was closed too long ago to be reopened")]
     ReopenWindowPassed,
+    /// A rating outside 1 to 5 (HTTP 422).
+    #[error("a rating is a whole number from 1 to 5")]
+    InvalidRating,
 }
 
 /// Roles that may, in principle, do each action. Scope is checked separately.
@@ -371,7 +385,7 @@ pub fn decide(
             }
         }
         Actor::Reporter => {
-            if !matches!(kind, A::Close | A::Reopen) {
+            if !matches!(kind, A::Close | A::Reopen | A::Rate) {
                 return Err(LifecycleError::RoleNotAllowed {
                     role: "reporter".into(),
                     action: kind,
@@ -434,6 +448,12 @@ pub fn decide(
         (s, Action::Escalate { .. } | Action::SetPriority { .. }) if s.is_open() => s,
         (s, Action::Comment { note }) => {
             require_text(note, kind)?;
+            s
+        }
+        (s @ (S::Resolved | S::Verified | S::Closed), Action::Rate { score, .. }) => {
+            if !(1..=5).contains(score) {
+                return Err(LifecycleError::InvalidRating);
+            }
             s
         }
         _ => return illegal,

@@ -176,6 +176,8 @@ pub struct Report {
     pub routing: Option<crate::routing::Routing>,
     /// The running deadline and what it is for.
     pub due: Option<(OffsetDateTime, crate::calendar::DueKind)>,
+    /// The latest rating of the handling (1 to 5) and when it was given.
+    pub rating: Option<(u8, OffsetDateTime)>,
 }
 
 /// One entry of a report's append-only timeline.

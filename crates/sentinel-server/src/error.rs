@@ -186,6 +186,9 @@ impl From<LifecycleError> for ApiError {
                     format!("{action} needs a reason or note"),
                 )])
             }
+            LifecycleError::InvalidRating => {
+                ApiError::Validation(vec![FieldError::new("score", e.to_string())])
+            }
             other => ApiError::Conflict(other.to_string()),
         }
     }

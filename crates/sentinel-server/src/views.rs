@@ -47,6 +47,8 @@ pub fn public_report(r: &Report, cfg: &Config) -> Value {
         "due_at": opt_ts(r.due.map(|d| d.0)),
         "due_for": r.due.map(|d| d.1),
         "overdue": r.due.is_some_and(|d| d.0 < OffsetDateTime::now_utc()),
+        // The score is public (a satisfaction figure); the comment stays staff-only.
+        "rating": r.rating.map(|x| x.0),
     });
     // The department in charge: the one assigned, else the one routing chose.
     if let Some(d) = r

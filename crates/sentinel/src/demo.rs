@@ -394,6 +394,8 @@ struct Plan {
     rider: Option<u32>,
     stage: usize,
     late: bool,
+    /// The reporter's rating once closed, if they give one.
+    rating: Option<u8>,
 }
 
 fn plan_report(
@@ -413,6 +415,7 @@ fn plan_report(
             continue;
         }
         let age_days = ago / 86_400.0;
+        let late = rng.unit() < 0.18;
         // Older reports are further along; a few stay stuck.
         let stage = if age_days > 14.0 {
             if rng.unit() < 0.9 {
@@ -430,7 +433,12 @@ fn plan_report(
             anonymous: rng.unit() < 0.3,
             rider: (rng.unit() < 0.25).then(|| rng.below(2700) as u32),
             stage,
-            late: rng.unit() < 0.18,
+            late,
+            rating: (rng.unit() < 0.75).then(|| {
+                // Satisfaction improves over the two years and suffers when late.
+                let mean = if late { 2.9 } else { 4.2 } + 0.3 * (1.0 - ago / span);
+                (mean + rng.normal() * 0.9).round().clamp(1.0, 5.0) as u8
+            }),
         };
     }
 }
@@ -559,6 +567,22 @@ async fn file_one(
             steps.push((dispatcher.clone(), Action::Verify));
         }
         steps.push((Actor::Reporter, Action::Close));
+        // Most reporters rate the handling (满意度); late work rates worse.
+        if let Some(score) = plan.rating {
+            let rater = if plan.rider.is_some() || plan.anonymous {
+                Actor::Reporter
+            } else {
+                // Contact-only reporters are called back (回访) by the hotline.
+                dispatcher.clone()
+            };
+            steps.push((
+                rater,
+                Action::Rate {
+                    score,
+                    comment: (score <= 2).then(|| "处理太慢 / too slow".to_owned()),
+                },
+            ));
+        }
     }
     // Most steps come well inside their deadlines; the late ones overrun them.
     let step_hours: i64 = if plan.late { 30 } else { 1 };

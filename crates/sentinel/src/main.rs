@@ -278,7 +278,8 @@ fn fmt_time(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-async fn serve(args: ServeArgs, store: Arc<SqliteStore>) -> Result<()> {
+/// Serves until a signal; `demo` adds the demo banner once the port is known.
+async fn serve(args: ServeArgs, store: Arc<SqliteStore>, demo: bool) -> Result<()> {
     let photos =
         PhotoFolder::open(args.data.data.join("photos")).context("opening the photo folder")?;
     let config = Config {
@@ -356,6 +357,9 @@ async fn serve(args: ServeArgs, store: Arc<SqliteStore>) -> Result<()> {
     }
     // Scripts and tests read this line to find the port.
     println!("sentinel listening on http://{addr}");
+    if demo {
+        println!("open http://{addr} (API at /api/v1, description at /api/v1/openapi.json)");
+    }
     tracing::info!(%addr, data = %args.data.data.display(), "serving");
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
@@ -384,16 +388,12 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let store = Arc::new(open_store(&args.data.data)?);
-            serve(args, store).await
+            serve(args, store, false).await
         }
         Command::Demo(args) => {
             let store = Arc::new(open_store(&args.serve.data.data)?);
             demo::prepare(store.clone(), args.seed, args.scale).await?;
-            println!(
-                "open http://{} (API at /api/v1, description at /api/v1/openapi.json)",
-                args.serve.listen
-            );
-            serve(args.serve, store).await
+            serve(args.serve, store, true).await
         }
         Command::Migrate(d) => {
             open_store(&d.data)?;

@@ -41,6 +41,10 @@ fn sample_action(kind: ActionKind) -> Action {
         ActionKind::Comment => Action::Comment {
             note: "called the owner".into(),
         },
+        ActionKind::Rate => Action::Rate {
+            score: 4,
+            comment: Some("quick".into()),
+        },
     }
 }
 
@@ -84,6 +88,7 @@ fn documented_transition(from: Status, kind: ActionKind, verification: bool) -> 
         (S::Resolved | S::Verified | S::Closed, A::Reopen) => S::Reopened,
         (s, A::Escalate | A::SetPriority) if s.is_open() => s,
         (s, A::Comment) => s,
+        (s @ (S::Resolved | S::Verified | S::Closed), A::Rate) => s,
         _ => return None,
     })
 }
@@ -96,7 +101,7 @@ fn documented_roles(kind: ActionKind) -> &'static [&'static str] {
         }
         A::Start | A::Resolve => &["admin", "officer", "unit", "system"],
         A::Return => &["admin", "officer", "system"],
-        A::Close | A::Reopen => &["admin", "dispatcher", "reporter", "system"],
+        A::Close | A::Reopen | A::Rate => &["admin", "dispatcher", "reporter", "system"],
         A::Comment => &["admin", "dispatcher", "officer", "unit", "system"],
     }
 }
@@ -158,7 +163,7 @@ fn every_state_action_and_actor_follows_the_documented_table() {
             }
         }
     }
-    assert_eq!(checked, 2 * 11 * 13 * 7);
+    assert_eq!(checked, 2 * 11 * 14 * 7);
 }
 
 #[test]

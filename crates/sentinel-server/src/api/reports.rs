@@ -532,6 +532,8 @@ pub(crate) struct ActionBody {
     /// A report id (number or string) or tracking code.
     into: Option<Value>,
     priority: Option<String>,
+    /// rate: 1 to 5.
+    score: Option<i64>,
 }
 
 async fn to_action(s: &AppState, report: &Report, b: ActionBody) -> ApiResult<Action> {
@@ -606,6 +608,22 @@ async fn to_action(s: &AppState, report: &Report, b: ActionBody) -> ApiResult<Ac
             }
         }
         "comment" => Action::Comment { note: text },
+        "rate" => {
+            let score = b.score.ok_or_else(|| missing("score"))?;
+            let score = u8::try_from(score)
+                .ok()
+                .filter(|s| (1..=5).contains(s))
+                .ok_or_else(|| {
+                    ApiError::Validation(vec![FieldError::new(
+                        "score",
+                        "a rating is a whole number from 1 to 5",
+                    )])
+                })?;
+            Action::Rate {
+                score,
+                comment: (!text.trim().is_empty()).then_some(text),
+            }
+        }
         other => {
             return Err(ApiError::Validation(vec![FieldError::new(
                 "action",

@@ -36,7 +36,7 @@ fn json<T: serde::de::DeserializeOwned>(idx: usize, s: String) -> rusqlite::Resu
 const REPORT_COLUMNS: &str = "id, tracking_code, category, description, lat, lon, accuracy_m, address, attributes, photos, \
      reporter_kind, contact_name, contact_phone, contact_email, account, channel, status, priority, department, \
      co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at, \
-     jurisdiction, routing, due_at, due_kind";
+     jurisdiction, routing, due_at, due_kind, rating, rated_at";
 
 fn report_from_row(r: &Row<'_>) -> rusqlite::Result<Report> {
     let reporter = match r.get::<_, String>(10)?.as_str() {
@@ -85,6 +85,10 @@ fn report_from_row(r: &Row<'_>) -> rusqlite::Result<Report> {
             r.get::<_, Option<String>>(30)?,
         ) {
             (Some(at), Some(kind)) => Some((from_ms(at), parse(30, kind)?)),
+            _ => None,
+        },
+        rating: match (r.get::<_, Option<u8>>(31)?, r.get::<_, Option<i64>>(32)?) {
+            (Some(score), Some(at)) => Some((score, from_ms(at))),
             _ => None,
         },
     })
@@ -181,6 +185,7 @@ pub(crate) fn insert_report(
                     jurisdiction: new.jurisdiction.clone(),
                     routing: new.routing.clone(),
                     due: new.due.map(|(at, kind)| (from_ms(ms(at)), kind)),
+                    rating: None,
                 });
             }
             Err(rusqlite::Error::SqliteFailure(e, Some(msg)))
@@ -398,7 +403,7 @@ pub(crate) fn update_report(conn: &Connection, r: &Report) -> Result<()> {
     conn.prepare_cached(
         "UPDATE reports SET status = ?2, priority = ?3, department = ?4, co_departments = ?5, assignee = ?6, \
          merged_into = ?7, supporters = ?8, updated_at = ?9, closed_at = ?10, photos = ?11, \
-         due_at = ?12, due_kind = ?13 WHERE id = ?1",
+         due_at = ?12, due_kind = ?13, rating = ?14, rated_at = ?15 WHERE id = ?1",
     )?
     .execute(params![
         r.id.0,
@@ -414,6 +419,8 @@ pub(crate) fn update_report(conn: &Connection, r: &Report) -> Result<()> {
         photos,
         r.due.map(|d| ms(d.0)),
         r.due.map(|d| d.1.as_str()),
+        r.rating.map(|r| r.0),
+        r.rating.map(|r| ms(r.1)),
     ])?;
     Ok(())
 }

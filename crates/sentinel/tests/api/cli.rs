@@ -266,7 +266,18 @@ async fn the_small_demo_city_builds_and_serves() {
         .json()
         .await
         .unwrap();
-    assert_eq!(closed["reports"].as_array().unwrap().len(), 500);
+    let closed = closed["reports"].as_array().unwrap();
+    assert_eq!(closed.len(), 500);
+    // Most closed reports carry the reporter's rating, and the scores vary.
+    let scores: Vec<i64> = closed.iter().filter_map(|r| r["rating"].as_i64()).collect();
+    assert!(scores.len() > 300 && scores.len() < 450, "{}", scores.len());
+    assert!(scores.contains(&5) && scores.iter().any(|s| *s <= 2));
+    // The banner names the real port, not the one asked for.
+    let banner = lines.next().unwrap().unwrap();
+    assert_eq!(
+        banner,
+        format!("open {base} (API at /api/v1, description at /api/v1/openapi.json)")
+    );
     let open: Value = get("/api/v1/reports?status=submitted,accepted,assigned,in_progress&limit=5")
         .await
         .unwrap()

@@ -79,9 +79,40 @@ async fn a_report_goes_from_submitted_to_closed_through_the_12345_chain() {
         StatusCode::CONFLICT,
     )
     .await;
+    // A rating is only for a resolved report, 1 to 5, and fire officers cannot give it.
+    problem(
+        app.act(&fire, id, json!({"action": "rate", "score": 5}))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
     ok(app.act(&d, id, json!({"action": "verify"})).await).await;
     let closed = ok(app.act(&d, id, json!({"action": "close"})).await).await;
     assert_eq!(closed["report"]["status"], "closed");
+    for bad in [
+        json!({"action": "rate", "score": 6}),
+        json!({"action": "rate"}),
+    ] {
+        problem(app.act(&d, id, bad).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    // The reporter's rating taken by phone (回访): the score is public, the comment is not.
+    let rated = ok(app
+        .act(
+            &d,
+            id,
+            json!({"action": "rate", "score": 4, "note": "快, 但是态度一般 / quick, so-so manner"}),
+        )
+        .await)
+    .await;
+    assert_eq!(
+        (
+            rated["report"]["status"].as_str(),
+            rated["report"]["rating"].as_i64()
+        ),
+        (Some("closed"), Some(4))
+    );
+    let public_view: Value = app.get_json(&format!("/api/v1/reports/{id}")).await;
+    assert_eq!(public_view["rating"], 4);
 
     let staff_events = ok(app
         .client
@@ -101,7 +132,7 @@ async fn a_report_goes_from_submitted_to_closed_through_the_12345_chain() {
         actions,
         [
             "submit", "accept", "assign", "return", "assign", "escalate", "start", "comment",
-            "resolve", "verify", "close"
+            "resolve", "verify", "close", "rate"
         ]
     );
     let states: Vec<_> = staff_events["events"]
@@ -135,6 +166,7 @@ async fn a_report_goes_from_submitted_to_closed_through_the_12345_chain() {
         text.contains("vehicles towed")
             && !text.contains("police-1")
             && !text.contains("patrol informed")
+            && !text.contains("so-so manner")
     );
 }
 
