@@ -89,9 +89,11 @@ fn configure_writer(conn: &Connection) -> Result<()> {
     // temp_store MEMORY keeps the savepoint sub-journals (one savepoint per job in a
     // group commit) in memory: they only serve rollback inside a transaction, and on
     // disk they cost a third of the writer's time. Durability is the WAL's business.
+    // wal_autocheckpoint 8000 pages (32 MB): index pages written again and again
+    // between checkpoints reach the database file once (the demo build: 55 s -> 46 s).
     conn.execute_batch(
         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; \
-         PRAGMA temp_store = MEMORY;",
+         PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 8000;",
     )?;
     Ok(())
 }
