@@ -8,6 +8,7 @@ pub mod input;
 pub mod lifecycle;
 pub mod report;
 pub mod routing;
+pub mod sentinels;
 pub mod tracking;
 
 pub use catalog::{Catalog, Category, Department};
@@ -16,4 +17,5 @@ pub use lifecycle::{
     Action, ActionKind, Actor, LifecycleError, LifecyclePolicy, ReportState, Role, Status,
 };
 pub use report::{Channel, Contact, Event, Priority, Report, ReportId, Reporter};
+pub use sentinels::{Membership, MembershipStatus, NewSentinel, Sentinel, SentinelGroup};
 pub use tracking::TrackingCode;

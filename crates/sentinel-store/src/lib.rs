@@ -13,7 +13,8 @@ pub mod sqlite;
 use async_trait::async_trait;
 use sentinel_core::lifecycle::LifecyclePolicy;
 use sentinel_core::{
-    Action, Actor, Event, LifecycleError, NewReport, Report, ReportId, Role, Status, TrackingCode,
+    Action, Actor, Event, LifecycleError, Membership, MembershipStatus, NewReport, NewSentinel,
+    Report, ReportId, Role, Sentinel, SentinelGroup, Status, TrackingCode,
 };
 use time::OffsetDateTime;
 
@@ -125,6 +126,17 @@ pub enum ReportKey {
     Id(ReportId),
     /// By tracking code.
     Code(TrackingCode),
+}
+
+/// A way of naming a sentinel: what they sign in with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SentinelKey {
+    /// The account name.
+    Handle(String),
+    /// The mobile number (normalised).
+    Phone(String),
+    /// The email (any case).
+    Email(String),
 }
 
 /// Filters for listing reports, newest first, with keyset pagination.
@@ -346,6 +358,41 @@ pub trait Store: Send + Sync + 'static {
         department: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<User>;
+    /// Creates sentinel accounts, each with groups already approved (imports and the
+    /// demo); all or nothing. Returns how many.
+    async fn create_sentinels(
+        &self,
+        accounts: Vec<(NewSentinel, Vec<SentinelGroup>)>,
+        approved_by: &str,
+        now: OffsetDateTime,
+    ) -> Result<usize>;
+    /// A sentinel by handle, phone or email.
+    async fn sentinel(&self, key: &SentinelKey) -> Result<Option<Sentinel>>;
+    /// A sentinel with their password hash, for signing in.
+    async fn sentinel_password_hash(&self, key: &SentinelKey)
+    -> Result<Option<(Sentinel, String)>>;
+    /// Asks to join a group (again, after a refusal). Already a member or already
+    /// asked: `AlreadyExists`.
+    async fn request_group(
+        &self,
+        handle: &str,
+        group: SentinelGroup,
+        now: OffsetDateTime,
+    ) -> Result<Membership>;
+    /// An admin approves or declines a pending request (`NotFound` if none).
+    async fn decide_group(
+        &self,
+        handle: &str,
+        group: SentinelGroup,
+        approve: bool,
+        by: &str,
+        now: OffsetDateTime,
+    ) -> Result<Membership>;
+    /// A sentinel's groups and requests.
+    async fn memberships(&self, handle: &str) -> Result<Vec<Membership>>;
+    /// How many sentinels each group has, by status.
+    async fn group_counts(&self) -> Result<Vec<(SentinelGroup, MembershipStatus, u64)>>;
+
     /// A user by name.
     async fn user(&self, name: &str) -> Result<Option<User>>;
     /// All users.

@@ -471,3 +471,126 @@ async fn a_report_with_its_history_lands_whole_or_not_at_all() {
         assert_eq!(s.count_reports().await.unwrap(), 1);
     }
 }
+
+fn rider(handle: &str, phone: Option<&str>, email: Option<&str>) -> sentinel_core::NewSentinel {
+    sentinel_core::NewSentinel {
+        handle: handle.into(),
+        display_name: format!("骑手 {handle}"),
+        phone: phone.map(Into::into),
+        email: email.map(Into::into),
+        password_hash: "$argon2id$fake".into(),
+        verified_at: Some(now()),
+    }
+}
+
+#[tokio::test]
+async fn sentinels_sign_in_by_phone_or_email_and_join_groups_through_an_admin() {
+    use sentinel_core::{MembershipStatus, SentinelGroup};
+    for b in backends() {
+        let s = &*b.store;
+        s.create_sentinels(
+            vec![
+                (
+                    rider("rider-1", Some("13900000001"), None),
+                    vec![SentinelGroup::DeliveryRider],
+                ),
+                (rider("wang", None, Some("Wang@Example.cn")), vec![]),
+            ],
+            "demo",
+            now(),
+        )
+        .await
+        .unwrap();
+        // Unique phone, email (any case) and name; a batch with one clash adds nothing.
+        for clash in [
+            rider("rider-2", Some("13900000001"), None),
+            rider("other", None, Some("wang@example.cn")),
+            rider("wang", Some("13900000009"), None),
+        ] {
+            let e = s
+                .create_sentinels(
+                    vec![
+                        (rider("fine", Some("13900000005"), None), vec![]),
+                        (clash, vec![]),
+                    ],
+                    "demo",
+                    now(),
+                )
+                .await
+                .unwrap_err();
+            assert!(matches!(e, StoreError::AlreadyExists(_)), "{e}");
+        }
+        assert!(
+            s.sentinel(&SentinelKey::Handle("fine".into()))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            s.create_sentinels(vec![(rider("nobody", None, None), vec![])], "demo", now())
+                .await
+                .is_err()
+        );
+        let (w, hash) = s
+            .sentinel_password_hash(&SentinelKey::Email("WANG@example.cn".into()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (w.handle.as_str(), hash.as_str()),
+            ("wang", "$argon2id$fake")
+        );
+        assert_eq!(
+            s.sentinel(&SentinelKey::Phone("13900000001".into()))
+                .await
+                .unwrap()
+                .unwrap()
+                .handle,
+            "rider-1"
+        );
+
+        // Join on request, approved or declined by an admin; ask again after a refusal.
+        let m = s
+            .request_group("wang", SentinelGroup::Retiree, now())
+            .await
+            .unwrap();
+        assert_eq!(m.status, MembershipStatus::Requested);
+        assert!(matches!(
+            s.request_group("wang", SentinelGroup::Retiree, now()).await,
+            Err(StoreError::AlreadyExists(_))
+        ));
+        let m = s
+            .decide_group("wang", SentinelGroup::Retiree, false, "admin", now())
+            .await
+            .unwrap();
+        assert_eq!(m.status, MembershipStatus::Declined);
+        assert!(matches!(
+            s.decide_group("wang", SentinelGroup::Retiree, true, "admin", now())
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        s.request_group("wang", SentinelGroup::Retiree, now())
+            .await
+            .unwrap();
+        let m = s
+            .decide_group("wang", SentinelGroup::Retiree, true, "admin", now())
+            .await
+            .unwrap();
+        assert_eq!(m.status, MembershipStatus::Approved);
+        assert_eq!(m.decided.unwrap().1, "admin");
+        assert!(matches!(
+            s.request_group("rider-1", SentinelGroup::DeliveryRider, now())
+                .await,
+            Err(StoreError::AlreadyExists(_))
+        ));
+        assert!(matches!(
+            s.request_group("ghost", SentinelGroup::Courier, now())
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(s.memberships("wang").await.unwrap().len(), 1);
+        let counts = s.group_counts().await.unwrap();
+        assert!(counts.contains(&(SentinelGroup::DeliveryRider, MembershipStatus::Approved, 1)));
+        assert!(counts.contains(&(SentinelGroup::Retiree, MembershipStatus::Approved, 1)));
+    }
+}

@@ -9,6 +9,7 @@ use anyhow::{Result, anyhow};
 use futures_util::StreamExt;
 use geo::{Area, BooleanOps, BoundingRect, Coord, MultiPolygon, Rect};
 use indicatif::{ProgressBar, ProgressStyle};
+use sentinel_core::SentinelGroup;
 use sentinel_core::calendar::{DueChange, WorkCalendar, due_after, due_at_submission};
 use sentinel_core::lifecycle::LifecyclePolicy;
 use sentinel_core::{
@@ -137,6 +138,7 @@ pub async fn prepare(store: Arc<dyn Store>, seed: u64, scale: Scale) -> Result<(
         .await
         .map_err(|e| anyhow!("{e}"))?;
     build_layers(&*store, &index, &mut rng).await?;
+    build_sentinels(&*store).await?;
     seed_reports(
         store.clone(),
         &catalog,
@@ -153,10 +155,67 @@ pub async fn prepare(store: Arc<dyn Store>, seed: u64, scale: Scale) -> Result<(
     Ok(())
 }
 
+/// The sentinel groups of the demo city and how many each has: the source's 2,700
+/// delivery riders first, then the others.
+const SENTINEL_GROUPS: &[(SentinelGroup, &str, usize)] = &[
+    (SentinelGroup::DeliveryRider, "rider", 2_700),
+    (SentinelGroup::Courier, "courier", 400),
+    (SentinelGroup::RideHailingDriver, "driver", 300),
+    (SentinelGroup::Retiree, "retiree", 500),
+    (SentinelGroup::GridWorker, "grid", 600),
+];
+
+/// Every sentinel's handle, in the order reports draw them (riders first).
+fn sentinel_handles() -> Vec<String> {
+    SENTINEL_GROUPS
+        .iter()
+        .flat_map(|(_, prefix, n)| (0..*n).map(move |i| format!("{prefix}-{i:04}")))
+        .collect()
+}
+
+/// 4,500 verified sentinels with approved groups, sharing the demo password (one
+/// hash: argon2 for each would take a minute), and a few pending requests for an
+/// admin to decide.
+async fn build_sentinels(store: &dyn Store) -> Result<()> {
+    let hash = sentinel_server::auth::hash_password(&Secret::new(DEMO_PASSWORD))
+        .map_err(|e| anyhow!("{e}"))?;
+    let now = OffsetDateTime::now_utc();
+    let mut accounts = Vec::new();
+    let mut k = 0u64;
+    for (group, prefix, n) in SENTINEL_GROUPS {
+        for i in 0..*n {
+            k += 1;
+            accounts.push((
+                sentinel_core::NewSentinel {
+                    handle: format!("{prefix}-{i:04}"),
+                    display_name: format!("{}{i}", group.name_zh()),
+                    // 170 numbers are a virtual-operator range: no real person's.
+                    phone: Some(format!("170{k:08}")),
+                    email: None,
+                    password_hash: hash.clone(),
+                    verified_at: Some(now),
+                },
+                vec![*group],
+            ));
+        }
+    }
+    store.create_sentinels(accounts, "admin", now).await?;
+    // Some riders also deliver parcels: their requests wait for an admin.
+    for i in 0..12 {
+        store
+            .request_group(&format!("rider-{i:04}"), SentinelGroup::Courier, now)
+            .await?;
+    }
+    Ok(())
+}
+
 fn print_sign_ins() {
     println!(
         "staff sign-ins (password {DEMO_PASSWORD:?}): {}",
         ACCOUNTS.iter().map(|a| a.0).collect::<Vec<_>>().join(", ")
+    );
+    println!(
+        "sentinel sign-ins (same password): rider-0001 (a delivery rider, phone 17000000002), grid-0001 (a grid worker)"
     );
 }
 
@@ -391,7 +450,8 @@ struct Plan {
     location: Point,
     created: OffsetDateTime,
     anonymous: bool,
-    rider: Option<u32>,
+    /// Index into `sentinel_handles()`.
+    sentinel: Option<usize>,
     stage: usize,
     late: bool,
     /// The reporter's rating once closed, if they give one.
@@ -431,7 +491,14 @@ fn plan_report(
             location: point_in_city(rng, index),
             created,
             anonymous: rng.unit() < 0.3,
-            rider: (rng.unit() < 0.25).then(|| rng.below(2700) as u32),
+            // A quarter from the delivery riders, some from the other sentinels.
+            sentinel: if rng.unit() < 0.25 {
+                Some(rng.below(2_700))
+            } else if rng.unit() < 0.16 {
+                Some(2_700 + rng.below(1_800))
+            } else {
+                None
+            },
             stage,
             late,
             rating: (rng.unit() < 0.75).then(|| {
@@ -451,25 +518,24 @@ async fn seed_reports(
     n: usize,
 ) -> Result<()> {
     let now = OffsetDateTime::now_utc();
-    let calendar = Arc::new(WorkCalendar::builtin());
-    let catalog = Arc::new(catalog.clone());
+    let world = Arc::new(World {
+        catalog: catalog.clone(),
+        index,
+        calendar: WorkCalendar::builtin(),
+        handles: sentinel_handles(),
+        now,
+    });
     let mut rng = Rng::new(seed ^ 0x5E47_1AE1);
     let plans: Vec<Plan> = (0..n)
-        .map(|_| plan_report(&mut rng, &catalog, &index, now))
+        .map(|_| plan_report(&mut rng, &world.catalog, &world.index, now))
         .collect();
     let pb = bar(n as u64, "reports");
     // Many at once, so that the store's group commit puts hundreds in one fsync.
     let results: Vec<Result<()>> = futures_util::stream::iter(plans.into_iter().enumerate())
         .map(|(i, plan)| {
-            let (store, catalog, index, calendar, pb) = (
-                store.clone(),
-                catalog.clone(),
-                index.clone(),
-                calendar.clone(),
-                pb.clone(),
-            );
+            let (store, world, pb) = (store.clone(), world.clone(), pb.clone());
             async move {
-                file_one(&*store, &catalog, &index, &calendar, i, plan, now).await?;
+                file_one(&*store, &world, i, plan).await?;
                 pb.inc(1);
                 Ok(())
             }
@@ -481,22 +547,31 @@ async fn seed_reports(
     results.into_iter().collect::<Result<()>>()
 }
 
-async fn file_one(
-    store: &dyn Store,
-    catalog: &Catalog,
-    index: &JurisdictionIndex,
-    calendar: &WorkCalendar,
-    i: usize,
-    plan: Plan,
+/// What every report of the city is filed against.
+struct World {
+    catalog: Catalog,
+    index: Arc<JurisdictionIndex>,
+    calendar: WorkCalendar,
+    handles: Vec<String>,
     now: OffsetDateTime,
-) -> Result<()> {
+}
+
+async fn file_one(store: &dyn Store, world: &World, i: usize, plan: Plan) -> Result<()> {
+    let World {
+        catalog,
+        index,
+        calendar,
+        handles,
+        now,
+    } = world;
+    let now = *now;
     let cat = &catalog.categories[plan.category];
     let (jurisdiction, routing) =
         sentinel_server::geography::route_at(catalog, index, &cat.code, plan.location);
     let reporter = if plan.anonymous {
         Reporter::Anonymous
-    } else if let Some(r) = plan.rider {
-        Reporter::Account(format!("rider-{r:04}"))
+    } else if let Some(k) = plan.sentinel {
+        Reporter::Account(handles[k].clone())
     } else {
         Reporter::Contact(Contact {
             phone: Some(format!("138{:08}", (i * 7919) % 100_000_000)),
@@ -512,7 +587,7 @@ async fn file_one(
         address: None,
         attributes: Default::default(),
         reporter,
-        channel: if plan.rider.is_some() || !i.is_multiple_of(3) {
+        channel: if plan.sentinel.is_some() || !i.is_multiple_of(3) {
             Channel::Web
         } else {
             Channel::Api
@@ -569,7 +644,7 @@ async fn file_one(
         steps.push((Actor::Reporter, Action::Close));
         // Most reporters rate the handling (满意度); late work rates worse.
         if let Some(score) = plan.rating {
-            let rater = if plan.rider.is_some() || plan.anonymous {
+            let rater = if plan.sentinel.is_some() || plan.anonymous {
                 Actor::Reporter
             } else {
                 // Contact-only reporters are called back (回访) by the hotline.

@@ -8,13 +8,16 @@ mod writer;
 
 use crate::{
     AccessLogEntry, ActionRequest, IdempotentResponse, JurisdictionRecord, NewJurisdiction,
-    PhotoRecord, ReportKey, ReportQuery, Result, Store, StoreError, Submission, Submitted,
-    Supporter, TokenInfo, User,
+    PhotoRecord, ReportKey, ReportQuery, Result, SentinelKey, Store, StoreError, Submission,
+    Submitted, Supporter, TokenInfo, User,
 };
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use sentinel_core::lifecycle::{ReportState, decide};
-use sentinel_core::{Action, Event, Report, ReportId, Role};
+use sentinel_core::{
+    Action, Event, Membership, MembershipStatus, NewSentinel, Report, ReportId, Role, Sentinel,
+    SentinelGroup,
+};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -36,6 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../../migrations/sqlite/0007_layers.sql")),
     (8, include_str!("../../migrations/sqlite/0008_photo_hash.sql")),
     (9, include_str!("../../migrations/sqlite/0009_rating.sql")),
+    (10, include_str!("../../migrations/sqlite/0010_sentinels.sql")),
 ];
 
 /// The SQLite store.
@@ -477,6 +481,81 @@ impl Store for SqliteStore {
         );
         self.write(move |c| queries::insert_user(c, &name, &hash, role, department.as_deref(), now))
             .await
+    }
+
+    async fn create_sentinels(
+        &self,
+        accounts: Vec<(NewSentinel, Vec<SentinelGroup>)>,
+        approved_by: &str,
+        now: OffsetDateTime,
+    ) -> Result<usize> {
+        let by = approved_by.to_owned();
+        self.write(move |c| {
+            let n = accounts.len();
+            for (new, groups) in accounts {
+                let s = queries::insert_sentinel(c, &new, now)?;
+                for g in groups {
+                    queries::request_group(c, s.id, g, now)?;
+                    queries::decide_group(c, s.id, g, true, &by, now)?;
+                }
+            }
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn sentinel(&self, key: &SentinelKey) -> Result<Option<Sentinel>> {
+        let key = key.clone();
+        self.read(move |c| queries::sentinel(c, &key).map(|o| o.map(|x| x.0)))
+            .await
+    }
+
+    async fn sentinel_password_hash(
+        &self,
+        key: &SentinelKey,
+    ) -> Result<Option<(Sentinel, String)>> {
+        let key = key.clone();
+        self.read(move |c| queries::sentinel(c, &key)).await
+    }
+
+    async fn request_group(
+        &self,
+        handle: &str,
+        group: SentinelGroup,
+        now: OffsetDateTime,
+    ) -> Result<Membership> {
+        let key = SentinelKey::Handle(handle.to_owned());
+        self.write(move |c| {
+            let (s, _) = queries::sentinel(c, &key)?.ok_or(StoreError::NotFound)?;
+            queries::request_group(c, s.id, group, now)
+        })
+        .await
+    }
+
+    async fn decide_group(
+        &self,
+        handle: &str,
+        group: SentinelGroup,
+        approve: bool,
+        by: &str,
+        now: OffsetDateTime,
+    ) -> Result<Membership> {
+        let key = SentinelKey::Handle(handle.to_owned());
+        let by = by.to_owned();
+        self.write(move |c| {
+            let (s, _) = queries::sentinel(c, &key)?.ok_or(StoreError::NotFound)?;
+            queries::decide_group(c, s.id, group, approve, &by, now)
+        })
+        .await
+    }
+
+    async fn memberships(&self, handle: &str) -> Result<Vec<Membership>> {
+        let handle = handle.to_owned();
+        self.read(move |c| queries::memberships(c, &handle)).await
+    }
+
+    async fn group_counts(&self) -> Result<Vec<(SentinelGroup, MembershipStatus, u64)>> {
+        self.read(queries::group_counts).await
     }
 
     async fn user(&self, name: &str) -> Result<Option<User>> {

@@ -2,13 +2,13 @@
 
 use crate::{
     AccessLogEntry, IdempotentResponse, JurisdictionRecord, NewJurisdiction, PhotoRecord,
-    ReportKey, ReportQuery, Result, StoreError, Supporter, TokenInfo, User,
+    ReportKey, ReportQuery, Result, SentinelKey, StoreError, Supporter, TokenInfo, User,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use sentinel_core::{
-    Channel, Contact, Event, NewReport, Priority, Report, ReportId, Reporter, Role, Status,
-    TrackingCode,
+    Channel, Contact, Event, Membership, MembershipStatus, NewReport, NewSentinel, Priority,
+    Report, ReportId, Reporter, Role, Sentinel, SentinelGroup, Status, TrackingCode,
 };
 use sentinel_geo::Point;
 use time::OffsetDateTime;
@@ -895,5 +895,185 @@ pub(crate) fn layer_features(
         params![layer, b.min_lon, b.min_lat, b.max_lon, b.max_lat, limit],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+const SENTINEL_COLUMNS: &str =
+    "id, handle, display_name, phone, email, verified_at, created_at, password_hash";
+
+fn sentinel_from_row(r: &Row<'_>) -> rusqlite::Result<(Sentinel, String)> {
+    Ok((
+        Sentinel {
+            id: r.get(0)?,
+            handle: r.get(1)?,
+            display_name: r.get(2)?,
+            phone: r.get(3)?,
+            email: r.get(4)?,
+            verified_at: r.get::<_, Option<i64>>(5)?.map(from_ms),
+            created_at: from_ms(r.get(6)?),
+        },
+        r.get(7)?,
+    ))
+}
+
+pub(crate) fn insert_sentinel(
+    conn: &Connection,
+    new: &NewSentinel,
+    now: OffsetDateTime,
+) -> Result<Sentinel> {
+    let done = conn
+        .prepare_cached(
+            "INSERT INTO sentinels (handle, display_name, phone, email, password_hash, verified_at, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            new.handle,
+            new.display_name,
+            new.phone,
+            new.email,
+            new.password_hash,
+            new.verified_at.map(ms),
+            ms(now)
+        ]);
+    match done {
+        Err(rusqlite::Error::SqliteFailure(e, Some(msg)))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            let what = if msg.contains("phone") {
+                "an account with this phone number"
+            } else if msg.contains("email") {
+                "an account with this email"
+            } else if msg.contains("handle") {
+                "an account with this name"
+            } else {
+                return Err(StoreError::InvalidTarget(
+                    "an account needs a phone number or an email".into(),
+                ));
+            };
+            return Err(StoreError::AlreadyExists(what.into()));
+        }
+        other => {
+            other?;
+        }
+    }
+    Ok(Sentinel {
+        id: conn.last_insert_rowid(),
+        handle: new.handle.clone(),
+        display_name: new.display_name.clone(),
+        phone: new.phone.clone(),
+        email: new.email.clone(),
+        verified_at: new.verified_at.map(|t| from_ms(ms(t))),
+        created_at: from_ms(ms(now)),
+    })
+}
+
+pub(crate) fn sentinel(conn: &Connection, key: &SentinelKey) -> Result<Option<(Sentinel, String)>> {
+    let (column, value) = match key {
+        SentinelKey::Handle(h) => ("handle", h),
+        SentinelKey::Phone(p) => ("phone", p),
+        SentinelKey::Email(e) => ("email", e),
+    };
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {SENTINEL_COLUMNS} FROM sentinels WHERE {column} = ?1"
+        ))?
+        .query_row([value], sentinel_from_row)
+        .optional()?)
+}
+
+fn membership_from_row(r: &Row<'_>) -> rusqlite::Result<Membership> {
+    Ok(Membership {
+        group: parse(0, r.get(0)?)?,
+        status: parse(1, r.get(1)?)?,
+        requested_at: from_ms(r.get(2)?),
+        decided: match (r.get::<_, Option<i64>>(3)?, r.get::<_, Option<String>>(4)?) {
+            (Some(at), Some(by)) => Some((from_ms(at), by)),
+            _ => None,
+        },
+    })
+}
+
+fn membership(conn: &Connection, id: i64, group: SentinelGroup) -> Result<Option<Membership>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT group_code, status, requested_at, decided_at, decided_by FROM sentinel_groups \
+             WHERE sentinel_id = ?1 AND group_code = ?2",
+        )?
+        .query_row(params![id, group.as_str()], membership_from_row)
+        .optional()?)
+}
+
+pub(crate) fn request_group(
+    conn: &Connection,
+    id: i64,
+    group: SentinelGroup,
+    now: OffsetDateTime,
+) -> Result<Membership> {
+    match membership(conn, id, group)? {
+        Some(m) if m.status != MembershipStatus::Declined => {
+            return Err(StoreError::AlreadyExists(format!(
+                "a {} membership or request",
+                group.as_str()
+            )));
+        }
+        _ => {}
+    }
+    conn.prepare_cached(
+        "INSERT INTO sentinel_groups (sentinel_id, group_code, status, requested_at) VALUES (?1, ?2, 'requested', ?3) \
+         ON CONFLICT (sentinel_id, group_code) DO UPDATE SET status = 'requested', requested_at = ?3, \
+         decided_at = NULL, decided_by = NULL",
+    )?
+    .execute(params![id, group.as_str(), ms(now)])?;
+    membership(conn, id, group)?.ok_or(StoreError::NotFound)
+}
+
+pub(crate) fn decide_group(
+    conn: &Connection,
+    id: i64,
+    group: SentinelGroup,
+    approve: bool,
+    by: &str,
+    now: OffsetDateTime,
+) -> Result<Membership> {
+    let status = if approve {
+        MembershipStatus::Approved
+    } else {
+        MembershipStatus::Declined
+    };
+    let changed = conn
+        .prepare_cached(
+            "UPDATE sentinel_groups SET status = ?3, decided_at = ?4, decided_by = ?5 \
+             WHERE sentinel_id = ?1 AND group_code = ?2 AND status = 'requested'",
+        )?
+        .execute(params![id, group.as_str(), status.as_str(), ms(now), by])?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    membership(conn, id, group)?.ok_or(StoreError::NotFound)
+}
+
+pub(crate) fn memberships(conn: &Connection, handle: &str) -> Result<Vec<Membership>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT g.group_code, g.status, g.requested_at, g.decided_at, g.decided_by \
+         FROM sentinel_groups g JOIN sentinels s ON s.id = g.sentinel_id WHERE s.handle = ?1 \
+         ORDER BY g.requested_at, g.group_code",
+    )?;
+    let rows = stmt.query_map([handle], membership_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn group_counts(
+    conn: &Connection,
+) -> Result<Vec<(SentinelGroup, MembershipStatus, u64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT group_code, status, count(*) FROM sentinel_groups GROUP BY group_code, status ORDER BY group_code, status",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            parse::<SentinelGroup>(0, r.get(0)?)?,
+            parse::<MembershipStatus>(1, r.get(1)?)?,
+            r.get::<_, i64>(2)? as u64,
+        ))
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -327,4 +327,32 @@ async fn the_small_demo_city_builds_and_serves() {
     );
     child.kill().unwrap();
     child.wait().unwrap();
+
+    // The source's 2,700 delivery riders among the other sentinels, groups approved,
+    // a few requests waiting for an admin; riders file reports under their accounts.
+    use sentinel_core::{MembershipStatus as M, SentinelGroup as G};
+    let store = sentinel_store::sqlite::SqliteStore::open(dir.path()).unwrap();
+    let counts = sentinel_store::Store::group_counts(&store).await.unwrap();
+    for expected in [
+        (G::DeliveryRider, M::Approved, 2700),
+        (G::GridWorker, M::Approved, 600),
+        (G::Courier, M::Requested, 12),
+    ] {
+        assert!(counts.contains(&expected), "{counts:?}");
+    }
+    let by_riders = sentinel_store::Store::reports(
+        &store,
+        &sentinel_store::ReportQuery {
+            limit: 3000,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .filter(
+        |r| matches!(&r.reporter, sentinel_core::Reporter::Account(a) if a.starts_with("rider-")),
+    )
+    .count();
+    assert!((500..1100).contains(&by_riders), "{by_riders}");
 }
