@@ -122,6 +122,8 @@ pub struct NewReport {
     pub routing: Option<crate::routing::Routing>,
     /// The first deadline (set by the caller from the category's limits).
     pub due: Option<(OffsetDateTime, crate::calendar::DueKind)>,
+    /// Links to media the reporter's app holds (Open311 `media_url`), kept as links.
+    pub media_urls: Vec<String>,
 }
 
 fn optional_text(
@@ -463,6 +465,7 @@ impl ReportInput {
                 jurisdiction: None,
                 routing: None,
                 due: None,
+                media_urls: Vec::new(),
             }),
             _ => Err(errors),
         }

@@ -178,6 +178,8 @@ pub struct Report {
     pub due: Option<(OffsetDateTime, crate::calendar::DueKind)>,
     /// The latest rating of the handling (1 to 5) and when it was given.
     pub rating: Option<(u8, OffsetDateTime)>,
+    /// Links to media held elsewhere (Open311 `media_url`).
+    pub media_urls: Vec<String>,
 }
 
 /// One entry of a report's append-only timeline.

@@ -217,6 +217,19 @@ pub struct TokenInfo {
     pub revoked_at: Option<OffsetDateTime>,
 }
 
+/// An Open311 client application (its key is never stored, only its hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Open311Client {
+    /// Internal id.
+    pub id: i64,
+    /// The application's name.
+    pub name: String,
+    /// When created.
+    pub created_at: OffsetDateTime,
+    /// When revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
 /// One row of the personal-data access log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessLogEntry {
@@ -392,6 +405,30 @@ pub trait Store: Send + Sync + 'static {
     async fn memberships(&self, handle: &str) -> Result<Vec<Membership>>;
     /// How many sentinels each group has, by status.
     async fn group_counts(&self) -> Result<Vec<(SentinelGroup, MembershipStatus, u64)>>;
+
+    /// Registers an Open311 client application with the hash of its API key.
+    async fn create_open311_client(
+        &self,
+        name: &str,
+        key_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Open311Client>;
+    /// Every Open311 client, revoked ones too.
+    async fn open311_clients(&self) -> Result<Vec<Open311Client>>;
+    /// Revokes a client's key by the client's name.
+    async fn revoke_open311_client(&self, name: &str, now: OffsetDateTime) -> Result<()>;
+    /// The active client behind a key hash.
+    async fn open311_client_for_key(&self, key_hash: &str) -> Result<Option<Open311Client>>;
+    /// Remembers the token answered for a report filed under a batch service.
+    async fn save_open311_token(
+        &self,
+        token: &str,
+        report: ReportId,
+        client: i64,
+        now: OffsetDateTime,
+    ) -> Result<()>;
+    /// The report a token stands for.
+    async fn open311_token(&self, token: &str) -> Result<Option<ReportId>>;
 
     /// A user by name.
     async fn user(&self, name: &str) -> Result<Option<User>>;

@@ -54,6 +54,7 @@ fn new_report(category: &str, lat: f64) -> NewReport {
             reason: "the default department of pothole".into(),
         }),
         due: None,
+        media_urls: vec![],
     }
 }
 
@@ -592,5 +593,45 @@ async fn sentinels_sign_in_by_phone_or_email_and_join_groups_through_an_admin() 
         let counts = s.group_counts().await.unwrap();
         assert!(counts.contains(&(SentinelGroup::DeliveryRider, MembershipStatus::Approved, 1)));
         assert!(counts.contains(&(SentinelGroup::Retiree, MembershipStatus::Approved, 1)));
+    }
+}
+
+#[tokio::test]
+async fn open311_clients_are_found_by_key_until_revoked_and_tokens_name_reports() {
+    for b in backends() {
+        let s = &*b.store;
+        let c = s
+            .create_open311_client("fixmystreet", "hash-k1", now())
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.create_open311_client("fixmystreet", "hash-k2", now())
+                .await,
+            Err(StoreError::AlreadyExists(_))
+        ));
+        assert_eq!(
+            s.open311_client_for_key("hash-k1")
+                .await
+                .unwrap()
+                .unwrap()
+                .name,
+            "fixmystreet"
+        );
+        let mut sub = submission("pothole");
+        sub.report.media_urls = vec!["https://photos.example.org/1.jpg".into()];
+        let r = created(s, sub).await;
+        assert_eq!(r.media_urls, ["https://photos.example.org/1.jpg"]);
+        s.save_open311_token("tok-1", r.id, c.id, now())
+            .await
+            .unwrap();
+        assert_eq!(s.open311_token("tok-1").await.unwrap(), Some(r.id));
+        assert_eq!(s.open311_token("tok-2").await.unwrap(), None);
+        s.revoke_open311_client("fixmystreet", now()).await.unwrap();
+        assert!(s.open311_client_for_key("hash-k1").await.unwrap().is_none());
+        assert!(s.open311_clients().await.unwrap()[0].revoked_at.is_some());
+        assert!(matches!(
+            s.revoke_open311_client("nobody", now()).await,
+            Err(StoreError::NotFound)
+        ));
     }
 }

@@ -600,6 +600,7 @@ async fn file_one(store: &dyn Store, world: &World, i: usize, plan: Plan) -> Res
             DueChange::Set(at, kind) => Some((at, kind)),
             _ => None,
         },
+        media_urls: vec![],
     };
     let dispatcher = Actor::Staff {
         user: "dispatcher".into(),

@@ -8,8 +8,8 @@ mod writer;
 
 use crate::{
     AccessLogEntry, ActionRequest, IdempotentResponse, JurisdictionRecord, NewJurisdiction,
-    PhotoRecord, ReportKey, ReportQuery, Result, SentinelKey, Store, StoreError, Submission,
-    Submitted, Supporter, TokenInfo, User,
+    Open311Client, PhotoRecord, ReportKey, ReportQuery, Result, SentinelKey, Store, StoreError,
+    Submission, Submitted, Supporter, TokenInfo, User,
 };
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
@@ -40,6 +40,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../../migrations/sqlite/0008_photo_hash.sql")),
     (9, include_str!("../../migrations/sqlite/0009_rating.sql")),
     (10, include_str!("../../migrations/sqlite/0010_sentinels.sql")),
+    (11, include_str!("../../migrations/sqlite/0011_open311.sql")),
 ];
 
 /// The SQLite store.
@@ -556,6 +557,50 @@ impl Store for SqliteStore {
 
     async fn group_counts(&self) -> Result<Vec<(SentinelGroup, MembershipStatus, u64)>> {
         self.read(queries::group_counts).await
+    }
+
+    async fn create_open311_client(
+        &self,
+        name: &str,
+        key_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Open311Client> {
+        let (name, hash) = (name.to_owned(), key_hash.to_owned());
+        self.write(move |c| queries::insert_open311_client(c, &name, &hash, now))
+            .await
+    }
+
+    async fn open311_clients(&self) -> Result<Vec<Open311Client>> {
+        self.read(queries::open311_clients).await
+    }
+
+    async fn revoke_open311_client(&self, name: &str, now: OffsetDateTime) -> Result<()> {
+        let name = name.to_owned();
+        self.write(move |c| queries::revoke_open311_client(c, &name, now))
+            .await
+    }
+
+    async fn open311_client_for_key(&self, key_hash: &str) -> Result<Option<Open311Client>> {
+        let hash = key_hash.to_owned();
+        self.read(move |c| queries::open311_client_for_key(c, &hash))
+            .await
+    }
+
+    async fn save_open311_token(
+        &self,
+        token: &str,
+        report: ReportId,
+        client: i64,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let token = token.to_owned();
+        self.write(move |c| queries::insert_open311_token(c, &token, report, client, now))
+            .await
+    }
+
+    async fn open311_token(&self, token: &str) -> Result<Option<ReportId>> {
+        let token = token.to_owned();
+        self.read(move |c| queries::open311_token(c, &token)).await
     }
 
     async fn user(&self, name: &str) -> Result<Option<User>> {

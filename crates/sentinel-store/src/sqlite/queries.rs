@@ -1,8 +1,9 @@
 //! Every SQL statement of the SQLite backend, one function per query.
 
 use crate::{
-    AccessLogEntry, IdempotentResponse, JurisdictionRecord, NewJurisdiction, PhotoRecord,
-    ReportKey, ReportQuery, Result, SentinelKey, StoreError, Supporter, TokenInfo, User,
+    AccessLogEntry, IdempotentResponse, JurisdictionRecord, NewJurisdiction, Open311Client,
+    PhotoRecord, ReportKey, ReportQuery, Result, SentinelKey, StoreError, Supporter, TokenInfo,
+    User,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -36,7 +37,7 @@ fn json<T: serde::de::DeserializeOwned>(idx: usize, s: String) -> rusqlite::Resu
 const REPORT_COLUMNS: &str = "id, tracking_code, category, description, lat, lon, accuracy_m, address, attributes, photos, \
      reporter_kind, contact_name, contact_phone, contact_email, account, channel, status, priority, department, \
      co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at, \
-     jurisdiction, routing, due_at, due_kind, rating, rated_at";
+     jurisdiction, routing, due_at, due_kind, rating, rated_at, media_urls";
 
 fn report_from_row(r: &Row<'_>) -> rusqlite::Result<Report> {
     let reporter = match r.get::<_, String>(10)?.as_str() {
@@ -91,6 +92,7 @@ fn report_from_row(r: &Row<'_>) -> rusqlite::Result<Report> {
             (Some(score), Some(at)) => Some((score, from_ms(at))),
             _ => None,
         },
+        media_urls: json(33, r.get(33)?)?,
     })
 }
 
@@ -116,8 +118,8 @@ pub(crate) fn insert_report(
     let mut stmt = conn.prepare_cached(
         "INSERT INTO reports (tracking_code, category, description, lat, lon, accuracy_m, address, attributes, photos, \
          reporter_kind, contact_name, contact_phone, contact_email, account, channel, status, priority, department, \
-         co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at, jurisdiction, routing, due_at, due_kind) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'submitted', ?16, NULL, '[]', NULL, NULL, 1, ?17, ?18, ?18, NULL, ?19, ?20, ?21, ?22)",
+         co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at, jurisdiction, routing, due_at, due_kind, media_urls) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'submitted', ?16, NULL, '[]', NULL, NULL, 1, ?17, ?18, ?18, NULL, ?19, ?20, ?21, ?22, ?23)",
     )?;
     let attributes =
         serde_json::to_string(&new.attributes).map_err(|e| StoreError::Database(e.to_string()))?;
@@ -129,6 +131,8 @@ pub(crate) fn insert_report(
         .map(serde_json::to_string)
         .transpose()
         .map_err(|e| StoreError::Database(e.to_string()))?;
+    let media_json =
+        serde_json::to_string(&new.media_urls).map_err(|e| StoreError::Database(e.to_string()))?;
     // A fresh tracking code collides with odds of about n / 2.7e10; retry then.
     for _ in 0..8 {
         let code = TrackingCode::from_random(random_u64());
@@ -155,6 +159,7 @@ pub(crate) fn insert_report(
             routing,
             new.due.map(|d| ms(d.0)),
             new.due.map(|d| d.1.as_str()),
+            media_json,
         ]);
         match inserted {
             Ok(_) => {
@@ -186,6 +191,7 @@ pub(crate) fn insert_report(
                     routing: new.routing.clone(),
                     due: new.due.map(|(at, kind)| (from_ms(ms(at)), kind)),
                     rating: None,
+                    media_urls: new.media_urls.clone(),
                 });
             }
             Err(rusqlite::Error::SqliteFailure(e, Some(msg)))
@@ -1076,4 +1082,100 @@ pub(crate) fn group_counts(
         ))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn open311_client_from_row(r: &Row<'_>) -> rusqlite::Result<Open311Client> {
+    Ok(Open311Client {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        created_at: from_ms(r.get(2)?),
+        revoked_at: r.get::<_, Option<i64>>(3)?.map(from_ms),
+    })
+}
+
+pub(crate) fn insert_open311_client(
+    conn: &Connection,
+    name: &str,
+    hash: &str,
+    now: OffsetDateTime,
+) -> Result<Open311Client> {
+    let done = conn
+        .prepare_cached(
+            "INSERT INTO open311_clients (name, key_hash, created_at) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![name, hash, ms(now)]);
+    match done {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            return Err(StoreError::AlreadyExists(format!("Open311 client {name}")));
+        }
+        other => {
+            other?;
+        }
+    }
+    Ok(Open311Client {
+        id: conn.last_insert_rowid(),
+        name: name.to_owned(),
+        created_at: from_ms(ms(now)),
+        revoked_at: None,
+    })
+}
+
+pub(crate) fn open311_clients(conn: &Connection) -> Result<Vec<Open311Client>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name, created_at, revoked_at FROM open311_clients ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], open311_client_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn revoke_open311_client(
+    conn: &Connection,
+    name: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE open311_clients SET revoked_at = coalesce(revoked_at, ?2) WHERE name = ?1",
+        )?
+        .execute(params![name, ms(now)])?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub(crate) fn open311_client_for_key(
+    conn: &Connection,
+    hash: &str,
+) -> Result<Option<Open311Client>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, name, created_at, revoked_at FROM open311_clients WHERE key_hash = ?1 AND revoked_at IS NULL",
+        )?
+        .query_row([hash], open311_client_from_row)
+        .optional()?)
+}
+
+pub(crate) fn insert_open311_token(
+    conn: &Connection,
+    token: &str,
+    report: ReportId,
+    client: i64,
+    now: OffsetDateTime,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO open311_tokens (token, report_id, client_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![token, report.0, client, ms(now)])?;
+    Ok(())
+}
+
+pub(crate) fn open311_token(conn: &Connection, token: &str) -> Result<Option<ReportId>> {
+    Ok(conn
+        .prepare_cached("SELECT report_id FROM open311_tokens WHERE token = ?1")?
+        .query_row([token], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map(ReportId))
 }
