@@ -429,6 +429,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// The report a token stands for.
     async fn open311_token(&self, token: &str) -> Result<Option<ReportId>>;
+    /// Status changes (not submissions) in `[since, until)`, oldest first, with
+    /// each report's tracking code: the feed of updates.
+    async fn status_changes(
+        &self,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<(Event, TrackingCode)>>;
+    /// The latest note among `actions` of each report that has one (one query for
+    /// a page of reports).
+    async fn latest_notes(
+        &self,
+        reports: &[ReportId],
+        actions: &[&str],
+    ) -> Result<Vec<(ReportId, String)>>;
 
     /// A user by name.
     async fn user(&self, name: &str) -> Result<Option<User>>;

@@ -635,3 +635,63 @@ async fn open311_clients_are_found_by_key_until_revoked_and_tokens_name_reports(
         ));
     }
 }
+
+#[tokio::test]
+async fn status_changes_feed_by_time_and_latest_notes_by_report() {
+    for b in backends() {
+        let s = &*b.store;
+        let start = now() - time::Duration::seconds(1);
+        let r = created(s, submission("pothole")).await;
+        let other = created(s, submission("pothole")).await;
+        let d = staff(Role::Dispatcher, None);
+        s.apply(act(r.id, d.clone(), Action::Accept)).await.unwrap();
+        s.apply(act(
+            r.id,
+            d.clone(),
+            Action::Comment {
+                note: "called".into(),
+            },
+        ))
+        .await
+        .unwrap();
+        s.apply(act(
+            other.id,
+            d.clone(),
+            Action::Reject {
+                reason: "not a hazard".into(),
+            },
+        ))
+        .await
+        .unwrap();
+        let feed = s
+            .status_changes(start, now() + time::Duration::seconds(1), 100)
+            .await
+            .unwrap();
+        let seen: Vec<(&str, &str)> = feed
+            .iter()
+            .map(|(e, code)| {
+                assert!(*code == r.tracking_code || *code == other.tracking_code);
+                (e.action.as_str(), code.as_str())
+            })
+            .collect();
+        // Submissions and comments are not status changes.
+        assert_eq!(
+            seen,
+            [
+                ("accept", r.tracking_code.as_str()),
+                ("reject", other.tracking_code.as_str())
+            ]
+        );
+        assert!(
+            s.status_changes(start, start, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let notes = s
+            .latest_notes(&[r.id, other.id], &["reject", "resolve"])
+            .await
+            .unwrap();
+        assert_eq!(notes, [(other.id, "not a hazard".to_owned())]);
+    }
+}

@@ -41,6 +41,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../../migrations/sqlite/0009_rating.sql")),
     (10, include_str!("../../migrations/sqlite/0010_sentinels.sql")),
     (11, include_str!("../../migrations/sqlite/0011_open311.sql")),
+    (12, include_str!("../../migrations/sqlite/0012_status_changes.sql")),
 ];
 
 /// The SQLite store.
@@ -596,6 +597,30 @@ impl Store for SqliteStore {
         let token = token.to_owned();
         self.write(move |c| queries::insert_open311_token(c, &token, report, client, now))
             .await
+    }
+
+    async fn status_changes(
+        &self,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<(Event, sentinel_core::TrackingCode)>> {
+        self.read(move |c| queries::status_changes(c, since, until, limit))
+            .await
+    }
+
+    async fn latest_notes(
+        &self,
+        reports: &[ReportId],
+        actions: &[&str],
+    ) -> Result<Vec<(ReportId, String)>> {
+        let reports = reports.to_vec();
+        let actions: Vec<String> = actions.iter().map(|a| (*a).to_owned()).collect();
+        self.read(move |c| {
+            let acts: Vec<&str> = actions.iter().map(String::as_str).collect();
+            queries::latest_notes(c, &reports, &acts)
+        })
+        .await
     }
 
     async fn open311_token(&self, token: &str) -> Result<Option<ReportId>> {

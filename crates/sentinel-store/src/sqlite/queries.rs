@@ -274,32 +274,81 @@ pub(crate) fn insert_event(
     })
 }
 
+const EVENT_COLUMNS: &str = "e.id, e.report_id, e.at, e.actor, e.actor_role, e.action, e.from_status, e.to_status, e.note, e.data";
+
 pub(crate) fn events(conn: &Connection, report: ReportId) -> Result<Vec<Event>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, report_id, at, actor, actor_role, action, from_status, to_status, note, data FROM events \
-         WHERE report_id = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map([report.0], |r| {
-        Ok(Event {
-            id: r.get(0)?,
-            report_id: ReportId(r.get(1)?),
-            at: from_ms(r.get(2)?),
-            actor: r.get(3)?,
-            actor_role: r.get(4)?,
-            action: r.get(5)?,
-            from_status: r
-                .get::<_, Option<String>>(6)?
-                .map(|s| parse(6, s))
-                .transpose()?,
-            to_status: r
-                .get::<_, Option<String>>(7)?
-                .map(|s| parse(7, s))
-                .transpose()?,
-            note: r.get(8)?,
-            data: json(9, r.get(9)?)?,
-        })
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events e WHERE e.report_id = ?1 ORDER BY e.id"
+    ))?;
+    let rows = stmt.query_map([report.0], event_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Status changes (not submissions) in `[since, until)`, oldest first, with the
+/// report's tracking code.
+pub(crate) fn status_changes(
+    conn: &Connection,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+    limit: u32,
+) -> Result<Vec<(Event, TrackingCode)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS}, r.tracking_code FROM events e JOIN reports r ON r.id = e.report_id \
+         WHERE e.at >= ?1 AND e.at < ?2 AND e.to_status IS NOT NULL AND e.action <> 'submit' \
+         ORDER BY e.at, e.id LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![ms(since), ms(until), limit], |r| {
+        Ok((event_from_row(r)?, parse::<TrackingCode>(10, r.get(10)?)?))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The latest note of the given actions for each report that has one.
+pub(crate) fn latest_notes(
+    conn: &Connection,
+    reports: &[ReportId],
+    actions: &[&str],
+) -> Result<Vec<(ReportId, String)>> {
+    if reports.is_empty() || actions.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids = vec!["?"; reports.len()].join(",");
+    let acts = vec!["?"; actions.len()].join(",");
+    let sql = format!(
+        "SELECT report_id, note FROM events WHERE id IN (SELECT max(id) FROM events \
+         WHERE report_id IN ({ids}) AND action IN ({acts}) AND note IS NOT NULL GROUP BY report_id)"
+    );
+    let values: Vec<Value> = reports
+        .iter()
+        .map(|r| Value::Integer(r.0))
+        .chain(actions.iter().map(|a| Value::Text((*a).to_owned())))
+        .collect();
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(values), |r| {
+        Ok((ReportId(r.get(0)?), r.get::<_, String>(1)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
+    Ok(Event {
+        id: r.get(0)?,
+        report_id: ReportId(r.get(1)?),
+        at: from_ms(r.get(2)?),
+        actor: r.get(3)?,
+        actor_role: r.get(4)?,
+        action: r.get(5)?,
+        from_status: r
+            .get::<_, Option<String>>(6)?
+            .map(|s| parse(6, s))
+            .transpose()?,
+        to_status: r
+            .get::<_, Option<String>>(7)?
+            .map(|s| parse(7, s))
+            .transpose()?,
+        note: r.get(8)?,
+        data: json(9, r.get(9)?)?,
+    })
 }
 
 pub(crate) fn report(conn: &Connection, key: &ReportKey) -> Result<Option<Report>> {
