@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod geography;
 mod metrics;
+mod open311;
 mod openapi;
 mod ratelimit;
 pub mod views;
@@ -49,6 +50,10 @@ pub struct Config {
     pub lifecycle: LifecyclePolicy,
     /// Absolute URL prefix for links in responses (empty: relative links).
     pub public_url: String,
+    /// The Open311 `jurisdiction_id` this endpoint answers to (any, if unset).
+    pub open311_jurisdiction: Option<String>,
+    /// Open311 calls per minute per API key (0 turns the limit off).
+    pub open311_per_minute: u32,
 }
 
 impl Default for Config {
@@ -65,6 +70,8 @@ impl Default for Config {
             session_ttl: Duration::from_secs(12 * 3600),
             lifecycle: LifecyclePolicy::default(),
             public_url: String::new(),
+            open311_jurisdiction: None,
+            open311_per_minute: 600,
         }
     }
 }
@@ -90,6 +97,10 @@ pub struct AppState {
     pub calendar: Arc<RwLock<Arc<WorkCalendar>>>,
     /// Jurisdictions for point location; replaced whole when they change.
     pub jurisdiction_index: Arc<RwLock<Arc<JurisdictionIndex>>>,
+    /// Open311 limiter, per client application.
+    pub open311_limit: Arc<RateLimit<i64>>,
+    /// When this process started (Open311 discovery's changeset).
+    pub started_at: time::OffsetDateTime,
 }
 
 impl AppState {
@@ -101,6 +112,11 @@ impl AppState {
                 config.intake_burst,
             )),
             login_limit: Arc::new(RateLimit::per_minute(10, 5)),
+            open311_limit: Arc::new(RateLimit::per_minute(
+                config.open311_per_minute,
+                config.open311_per_minute / 4,
+            )),
+            started_at: time::OffsetDateTime::now_utc(),
             store,
             photos,
             catalog_in_force: Arc::new(RwLock::new(Arc::new(Catalog::builtin()))),
@@ -195,6 +211,7 @@ pub fn app(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     Router::new()
         .merge(api::router())
+        .merge(open311::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)

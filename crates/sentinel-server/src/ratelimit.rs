@@ -1,17 +1,22 @@
-//! Per-address rate limits for public endpoints (a token bucket per client IP).
+//! Rate limits: a token bucket per key (a client address for public endpoints, an
+//! application for Open311 keys).
 
 use crate::error::ApiError;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 /// A keyed limiter, or nothing when turned off.
-pub struct RateLimit {
-    limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+pub struct RateLimit<K = IpAddr>
+where
+    K: Hash + Eq + Clone,
+{
+    limiter: Option<DefaultKeyedRateLimiter<K>>,
 }
 
-impl RateLimit {
+impl<K: Hash + Eq + Clone> RateLimit<K> {
     /// `per_minute` requests a minute per address with `burst` extra; 0 turns it off.
     pub fn per_minute(per_minute: u32, burst: u32) -> Self {
         let limiter = NonZeroU32::new(per_minute).map(|rate| {
@@ -22,11 +27,11 @@ impl RateLimit {
     }
 
     /// Takes one request's worth, or says how long to wait.
-    pub fn check(&self, ip: IpAddr) -> Result<(), ApiError> {
+    pub fn check(&self, key: K) -> Result<(), ApiError> {
         let Some(l) = &self.limiter else {
             return Ok(());
         };
-        l.check_key(&ip).map_err(|not_until| {
+        l.check_key(&key).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             ApiError::TooManyRequests {
                 retry_after: wait.as_secs() + 1,

@@ -99,7 +99,7 @@ pub fn staff_report(r: &Report, cfg: &Config, with_contact: bool) -> Value {
 }
 
 /// Actions whose notes are written for the public timeline.
-const PUBLIC_NOTES: &[&str] = &["reject", "resolve", "reopen", "close"];
+pub(crate) const PUBLIC_NOTES: &[&str] = &["reject", "resolve", "reopen", "close"];
 
 /// Links to the photos attached to an event (the photo of a fix, say).
 fn attachments(e: &Event, cfg: &Config) -> Vec<String> {

@@ -69,6 +69,13 @@ struct ServeArgs {
     /// Seconds between deadline sweeps (催办 and 督办 for overdue reports).
     #[arg(long, env = "SENTINEL_DEADLINE_SWEEP_SECS", default_value_t = 60)]
     deadline_sweep_secs: u64,
+    /// The Open311 jurisdiction_id this city answers to (e.g. liaocheng.gov.cn);
+    /// a call naming another gets 404. Unset: the argument is ignored.
+    #[arg(long, env = "SENTINEL_OPEN311_JURISDICTION_ID")]
+    open311_jurisdiction_id: Option<String>,
+    /// Open311 calls per minute per API key (0: no limit).
+    #[arg(long, env = "SENTINEL_OPEN311_PER_MINUTE", default_value_t = 600)]
+    open311_per_minute: u32,
 }
 
 #[derive(Args, Clone)]
@@ -212,11 +219,21 @@ enum UserCommand {
 
 #[derive(Subcommand)]
 enum TokenCommand {
-    /// Create a bearer token; it is printed once, on the last line.
+    /// Create a bearer token for a staff user (`--user`), or an Open311 API key
+    /// for a client application (`--open311 NAME`); it is printed once, on the
+    /// last line.
     Create {
         /// The user the token acts as.
-        #[arg(long, env = "SENTINEL_TOKEN_USER")]
-        user: String,
+        #[arg(
+            long,
+            env = "SENTINEL_TOKEN_USER",
+            required_unless_present = "open311",
+            conflicts_with = "open311"
+        )]
+        user: Option<String>,
+        /// An Open311 API key for this client application instead.
+        #[arg(long, value_name = "NAME")]
+        open311: Option<String>,
         /// A label to recognise it by.
         #[arg(long, env = "SENTINEL_TOKEN_LABEL", default_value = "cli")]
         label: String,
@@ -234,10 +251,14 @@ enum TokenCommand {
         #[command(flatten)]
         data: DataArg,
     },
-    /// Revoke a token by id.
+    /// Revoke a token by id, or an Open311 application's key by its name.
     Revoke {
         /// Token id from `token list`.
-        id: i64,
+        #[arg(required_unless_present = "open311", conflicts_with = "open311")]
+        id: Option<i64>,
+        /// The Open311 application whose key to revoke.
+        #[arg(long, value_name = "NAME")]
+        open311: Option<String>,
         #[command(flatten)]
         data: DataArg,
     },
@@ -291,6 +312,11 @@ async fn serve(args: ServeArgs, store: Arc<SqliteStore>, demo: bool) -> Result<(
             reopen_window: time::Duration::days(i64::from(args.reopen_days)),
         },
         session_ttl: Duration::from_secs(u64::from(args.session_hours) * 3600),
+        open311_jurisdiction: args
+            .open311_jurisdiction_id
+            .map(|j| j.trim().to_owned())
+            .filter(|j| !j.is_empty()),
+        open311_per_minute: args.open311_per_minute,
         ..Config::default()
     };
     let state = AppState::new(store, photos, config);
@@ -472,11 +498,34 @@ async fn token_command(cmd: TokenCommand) -> Result<()> {
     match cmd {
         TokenCommand::Create {
             user,
+            open311,
             label,
             expires_days,
             data,
         } => {
             let store = open_store(&data.data)?;
+            if let Some(app) = open311 {
+                let app = app.trim();
+                if app.is_empty() {
+                    bail!("--open311 needs the client application's name");
+                }
+                let key = new_token();
+                let client = store
+                    .create_open311_client(
+                        app,
+                        &secret_hash(key.expose()),
+                        OffsetDateTime::now_utc(),
+                    )
+                    .await
+                    .with_context(|| format!("creating an Open311 key for {app}"))?;
+                eprintln!(
+                    "Open311 API key for {} (send it as api_key); it is shown once:",
+                    client.name
+                );
+                println!("{}", key.expose());
+                return Ok(());
+            }
+            let user = user.unwrap_or_default();
             let owner = store
                 .user(&user)
                 .await?
@@ -519,9 +568,32 @@ async fn token_command(cmd: TokenCommand) -> Result<()> {
                     fmt_time(t.created_at)
                 );
             }
+            if user.is_none() {
+                let clients = store.open311_clients().await?;
+                if !clients.is_empty() {
+                    println!("\nOpen311 client applications (revoke with --open311 NAME):");
+                    for c in clients {
+                        let state = c.revoked_at.map_or_else(
+                            || "active".to_owned(),
+                            |at| format!("revoked {}", fmt_time(at)),
+                        );
+                        println!("  {:<36} {:<26} {state}", c.name, fmt_time(c.created_at));
+                    }
+                }
+            }
         }
-        TokenCommand::Revoke { id, data } => {
-            open_store(&data.data)?
+        TokenCommand::Revoke { id, open311, data } => {
+            let store = open_store(&data.data)?;
+            if let Some(app) = open311 {
+                store
+                    .revoke_open311_client(&app, OffsetDateTime::now_utc())
+                    .await
+                    .with_context(|| format!("revoking the Open311 key of {app:?}"))?;
+                println!("revoked the Open311 key of {app}");
+                return Ok(());
+            }
+            let id = id.unwrap_or_default();
+            store
                 .revoke_token(id, OffsetDateTime::now_utc())
                 .await
                 .with_context(|| format!("revoking token {id}"))?;

@@ -278,7 +278,37 @@ pub(crate) async fn create_report(
         account: None,
         staff: staff.is_some(),
     };
-    let mut new = input.parse(&ctx).map_err(ApiError::Validation)?;
+    let new = input.parse(&ctx).map_err(ApiError::Validation)?;
+    let actor = staff
+        .as_ref()
+        .map_or_else(|| "public".to_owned(), |st| st.user.name.clone());
+    let config = s.config.clone();
+    let render = move |r: &Report| views::public_report(r, &config).to_string();
+    let idempotency = key.map(|key| Idempotency {
+        key,
+        request_hash: hash,
+        render: Box::new(render.clone()),
+    });
+    match file_report(&s, new, photos, actor, idempotency).await? {
+        Submitted::Created(report, body) => {
+            let body = body.unwrap_or_else(|| render(&report));
+            Ok(created(body, Some(report.id), false))
+        }
+        Submitted::Replayed(body) => Ok(created(body, None, true)),
+    }
+}
+
+/// Files a parsed report, whatever door it came in by: locates and routes it
+/// (refusing a point outside the service area unless configured otherwise), sets
+/// its first deadline, makes its photos durable, then commits it.
+pub(crate) async fn file_report(
+    s: &AppState,
+    mut new: sentinel_core::NewReport,
+    photos: Vec<ProcessedPhoto>,
+    actor: String,
+    idempotency: Option<Idempotency>,
+) -> ApiResult<Submitted> {
+    let catalog = s.catalog();
     let index = s.jurisdictions();
     let (jurisdiction, routing) =
         crate::geography::route_at(&catalog, &index, &new.category, new.location);
@@ -306,32 +336,22 @@ pub(crate) async fn create_report(
     }
 
     // Photos reach the disk (fsynced) before the report that references them.
-    let records = store_photos(&s, photos).await?;
-
-    let config = s.config.clone();
-    let render = move |r: &Report| views::public_report(r, &config).to_string();
-    let submission = Submission {
-        report: new,
-        photos: records,
-        actor: staff
-            .as_ref()
-            .map_or_else(|| "public".to_owned(), |st| st.user.name.clone()),
-        idempotency: key.map(|key| Idempotency {
-            key,
-            request_hash: hash,
-            render: Box::new(render.clone()),
-        }),
-        now,
-    };
-    match s.store.submit(submission).await? {
-        Submitted::Created(report, body) => {
-            s.metrics.reports_created.inc();
-            tracing::info!(id = %report.id, code = %report.tracking_code, category = %report.category, "report received");
-            let body = body.unwrap_or_else(|| render(&report));
-            Ok(created(body, Some(report.id), false))
-        }
-        Submitted::Replayed(body) => Ok(created(body, None, true)),
+    let records = store_photos(s, photos).await?;
+    let submitted = s
+        .store
+        .submit(Submission {
+            report: new,
+            photos: records,
+            actor,
+            idempotency,
+            now,
+        })
+        .await?;
+    if let Submitted::Created(report, _) = &submitted {
+        s.metrics.reports_created.inc();
+        tracing::info!(id = %report.id, code = %report.tracking_code, category = %report.category, channel = %report.channel, "report received");
     }
+    Ok(submitted)
 }
 
 fn parse_key(key: &str) -> ApiResult<ReportKey> {

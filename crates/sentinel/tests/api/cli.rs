@@ -211,6 +211,30 @@ async fn users_and_tokens_are_managed_from_the_command_line() {
     );
     let (ok, _, err) = sentinel(&["token", "create", "--user", "nobody"], data, None);
     assert!(!ok && err.contains("no user"));
+
+    // Open311 keys belong to client applications, not to users.
+    let (ok, out, err) = sentinel(&["token", "create", "--open311", "fixmystreet"], data, None);
+    assert!(ok, "{err}");
+    let key = out.lines().last().unwrap().trim().to_owned();
+    let file = |key: &str| {
+        client
+            .post(format!("{}/open311/v2/requests.json", server.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "api_key={key}&service_code=pothole&lat=36.4&long=116.0&description=hole"
+            ))
+            .send()
+    };
+    assert_eq!(file(&key).await.unwrap().status(), StatusCode::OK);
+    let (_, listed, _) = sentinel(&["token", "list"], data, None);
+    assert!(
+        listed.contains("fixmystreet") && !listed.contains(&key),
+        "{listed}"
+    );
+    let (ok, _, _) = sentinel(&["token", "create", "--open311", "fixmystreet"], data, None);
+    assert!(!ok, "one key per application name");
+    assert!(sentinel(&["token", "revoke", "--open311", "fixmystreet"], data, None).0);
+    assert_eq!(file(&key).await.unwrap().status(), StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]

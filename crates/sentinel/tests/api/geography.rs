@@ -29,7 +29,16 @@ fn opts(level: Level) -> ImportOptions {
 }
 
 async fn liaocheng() -> TestApp {
-    let app = TestApp::spawn().await;
+    liaocheng_with(sentinel_server::Config {
+        intake_per_minute: 0,
+        ..Default::default()
+    })
+    .await
+}
+
+/// A server with the real Liaocheng city and county outlines loaded.
+pub(crate) async fn liaocheng_with(config: sentinel_server::Config) -> TestApp {
+    let app = TestApp::spawn_with(config).await;
     for (file, level) in [(CITY, Level::City), (DISTRICTS, Level::District)] {
         let text = std::fs::read_to_string(file).unwrap();
         sentinel_server::geography::import_jurisdictions(&*app.store, &text, &opts(level))

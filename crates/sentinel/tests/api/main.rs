@@ -13,4 +13,5 @@ mod helpers;
 mod intake;
 mod layers;
 mod lifecycle;
+mod open311;
 mod ops;
