@@ -95,6 +95,16 @@ enum Cmd {
         #[arg(long)]
         points: PathBuf,
     },
+    /// Time one GET, again and again on one keep-alive connection, after a warm-up:
+    /// the latency of a read endpoint with its whole body received.
+    Get {
+        /// The full URL.
+        #[arg(long)]
+        url: String,
+        /// Timed runs.
+        #[arg(long, default_value_t = 21)]
+        runs: usize,
+    },
     /// Time `sentinel serve` from start to ready.
     Startup {
         /// The sentinel binary.
@@ -348,6 +358,43 @@ fn seed(data: PathBuf, reports: u64) -> Result<()> {
     Ok(())
 }
 
+async fn get(url: String, runs: usize) -> Result<()> {
+    use http_body_util::BodyExt;
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let once = || async {
+        let req = hyper::Request::get(url.as_str()).body(Full::new(Bytes::new()))?;
+        let res = client.request(req).await?;
+        let status = res.status();
+        let body = res.into_body().collect().await?.to_bytes();
+        anyhow::ensure!(
+            status == hyper::StatusCode::OK,
+            "{status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        Ok::<usize, anyhow::Error>(body.len())
+    };
+    for _ in 0..3 {
+        once().await?;
+    }
+    let mut times = Vec::with_capacity(runs);
+    let mut bytes = 0;
+    for _ in 0..runs.max(1) {
+        let t0 = Instant::now();
+        bytes = once().await?;
+        times.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    let n = times.len();
+    println!(
+        "get runs={n} bytes={bytes} median={:.1}ms p90={:.1}ms min={:.1}ms max={:.1}ms",
+        times[n / 2],
+        times[(n * 9 / 10).min(n - 1)],
+        times[0],
+        times[n - 1]
+    );
+    Ok(())
+}
+
 async fn startup(bin: PathBuf, data: PathBuf, runs: usize) -> Result<()> {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let mut times = Vec::new();
@@ -506,6 +553,7 @@ fn main() -> Result<()> {
         Cmd::Photo { count, bytes } => photo(count, bytes),
         Cmd::LayerFile { features, out } => layer_file(features, out),
         Cmd::GridWkt { polygons, points } => grid_wkt(polygons, points),
+        Cmd::Get { url, runs } => rt.block_on(get(url, runs)),
         Cmd::Startup { bin, data, runs } => rt.block_on(startup(bin, data, runs)),
     }
 }

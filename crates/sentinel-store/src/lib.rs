@@ -158,6 +158,19 @@ pub struct ReportQuery {
     pub before_id: Option<ReportId>,
     /// Page size.
     pub limit: u32,
+    /// Newest by id (the default, for keyset pages) or by time of filing (for
+    /// time windows: an index walk instead of a scan down from the newest row).
+    pub order: ReportOrder,
+}
+
+/// How a list of reports is ordered, newest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReportOrder {
+    /// By id.
+    #[default]
+    Id,
+    /// By `created_at`, then id.
+    Created,
 }
 
 /// An action to apply to a report.

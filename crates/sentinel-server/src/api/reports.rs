@@ -490,6 +490,7 @@ impl ListQuery {
             until: time_param("until", &self.until)?,
             before_id,
             limit,
+            order: sentinel_store::ReportOrder::Id,
         })
     }
 }

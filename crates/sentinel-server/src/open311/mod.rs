@@ -773,6 +773,7 @@ async fn requests(s: &AppState, format: Format, params: &Params, en: bool) -> Re
             since: Some(start),
             until: Some(end + Duration::milliseconds(1)),
             limit: MAX_REQUESTS,
+            order: sentinel_store::ReportOrder::Created,
             ..Default::default()
         })
         .await

@@ -413,16 +413,24 @@ pub(crate) fn reports(conn: &Connection, q: &ReportQuery) -> Result<Vec<Report>>
         f.with("lat >= ?", Value::Real(b.min_lat));
         f.with("lat <= ?", Value::Real(b.max_lat));
     }
+    // Listing a time window newest first walks the created_at index; a unary `+`
+    // keeps the planner off the status, category and department indexes, which
+    // without statistics it would take for selective and then sort a whole table.
+    let plain = if q.order == crate::ReportOrder::Created {
+        "+"
+    } else {
+        ""
+    };
     f.any_of(
-        "status",
+        &format!("{plain}status"),
         q.statuses.iter().map(|s| Value::Text(s.as_str().into())),
     );
     f.any_of(
-        "category",
+        &format!("{plain}category"),
         q.categories.iter().map(|c| Value::Text(c.clone())),
     );
     if let Some(d) = &q.department {
-        f.with("department = ?", Value::Text(d.clone()));
+        f.with(&format!("{plain}department = ?"), Value::Text(d.clone()));
     }
     if let Some(t) = q.since {
         f.with("created_at >= ?", Value::Integer(ms(t)));
@@ -436,8 +444,12 @@ pub(crate) fn reports(conn: &Connection, q: &ReportQuery) -> Result<Vec<Report>>
     let filter = f.sql();
     let mut values = f.values;
     values.push(Value::Integer(i64::from(q.limit)));
+    let order = match q.order {
+        crate::ReportOrder::Id => "id DESC",
+        crate::ReportOrder::Created => "created_at DESC, id DESC",
+    };
     let sql = format!(
-        "SELECT {REPORT_COLUMNS} FROM reports {filter} ORDER BY id DESC LIMIT ?{}",
+        "SELECT {REPORT_COLUMNS} FROM reports {filter} ORDER BY {order} LIMIT ?{}",
         values.len()
     );
     let mut stmt = conn.prepare_cached(&sql)?;
