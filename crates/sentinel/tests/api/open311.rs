@@ -923,3 +923,47 @@ async fn a_round_trip_through_the_lifecycle_shows_in_statuses_and_updates() {
     .json();
     assert_eq!(updates_json, json!([]));
 }
+
+#[tokio::test]
+async fn each_key_has_its_own_rate_limit() {
+    let app = crate::geography::liaocheng_with(Config {
+        intake_per_minute: 0,
+        open311_per_minute: 2,
+        ..Config::default()
+    })
+    .await;
+    let (a, b) = (api_key(&app, "a").await, api_key(&app, "b").await);
+    let file = |key: String| {
+        let app = &app;
+        async move {
+            post(
+                app,
+                "/open311/v2/requests.xml",
+                &[
+                    ("api_key", key.as_str()),
+                    ("service_code", "pothole"),
+                    ("lat", DONGCHANGFU.0),
+                    ("long", DONGCHANGFU.1),
+                    ("description", "x"),
+                ],
+            )
+            .await
+        }
+    };
+    let mut limited = None;
+    for _ in 0..5 {
+        let r = file(a.clone()).await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(r);
+            break;
+        }
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let r = limited.expect("the key was limited");
+    assert!(
+        r.xml_error(StatusCode::TOO_MANY_REQUESTS)
+            .contains("try again")
+    );
+    // Another application is not slowed by the first.
+    assert_eq!(file(b).await.status, StatusCode::OK);
+}
