@@ -54,6 +54,12 @@ pub struct Config {
     pub open311_jurisdiction: Option<String>,
     /// Open311 calls per minute per API key (0 turns the limit off).
     pub open311_per_minute: u32,
+    /// Hosts Open311 `media_url` links are fetched from (and their subdomains);
+    /// empty: links are kept, never fetched.
+    pub media_fetch_hosts: Vec<String>,
+    /// Let media links point at private addresses (a city's own media server in an
+    /// isolated network). Loopback and private hosts are refused otherwise.
+    pub media_fetch_allow_private: bool,
 }
 
 impl Default for Config {
@@ -72,6 +78,8 @@ impl Default for Config {
             public_url: String::new(),
             open311_jurisdiction: None,
             open311_per_minute: 600,
+            media_fetch_hosts: Vec::new(),
+            media_fetch_allow_private: false,
         }
     }
 }

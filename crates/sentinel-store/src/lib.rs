@@ -442,6 +442,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// The report a token stands for.
     async fn open311_token(&self, token: &str) -> Result<Option<ReportId>>;
+    /// Adds photos to a report after it was filed (a fetched media link), with a
+    /// `photo_added` event naming where they came from. The photo files must already
+    /// be durable.
+    async fn add_photos(
+        &self,
+        report: ReportId,
+        photos: Vec<PhotoRecord>,
+        actor: &str,
+        source: &str,
+        now: OffsetDateTime,
+    ) -> Result<Event>;
     /// Status changes (not submissions) in `[since, until)`, oldest first, with
     /// each report's tracking code: the feed of updates.
     async fn status_changes(

@@ -76,6 +76,15 @@ struct ServeArgs {
     /// Open311 calls per minute per API key (0: no limit).
     #[arg(long, env = "SENTINEL_OPEN311_PER_MINUTE", default_value_t = 600)]
     open311_per_minute: u32,
+    /// Fetch Open311 media_url photos from these hosts (comma-separated; their
+    /// subdomains too) into the report, checked like uploads. Default: links are
+    /// kept, never fetched.
+    #[arg(long, env = "SENTINEL_OPEN311_FETCH_MEDIA_FROM", value_delimiter = ',')]
+    open311_fetch_media_from: Vec<String>,
+    /// Allow media links on private addresses (a media server inside an isolated
+    /// network). Loopback and private hosts are refused otherwise.
+    #[arg(long, env = "SENTINEL_OPEN311_FETCH_MEDIA_ALLOW_PRIVATE")]
+    open311_fetch_media_allow_private: bool,
 }
 
 #[derive(Args, Clone)]
@@ -317,6 +326,13 @@ async fn serve(args: ServeArgs, store: Arc<SqliteStore>, demo: bool) -> Result<(
             .map(|j| j.trim().to_owned())
             .filter(|j| !j.is_empty()),
         open311_per_minute: args.open311_per_minute,
+        media_fetch_hosts: args
+            .open311_fetch_media_from
+            .iter()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        media_fetch_allow_private: args.open311_fetch_media_allow_private,
         ..Config::default()
     };
     let state = AppState::new(store, photos, config);

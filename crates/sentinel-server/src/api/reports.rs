@@ -185,7 +185,10 @@ fn created(body: String, id: Option<ReportId>, replayed: bool) -> Response {
     res
 }
 
-async fn process_photos(s: &AppState, photos: Vec<Bytes>) -> ApiResult<Vec<ProcessedPhoto>> {
+pub(crate) async fn process_photos(
+    s: &AppState,
+    photos: Vec<Bytes>,
+) -> ApiResult<Vec<ProcessedPhoto>> {
     let limits = s.config.photo_limits;
     tokio::task::spawn_blocking(move || {
         photos
@@ -213,7 +216,10 @@ async fn process_photos(s: &AppState, photos: Vec<Bytes>) -> ApiResult<Vec<Proce
 }
 
 /// Writes processed photos durably to the photo folder and returns their records.
-async fn store_photos(s: &AppState, photos: Vec<ProcessedPhoto>) -> ApiResult<Vec<PhotoRecord>> {
+pub(crate) async fn store_photos(
+    s: &AppState,
+    photos: Vec<ProcessedPhoto>,
+) -> ApiResult<Vec<PhotoRecord>> {
     let records = photos
         .iter()
         .map(|p| PhotoRecord {

@@ -8,6 +8,7 @@
 mod doc;
 mod form;
 mod mapping;
+mod media;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -482,7 +483,7 @@ async fn create_request(
     }
     let mut media = Vec::new();
     for m in params.all("media_url") {
-        match mapping::check_media_url(m) {
+        match check_media(s, m) {
             Ok(u) => media.push(u),
             Err(e) => errors.push(e),
         }
@@ -549,7 +550,7 @@ async fn create_request(
     let mut new = input
         .parse(&ctx)
         .map_err(|e| from_api(format, ApiError::Validation(e)))?;
-    new.media_urls = media;
+    new.media_urls = media.clone();
     let actor = format!("open311:{}", client.name);
     let report = match crate::api::reports::file_report(s, new, vec![], actor, None)
         .await
@@ -560,6 +561,28 @@ async fn create_request(
             return Err(Open311Error::bad(format, "the request was already filed"));
         }
     };
+    let fetchable: Vec<String> = media
+        .into_iter()
+        .filter(|u| {
+            url::Url::parse(u)
+                .ok()
+                .and_then(|u| {
+                    u.host_str().map(|h| {
+                        media::allowed(&s.config.media_fetch_hosts, h.trim_matches(['[', ']']))
+                    })
+                })
+                .unwrap_or(false)
+        })
+        .collect();
+    if !fetchable.is_empty() {
+        // After the report is durable; the answer never waits for the fetch.
+        tokio::spawn(media::fetch_all(
+            s.clone(),
+            report.id,
+            client.name.clone(),
+            fetchable,
+        ));
+    }
     let notice = service_notice(&catalog, &report.category);
     let item = if cat.realtime {
         Node::Record(vec![
@@ -583,6 +606,18 @@ async fn create_request(
         ])
     };
     Ok(doc::list(format, "service_requests", "request", vec![item]))
+}
+
+/// Checks a media link; private hosts pass only where the city allows them.
+fn check_media(s: &AppState, raw: &str) -> Result<String, String> {
+    match mapping::check_media_url(raw) {
+        Err(e) if s.config.media_fetch_allow_private && e.contains("private") => {
+            url::Url::parse(raw.trim())
+                .map(|u| u.to_string())
+                .map_err(|e| e.to_string())
+        }
+        other => other,
+    }
 }
 
 /// A `start_date`/`end_date` window: at most 90 days, by default the last 90.
@@ -916,7 +951,7 @@ async fn post_update(
     }
     let mut media = Vec::new();
     for m in params.all("media_url") {
-        media.push(mapping::check_media_url(m).map_err(|e| Open311Error::bad(format, e))?);
+        media.push(check_media(s, m).map_err(|e| Open311Error::bad(format, e))?);
     }
     let missing =
         || Open311Error::not_found(format, format!("service_request_id {id:?} was not found"));

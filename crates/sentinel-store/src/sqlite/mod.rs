@@ -623,6 +623,41 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn add_photos(
+        &self,
+        report: ReportId,
+        photos: Vec<PhotoRecord>,
+        actor: &str,
+        source: &str,
+        now: OffsetDateTime,
+    ) -> Result<Event> {
+        let (actor, source) = (actor.to_owned(), source.to_owned());
+        self.write(move |c| {
+            let mut r = queries::report(c, &ReportKey::Id(report))?.ok_or(StoreError::NotFound)?;
+            for p in &photos {
+                queries::insert_photo(c, p, now)?;
+                if !r.photos.contains(&p.id) {
+                    r.photos.push(p.id.clone());
+                }
+            }
+            r.updated_at = now;
+            queries::update_report(c, &r)?;
+            queries::insert_event(
+                c,
+                r.id,
+                now,
+                &actor,
+                Some("system"),
+                "photo_added",
+                None,
+                None,
+                None,
+                json!({ "photos": photos.iter().map(|p| &p.id).collect::<Vec<_>>(), "source": source }),
+            )
+        })
+        .await
+    }
+
     async fn open311_token(&self, token: &str) -> Result<Option<ReportId>> {
         let token = token.to_owned();
         self.read(move |c| queries::open311_token(c, &token)).await

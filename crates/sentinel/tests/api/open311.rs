@@ -967,3 +967,141 @@ async fn each_key_has_its_own_rate_limit() {
     // Another application is not slowed by the first.
     assert_eq!(file(b).await.status, StatusCode::OK);
 }
+
+/// A media server outside Sentinel, faked on loopback: `/p.jpg` a photo, `/t.txt`
+/// text, `/r` a redirect to the photo. Counts the requests it answers.
+async fn media_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let photo = sentinel_photos::testing::jpeg(640, 480, 7, None, 90);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            counted.fetch_add(1, Ordering::SeqCst);
+            let photo = photo.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let (status, kind, body): (&str, &str, Vec<u8>) = match path.as_str() {
+                    "/p.jpg" => ("200 OK", "image/jpeg", photo),
+                    "/t.txt" => ("200 OK", "text/plain", b"not a photo".to_vec()),
+                    "/r" => ("302 Found", "text/plain", Vec::new()),
+                    _ => ("404 Not Found", "text/plain", Vec::new()),
+                };
+                let reply = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nLocation: /p.jpg\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(reply.as_bytes()).await;
+                let _ = sock.write_all(&body).await;
+            });
+        }
+    });
+    (base, hits)
+}
+
+#[tokio::test]
+async fn media_links_are_fetched_only_from_allowed_hosts_and_checked_like_uploads() {
+    use std::sync::atomic::Ordering;
+    let (media, hits) = media_server().await;
+    let app = crate::geography::liaocheng_with(Config {
+        intake_per_minute: 0,
+        media_fetch_hosts: vec!["127.0.0.1".into()],
+        media_fetch_allow_private: true,
+        ..Config::default()
+    })
+    .await;
+    let key = api_key(&app, "fixmystreet").await;
+    let (photo, text, redirect) = (
+        format!("{media}/p.jpg"),
+        format!("{media}/t.txt"),
+        format!("{media}/r"),
+    );
+    let r = post(
+        &app,
+        "/open311/v2/requests.json",
+        &[
+            ("api_key", key.as_str()),
+            ("service_code", "pothole"),
+            ("lat", DONGCHANGFU.0),
+            ("long", DONGCHANGFU.1),
+            ("media_url", photo.as_str()),
+            ("media_url", text.as_str()),
+            ("media_url", redirect.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let code: sentinel_core::TrackingCode = r.json()[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let key_of = sentinel_store::ReportKey::Code(code.clone());
+    let mut report = app.store.report(&key_of).await.unwrap().unwrap();
+    for _ in 0..100 {
+        if hits.load(Ordering::SeqCst) >= 3 && !report.photos.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        report = app.store.report(&key_of).await.unwrap().unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let report = app.store.report(&key_of).await.unwrap().unwrap();
+    // The photo joined the report; the text and the redirect did not.
+    assert_eq!(report.photos.len(), 1, "{report:?}");
+    assert_eq!(report.media_urls.len(), 3, "the links stay as they came");
+    let added: Vec<_> = app
+        .store
+        .events(report.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "photo_added")
+        .collect();
+    assert_eq!(added.len(), 1);
+    assert_eq!(added[0].data["source"], photo);
+    let shown = get(&app, &format!("/open311/v2/requests/{code}.json"))
+        .await
+        .json();
+    let url = shown[0]["media_url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("/api/v1/photos/"), "{url}");
+    assert_eq!(
+        app.client.get(app.url(&url)).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    // A host off the allow-list is never contacted.
+    let other = crate::geography::liaocheng_with(Config {
+        intake_per_minute: 0,
+        media_fetch_hosts: vec!["photos.example.org".into()],
+        media_fetch_allow_private: true,
+        ..Config::default()
+    })
+    .await;
+    let key2 = api_key(&other, "app").await;
+    let before = hits.load(Ordering::SeqCst);
+    let r = post(
+        &other,
+        "/open311/v2/requests.json",
+        &[
+            ("api_key", key2.as_str()),
+            ("service_code", "pothole"),
+            ("lat", DONGCHANGFU.0),
+            ("long", DONGCHANGFU.1),
+            ("media_url", photo.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(hits.load(Ordering::SeqCst), before);
+}
