@@ -13,6 +13,7 @@ mod open311;
 mod openapi;
 mod ratelimit;
 pub mod views;
+mod web;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -220,6 +221,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
         .merge(open311::routes())
+        .merge(web::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)

@@ -39,6 +39,46 @@ pub(crate) async fn list_jurisdictions(
     Ok(Json(json!({ "jurisdictions": items })))
 }
 
+/// `GET /api/v1/jurisdictions/outlines?level=`: the boundaries as a GeoJSON
+/// FeatureCollection (public: maps draw them, as the offline base map).
+pub(crate) async fn outlines(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let level = q
+        .level
+        .as_deref()
+        .map(str::parse::<Level>)
+        .transpose()
+        .map_err(ApiError::BadRequest)?;
+    let index = s.jurisdictions();
+    let features: Vec<String> = index
+        .all()
+        .iter()
+        .filter(|j| level.is_none_or(|l| j.level == l))
+        .map(|j| {
+            format!(
+                r#"{{"type":"Feature","properties":{},"geometry":{}}}"#,
+                view(j),
+                sentinel_geo::import::area_to_geojson(&j.area)
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        features.join(",")
+    );
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/geo+json"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 #[derive(Deserialize)]
 pub(crate) struct LocateQuery {
     lat: Option<f64>,

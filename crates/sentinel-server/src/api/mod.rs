@@ -41,6 +41,10 @@ pub(crate) fn router() -> Router<AppState> {
             get(jurisdictions::list_jurisdictions),
         )
         .route("/api/v1/jurisdictions/locate", get(jurisdictions::locate))
+        .route(
+            "/api/v1/jurisdictions/outlines",
+            get(jurisdictions::outlines),
+        )
         .route("/api/v1/photos/{id}", get(photos::get_photo))
         .route("/api/v1/photos/{id}/thumb", get(photos::get_thumbnail))
         .route(

@@ -5,6 +5,7 @@
 
 mod access;
 mod bad_input;
+mod browser;
 mod cli;
 mod crash;
 mod duplicates;

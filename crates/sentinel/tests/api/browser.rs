@@ -1,0 +1,42 @@
+//! The reporter app in a real headless Chromium against the real server: the test
+//! script is `web/tests/reporter.test.mjs` (playwright-core driving Debian's
+//! `chromium`; `scripts/test` installs both). Screenshots of every step at phone
+//! size land in the target folder (`browser-artifacts/`).
+
+use crate::cli::Server;
+use std::process::Command;
+
+#[tokio::test]
+async fn the_reporter_app_works_in_a_real_browser() {
+    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let web = format!("{repo}/web");
+    assert!(
+        std::path::Path::new(&format!("{web}/node_modules/playwright-core")).exists(),
+        "playwright-core is missing: run scripts/test (it runs `npm ci` in web/ and installs chromium)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let photo = dir.path().join("hazard.jpg");
+    std::fs::write(
+        &photo,
+        sentinel_photos::testing::jpeg(1600, 1200, 3, None, 88),
+    )
+    .unwrap();
+    let artifacts = format!("{}/browser-artifacts", env!("CARGO_TARGET_TMPDIR"));
+    let out = Command::new("node")
+        .arg(format!("{web}/tests/reporter.test.mjs"))
+        .current_dir(&web)
+        .env("BASE_URL", &server.base)
+        .env("PHOTO", &photo)
+        .env("ARTIFACTS", &artifacts)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser tests failed:\n{stdout}\n{stderr}"
+    );
+    println!("{stdout}\nscreenshots in {artifacts}");
+    assert!(std::path::Path::new(&format!("{artifacts}/zh-flow-5-done.png")).exists());
+}

@@ -1,0 +1,423 @@
+// The reporter app (随手拍): photo → location → category → nearby reports ("me
+// too") → details → send. Every report goes to the outbox on the device first.
+import { t, lang, setLang, named } from './i18n.js';
+import * as outbox from './outbox.js';
+
+const app = document.getElementById('app');
+const MAX_PHOTOS = 5;
+const MAX_SIDE = 2048;
+const DEFAULT_CENTRE = [115.985, 36.456]; // 聊城 (lon, lat), until a place is known
+
+const state = {
+  photos: [], // { blob, url, gps }
+  location: null, // { lat, lon, accuracy, source }
+  categories: [],
+  category: null,
+  key: outbox.newKey(),
+};
+
+function el(tag, attrs = {}, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'on') Object.entries(v).forEach(([ev, f]) => e.addEventListener(ev, f));
+    else if (k === 'text') e.textContent = v;
+    else if (v !== false && v != null) e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const k of kids.flat()) if (k != null) e.append(k.nodeType ? k : document.createTextNode(k));
+  return e;
+}
+
+function show(...nodes) {
+  app.replaceChildren(...nodes);
+  app.focus();
+  window.scrollTo(0, 0);
+}
+
+function deviceId() {
+  let id = localStorage.getItem('device');
+  if (!id) { id = crypto.randomUUID(); localStorage.setItem('device', id); }
+  return id;
+}
+
+/** The server's problem document as sentences in the reporter's language. */
+function explain(problem) {
+  const errors = problem?.errors ?? [];
+  if (!errors.length) return [t('err.server', { why: problem?.detail || problem?.title || '?' })];
+  return errors.map((e) => {
+    if (e.field === 'lat' && /service area/.test(e.message)) return t('err.outside');
+    if (e.field === 'category') return t('err.category');
+    if (e.field === 'description') return t('err.description');
+    if (e.field?.startsWith('photo')) return t('err.photo', { why: e.message });
+    return t('err.server', { why: `${e.field}: ${e.message}` });
+  });
+}
+
+function errorBox(lines) {
+  return el('div', { class: 'error', role: 'alert' }, lines.map((l) => el('p', { text: l })));
+}
+
+// ---- photos ---------------------------------------------------------------
+
+async function gpsOf(file) {
+  try {
+    const { gps } = await import('/vendor/exifr/mini.esm.mjs');
+    const p = await gps(file);
+    if (p && Number.isFinite(p.latitude) && Number.isFinite(p.longitude)) return { lat: p.latitude, lon: p.longitude };
+  } catch { /* no EXIF */ }
+  return null;
+}
+
+/** Scales a photo down to at most 2048 px on its long side (mobile data), as JPEG. */
+async function shrink(file) {
+  const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+  const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+  if (scale === 1 && file.type === 'image/jpeg') { bitmap.close(); return file; }
+  const canvas = new OffscreenCanvas(Math.round(bitmap.width * scale), Math.round(bitmap.height * scale));
+  canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
+  return canvas.convertToBlob({ type: 'image/jpeg', quality: 0.85 });
+}
+
+function photoStep(problems = []) {
+  const input = el('input', { type: 'file', accept: 'image/*', capture: 'environment', multiple: true, id: 'photo-input', class: 'visually-hidden' });
+  const status = el('p', { class: 'hint', role: 'status' });
+  const thumbs = el('div', { class: 'thumbs' });
+  const next = el('button', { class: 'primary', type: 'button', id: 'photo-next', text: state.photos.length ? t('next') : t('photo.skip') });
+  const drawThumbs = () => {
+    thumbs.replaceChildren(...state.photos.map((p, i) => el('figure', {},
+      el('img', { src: p.url, alt: '' }),
+      el('button', { type: 'button', class: 'link', 'aria-label': t('photo.remove'), text: '×', on: { click: () => { state.photos.splice(i, 1); drawThumbs(); } } }))));
+    next.textContent = state.photos.length ? t('next') : t('photo.skip');
+  };
+  input.addEventListener('change', async () => {
+    const files = [...input.files];
+    input.value = '';
+    status.textContent = t('photo.reading');
+    const errors = [];
+    for (const f of files) {
+      if (state.photos.length >= MAX_PHOTOS) { errors.push(t('photo.limit')); break; }
+      try {
+        const gps = await gpsOf(f);
+        const blob = await shrink(f);
+        state.photos.push({ blob, url: URL.createObjectURL(blob), gps });
+      } catch {
+        errors.push(t('photo.bad', { name: f.name }));
+      }
+    }
+    status.textContent = '';
+    errs.replaceChildren(...(errors.length ? [errorBox(errors)] : []));
+    drawThumbs();
+  });
+  const errs = el('div', {}, problems.length ? errorBox(problems) : null);
+  next.addEventListener('click', () => locationStep());
+  drawThumbs();
+  show(el('section', { 'aria-labelledby': 'h-photo' },
+    el('h1', { id: 'h-photo', text: t('photo.heading') }),
+    el('label', { for: 'photo-input', class: 'camera', role: 'button', tabindex: '0', id: 'camera',
+      on: { keydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); input.click(); } } } },
+    el('span', { 'aria-hidden': 'true', class: 'camera-icon', text: '📷' }), t('photo.take')),
+    input, status, errs, thumbs, next));
+  if (!state.location) locate();
+}
+
+// ---- location -------------------------------------------------------------
+
+let locating = null;
+function locate() {
+  locating ??= new Promise((resolve) => {
+    if (!navigator.geolocation) return resolve(null);
+    navigator.geolocation.getCurrentPosition(
+      (p) => resolve({ lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy, source: 'gps' }),
+      () => resolve(null),
+      { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
+  }).then((loc) => { if (loc && !state.location) state.location = loc; return loc; });
+  return locating;
+}
+
+async function locationStep() {
+  const status = el('p', { class: 'hint', role: 'status', id: 'loc-status', text: t('loc.finding') });
+  show(el('section', {}, el('h1', { text: t('loc.heading') }), status));
+  if (!state.location) await locate();
+  if (!state.location) {
+    const exif = state.photos.find((p) => p.gps)?.gps;
+    if (exif) state.location = { ...exif, accuracy: 30, source: 'exif' };
+  }
+  if (state.location) {
+    status.textContent = state.location.source === 'gps'
+      ? t('loc.gps', { m: Math.round(state.location.accuracy ?? 0) }) : t('loc.exif');
+    return categoryStep();
+  }
+  pinStep(t('loc.none'));
+}
+
+function loadMapLibrary() {
+  if (window.maplibregl) return Promise.resolve(window.maplibregl);
+  return new Promise((resolve, reject) => {
+    document.head.append(el('link', { rel: 'stylesheet', href: '/vendor/maplibre-gl/maplibre-gl.css' }));
+    const s = el('script', { src: '/vendor/maplibre-gl/maplibre-gl.js' });
+    s.onload = () => resolve(window.maplibregl);
+    s.onerror = reject;
+    document.head.append(s);
+  });
+}
+
+async function pinStep(message) {
+  const box = el('div', { class: 'map', id: 'pin-map' });
+  const use = el('button', { class: 'primary', type: 'button', id: 'pin-use', text: t('loc.use') });
+  show(el('section', {}, el('h1', { text: t('loc.heading') }), el('p', { class: 'hint', text: message || t('loc.pin') }), box, use));
+  const maplibregl = await loadMapLibrary();
+  const start = state.location ? [state.location.lon, state.location.lat] : DEFAULT_CENTRE;
+  // No tiles from the internet: a plain background with the city's boundaries.
+  const map = new maplibregl.Map({
+    container: box, center: start, zoom: 13, attributionControl: false,
+    style: { version: 8, sources: {}, layers: [{ id: 'bg', type: 'background', paint: { 'background-color': '#eef1ea' } }] },
+  });
+  map.on('load', async () => {
+    try {
+      const res = await fetch('/api/v1/jurisdictions/outlines?level=district');
+      if (res.ok) {
+        map.addSource('areas', { type: 'geojson', data: await res.json() });
+        map.addLayer({ id: 'areas', type: 'line', source: 'areas', paint: { 'line-color': '#7a8a70', 'line-width': 1.5 } });
+      }
+    } catch { /* offline: the background alone */ }
+  });
+  const marker = new maplibregl.Marker({ color: '#b3261e', draggable: true }).setLngLat(start).addTo(map);
+  map.on('click', (e) => marker.setLngLat(e.lngLat));
+  use.addEventListener('click', () => {
+    const p = marker.getLngLat();
+    state.location = { lat: p.lat, lon: p.lng, accuracy: 50, source: 'map' };
+    categoryStep();
+  });
+}
+
+// ---- category -------------------------------------------------------------
+
+async function loadCategories() {
+  if (state.categories.length) return state.categories;
+  const res = await fetch('/api/v1/categories');
+  state.categories = (await res.json()).categories;
+  localStorage.setItem('categories', JSON.stringify(state.categories));
+  return state.categories;
+}
+
+function matches(cat, words) {
+  const hay = [cat.name, cat.name_en, cat.group, cat.description, ...(cat.keywords || [])].join(' ').toLowerCase();
+  return words.every((w) => hay.includes(w));
+}
+
+async function categoryStep() {
+  let cats;
+  try { cats = await loadCategories(); } catch { cats = JSON.parse(localStorage.getItem('categories') || '[]'); }
+  const search = el('input', { type: 'search', id: 'cat-search', placeholder: t('cat.search'), 'aria-label': t('cat.search'), autocomplete: 'off' });
+  const list = el('div', { class: 'cats', id: 'cat-list' });
+  const draw = () => {
+    const words = search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    const found = cats.filter((c) => matches(c, words));
+    const groups = new Map();
+    for (const c of found) { if (!groups.has(c.group)) groups.set(c.group, []); groups.get(c.group).push(c); }
+    list.replaceChildren(...(found.length ? [...groups].map(([g, cs]) => el('fieldset', {},
+      el('legend', { text: words.length ? t('cat.suggested') : g }),
+      cs.map((c) => el('button', { type: 'button', class: 'cat', 'data-code': c.code, text: named(c), on: { click: () => chosen(c) } }))))
+      : [el('p', { class: 'hint', text: t('cat.none') })]));
+  };
+  search.addEventListener('input', draw);
+  draw();
+  show(el('section', {}, el('h1', { text: t('cat.heading') }), search, list,
+    el('button', { type: 'button', class: 'link', text: t('back'), on: { click: () => photoStep() } })));
+}
+
+async function chosen(cat) {
+  state.category = cat;
+  const { lat, lon } = state.location;
+  try {
+    const res = await fetch(`/api/v1/reports/nearby?lat=${lat}&lon=${lon}&category=${encodeURIComponent(cat.code)}`);
+    if (res.ok) {
+      const near = (await res.json()).reports;
+      if (near.length) return nearbyStep(near);
+    }
+  } catch { /* offline: no check, the dispatcher merges later */ }
+  detailsStep();
+}
+
+// ---- "me too" -------------------------------------------------------------
+
+function nearbyStep(reports) {
+  show(el('section', {},
+    el('h1', { text: t('near.heading') }),
+    el('p', { text: t('near.intro') }),
+    el('ul', { class: 'near' }, reports.slice(0, 5).map((r) => el('li', {},
+      r.thumbnails?.[0] ? el('img', { src: r.thumbnails[0], alt: '' }) : null,
+      el('div', {},
+        el('p', { text: r.description }),
+        el('p', { class: 'hint', text: `${t('status.' + r.status)} · ${t('near.distance', { m: Math.round(r.distance_m), h: Math.round(r.age_hours) })}` }),
+        el('button', { type: 'button', class: 'secondary metoo', 'data-code': r.tracking_code, text: t('near.metoo'), on: { click: () => meToo(r) } }))))),
+    el('button', { type: 'button', class: 'primary', id: 'near-different', text: t('near.different'), on: { click: () => detailsStep() } })));
+}
+
+async function meToo(r) {
+  const res = await fetch(`/api/v1/reports/${r.tracking_code}/support`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ supporter_id: deviceId() }),
+  });
+  if (!res.ok) return show(errorBox(explain(await res.json().catch(() => ({})))));
+  const after = await res.json();
+  show(el('section', {}, el('h1', { text: t('done.heading') }),
+    el('p', { id: 'metoo-thanks', text: t('near.thanks', { n: after.supporters }) }),
+    el('p', {}, el('a', { href: `/r/${after.tracking_code}`, text: t('done.track') })),
+    el('button', { type: 'button', class: 'primary', text: t('done.again'), on: { click: restart } })));
+}
+
+// ---- details and sending -------------------------------------------------------
+
+function field(a) {
+  const id = `attr-${a.code}`;
+  const label = el('label', { for: id }, named(a), a.required ? ` ${t('details.required')}` : '');
+  let input;
+  if (a.datatype === 'singlevaluelist') {
+    input = el('select', { id, name: a.code, required: a.required }, el('option', { value: '', text: t('details.choose') }),
+      a.values.map((v) => el('option', { value: v.key, text: named(v) })));
+  } else if (a.datatype === 'multivaluelist') {
+    return el('fieldset', { class: 'multi', 'data-code': a.code }, el('legend', {}, named(a)),
+      a.values.map((v) => el('label', {}, el('input', { type: 'checkbox', name: a.code, value: v.key }), named(v))));
+  } else if (a.datatype === 'text') {
+    input = el('textarea', { id, name: a.code, required: a.required, rows: 3 });
+  } else {
+    input = el('input', { id, name: a.code, required: a.required,
+      type: a.datatype === 'number' ? 'number' : a.datatype === 'datetime' ? 'datetime-local' : 'text' });
+  }
+  return el('div', { class: 'field' }, label, input);
+}
+
+function detailsStep(problems = []) {
+  const cat = state.category;
+  const form = el('form', { id: 'details', novalidate: true },
+    problems.length ? errorBox(problems) : null,
+    el('p', { class: 'chosen', text: named(cat) }),
+    (cat.attributes || []).slice().sort((a, b) => a.order - b.order).map(field),
+    el('div', { class: 'field' }, el('label', { for: 'description', text: t('details.description') }),
+      el('textarea', { id: 'description', name: 'description', rows: 4, maxlength: 4000 })),
+    el('fieldset', {}, el('legend', { text: t('details.contact') }),
+      el('div', { class: 'field' }, el('label', { for: 'name', text: t('details.name') }), el('input', { id: 'name', name: 'name', autocomplete: 'name' })),
+      el('div', { class: 'field' }, el('label', { for: 'phone', text: t('details.phone') }), el('input', { id: 'phone', name: 'phone', type: 'tel', autocomplete: 'tel' })),
+      cat.allow_anonymous ? el('label', {}, el('input', { type: 'checkbox', name: 'anonymous', id: 'anonymous' }), t('details.anonymous')) : null),
+    el('button', { class: 'primary', type: 'submit', id: 'send', text: t('submit') }),
+    el('button', { type: 'button', class: 'link', text: t('back'), on: { click: () => categoryStep() } }));
+  form.addEventListener('submit', (e) => { e.preventDefault(); send(form); });
+  show(el('section', {}, el('h1', { text: t('details.heading') }), form));
+}
+
+function reportFrom(form) {
+  const data = new FormData(form);
+  const attributes = {};
+  for (const a of state.category.attributes || []) {
+    const values = data.getAll(a.code).filter((v) => v !== '');
+    if (!values.length) continue;
+    attributes[a.code] = a.datatype === 'multivaluelist' ? values : a.datatype === 'number' ? Number(values[0]) : values[0];
+  }
+  const anonymous = data.get('anonymous') === 'on';
+  const name = data.get('name')?.trim(), phone = data.get('phone')?.trim();
+  return {
+    category: state.category.code,
+    description: data.get('description')?.trim() || undefined,
+    lat: state.location.lat,
+    lon: state.location.lon,
+    accuracy_m: state.location.accuracy ? Math.min(100000, state.location.accuracy) : undefined,
+    attributes,
+    anonymous,
+    contact: anonymous || (!name && !phone) ? undefined : { name: name || undefined, phone: phone || undefined },
+    channel: 'web',
+  };
+}
+
+async function send(form) {
+  const report = reportFrom(form);
+  // Saved on the device before any network call; the key makes resending harmless.
+  await outbox.save(report, state.photos.map((p) => p.blob), state.key);
+  const result = await outbox.flush();
+  const mine = result.sent.find((s) => s.key === state.key);
+  if (mine) return done(mine.code);
+  const refused = result.refused.find((s) => s.key === state.key);
+  if (refused) {
+    await outbox.discard(state.key);
+    state.key = outbox.newKey();
+    return detailsStep(explain(refused.problem));
+  }
+  // Offline or the server busy: it waits, and goes when the network is back.
+  try {
+    const reg = await navigator.serviceWorker?.ready;
+    await reg?.sync?.register('outbox');
+  } catch { /* no Background Sync: sent when the app is next open or online */ }
+  showQueue();
+  show(el('section', {}, el('h1', { id: 'queued', text: t('queued.heading') }), el('p', { text: t('queued.body') }),
+    el('button', { type: 'button', class: 'primary', text: t('done.again'), on: { click: restart } })));
+}
+
+function done(code) {
+  show(el('section', {}, el('h1', { text: t('done.heading') }),
+    el('p', {}, t('done.code'), ': ', el('strong', { id: 'tracking-code', text: code })),
+    el('p', {}, el('a', { href: `/r/${code}`, text: t('done.track') })),
+    el('button', { type: 'button', class: 'primary', text: t('done.again'), on: { click: restart } })));
+  showQueue();
+}
+
+function restart() {
+  state.photos = [];
+  state.category = null;
+  state.key = outbox.newKey();
+  photoStep();
+}
+
+async function showQueue() {
+  const bar = document.getElementById('queue');
+  const items = await outbox.waiting();
+  const waiting = items.filter((i) => i.state === 'waiting').length;
+  bar.hidden = waiting === 0;
+  bar.textContent = waiting ? t('queue.waiting', { n: waiting }) : '';
+}
+
+async function sendWaiting() {
+  const r = await outbox.flush();
+  await showQueue();
+  return r;
+}
+
+// ---- tracking page --------------------------------------------------------
+
+async function trackPage(code) {
+  const [r, ev] = await Promise.all([fetch(`/api/v1/reports/${code}`), fetch(`/api/v1/reports/${code}/events`)]);
+  if (!r.ok) return show(el('section', {}, el('h1', { text: t('track.heading') }), errorBox([t('track.missing')])));
+  const report = await r.json();
+  const events = ev.ok ? (await ev.json()).events : [];
+  show(el('section', {}, el('h1', { text: t('track.heading') }),
+    el('p', {}, t('done.code'), ': ', el('strong', { text: report.tracking_code })),
+    el('p', { id: 'track-status' }, `${t('track.status')}: `, el('strong', { text: t('status.' + report.status) })),
+    report.thumbnails?.length ? el('div', { class: 'thumbs' }, report.thumbnails.map((u) => el('img', { src: u, alt: '' }))) : null,
+    el('p', { text: report.description }),
+    el('ol', { class: 'timeline' }, events.map((e) => el('li', {},
+      el('time', { datetime: e.at, text: new Date(e.at).toLocaleString(lang) }), ' ',
+      e.to_status ? t('status.' + e.to_status) : e.action, e.note ? ` — ${e.note}` : '')))));
+}
+
+// ---- start ----------------------------------------------------------------
+
+function drawChrome() {
+  document.documentElement.lang = lang;
+  document.querySelector('[data-t="app.title"]').textContent = t('app.title');
+  document.getElementById('lang').textContent = t('lang.other');
+}
+
+function route() {
+  drawChrome();
+  const m = location.pathname.match(/^\/r\/([^/]+)$/);
+  if (m) return trackPage(decodeURIComponent(m[1]));
+  photoStep();
+}
+
+document.getElementById('lang').addEventListener('click', () => {
+  setLang(lang === 'en' ? 'zh-CN' : 'en');
+  route();
+});
+window.addEventListener('online', sendWaiting);
+navigator.serviceWorker?.addEventListener('message', (e) => { if (e.data?.outbox) showQueue(); });
+if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js', { type: 'module', scope: '/' }).catch(() => {});
+route();
+sendWaiting();

@@ -1,0 +1,155 @@
+// The reporter app in headless Chromium (Debian's, driven by playwright-core; no
+// browser is downloaded). Run by crates/sentinel/tests/api/browser.rs against a real
+// server: BASE_URL, PHOTO (a JPEG), ARTIFACTS (where the phone-size screenshots go).
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+
+const base = process.env.BASE_URL;
+const photo = process.env.PHOTO;
+const shots = process.env.ARTIFACTS;
+mkdirSync(shots, { recursive: true });
+const HERE = { latitude: 36.4567, longitude: 115.9854, accuracy: 12 };
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--no-first-run', '--disable-sync'],
+});
+
+async function phone(locale) {
+  const context = await browser.newContext({
+    viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+    locale, geolocation: HERE, permissions: ['geolocation'],
+  });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => { throw e; });
+  return { context, page };
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+async function api(path, init) {
+  const res = await fetch(base + path, init);
+  return { status: res.status, body: await res.json() };
+}
+
+/** Photo → location → category, leaving the page at the details form or the nearby list. */
+async function toCategory(page, name, { withPhoto = true, category = 'pothole', search = 'pothole' } = {}) {
+  await page.goto(base + '/');
+  await page.locator('#camera').waitFor();
+  await shot(page, `${name}-1-photo`);
+  if (withPhoto) {
+    await page.setInputFiles('#photo-input', photo);
+    await page.locator('.thumbs img').first().waitFor();
+    await shot(page, `${name}-2-photo-taken`);
+  }
+  await page.click('#photo-next');
+  await page.locator('#cat-search').waitFor();
+  await page.fill('#cat-search', search);
+  await shot(page, `${name}-3-category`);
+  await page.click(`button.cat[data-code="${category}"]`);
+}
+
+const results = [];
+async function test(name, fn) {
+  try { await fn(); results.push(`ok   ${name}`); } catch (e) { results.push(`FAIL ${name}: ${e.stack || e}`); }
+}
+
+let firstCode;
+
+await test('the whole flow files a report with the photo, the location and the category', async () => {
+  const { context, page } = await phone('zh-CN');
+  assert.equal(await page.evaluate(() => navigator.language), 'zh-CN');
+  await toCategory(page, 'zh-flow');
+  await page.locator('#details').waitFor();
+  assert.match(await page.textContent('h1'), /补充说明/);
+  await page.selectOption('#attr-size', 'medium');
+  await page.fill('#description', '人民路上有个大坑 / a deep pothole on Renmin Road');
+  await shot(page, 'zh-flow-4-details');
+  await page.click('#send');
+  await page.locator('#tracking-code').waitFor();
+  await shot(page, 'zh-flow-5-done');
+  firstCode = (await page.textContent('#tracking-code')).trim();
+  const { status, body } = await api(`/api/v1/reports/${firstCode}`);
+  assert.equal(status, 200);
+  assert.equal(body.category, 'pothole');
+  assert.ok(Math.abs(body.lat - HERE.latitude) < 1e-6 && Math.abs(body.lon - HERE.longitude) < 1e-6, `${body.lat},${body.lon}`);
+  assert.equal(body.photos.length, 1, 'the photo arrived');
+  assert.equal(body.attributes.size, 'medium');
+  await page.click('text=查看处理进度');
+  await page.locator('#track-status').waitFor();
+  assert.match(await page.textContent('#track-status'), /已提交/);
+  await shot(page, 'zh-flow-6-tracking');
+  await context.close();
+});
+
+await test('offline, the report waits on the phone and arrives exactly once', async () => {
+  const { context, page } = await phone('zh-CN');
+  await toCategory(page, 'zh-offline', { category: 'illegal_parking', search: 'parking' });
+  await page.locator('#details').waitFor();
+  const text = `offline report ${Date.now()}`;
+  await page.fill('#description', text);
+  await context.setOffline(true);
+  await page.click('#send');
+  await page.locator('#queued').waitFor();
+  await page.locator('#queue:not([hidden])').waitFor();
+  await shot(page, 'zh-offline-1-queued');
+  const list = async () => (await api('/api/v1/reports?limit=100')).body.reports.filter((r) => r.description === text);
+  assert.equal((await list()).length, 0, 'nothing reached the server while offline');
+  await context.setOffline(false);
+  await page.locator('#queue').waitFor({ state: 'hidden', timeout: 15000 });
+  await shot(page, 'zh-offline-2-sent');
+  // Opening the app again sends nothing twice.
+  await page.goto(base + '/');
+  await page.locator('#camera').waitFor();
+  await page.waitForTimeout(500);
+  assert.equal((await list()).length, 1, 'exactly one report');
+  await context.close();
+});
+
+await test('"me too" on a nearby report raises its supporters and files nothing new', async () => {
+  assert.ok(firstCode, 'the first test filed a report');
+  const before = (await api('/api/v1/reports?limit=100')).body.reports.length;
+  const { context, page } = await phone('zh-CN');
+  await toCategory(page, 'zh-metoo', { withPhoto: false });
+  await page.locator(`button.metoo[data-code="${firstCode}"]`).waitFor();
+  await shot(page, 'zh-metoo-1-nearby');
+  await page.click(`button.metoo[data-code="${firstCode}"]`);
+  await page.locator('#metoo-thanks').waitFor();
+  await shot(page, 'zh-metoo-2-thanks');
+  assert.equal((await api(`/api/v1/reports/${firstCode}`)).body.supporters, 2);
+  assert.equal((await api('/api/v1/reports?limit=100')).body.reports.length, before);
+  await context.close();
+});
+
+await test('English renders, and a refusal comes back as a sentence with the draft kept', async () => {
+  const { context, page } = await phone('en-US');
+  await page.goto(base + '/');
+  await page.locator('#camera').waitFor();
+  assert.match(await page.textContent('#camera'), /Take or choose a photo/);
+  await shot(page, 'en-1-photo');
+  await page.click('#photo-next');
+  await page.fill('#cat-search', 'fire');
+  await page.click('button.cat[data-code="fire_lane_blocked"]');
+  await page.locator('#details').waitFor();
+  await page.click('#send');
+  const error = page.locator('.error');
+  await error.waitFor();
+  assert.match(await error.textContent(), /Describe the problem or add a photo\./);
+  await shot(page, 'en-2-refused');
+  await page.fill('#description', 'tricycles block the fire lane');
+  await page.click('#send');
+  await page.locator('#tracking-code').waitFor();
+  await shot(page, 'en-3-done');
+  // The switch goes back to Chinese, and stays.
+  await page.click('#lang');
+  assert.match(await page.textContent('#camera'), /拍照或选照片/);
+  await context.close();
+});
+
+await browser.close();
+console.log(results.join('\n'));
+if (results.some((r) => r.startsWith('FAIL'))) process.exit(1);
