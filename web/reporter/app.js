@@ -387,6 +387,7 @@ async function trackPage(code) {
   if (!r.ok) return show(el('section', {}, el('h1', { text: t('track.heading') }), errorBox([t('track.missing')])));
   const report = await r.json();
   const events = ev.ok ? (await ev.json()).events : [];
+  const key = await outbox.reporterKey(report.tracking_code).catch(() => null);
   show(el('section', {}, el('h1', { text: t('track.heading') }),
     el('p', {}, t('done.code'), ': ', el('strong', { text: report.tracking_code })),
     el('p', { id: 'track-status' }, `${t('track.status')}: `, el('strong', { text: t('status.' + report.status) })),
@@ -394,7 +395,40 @@ async function trackPage(code) {
     el('p', { text: report.description }),
     el('ol', { class: 'timeline' }, events.map((e) => el('li', {},
       el('time', { datetime: e.at, text: new Date(e.at).toLocaleString(lang) }), ' ',
-      e.to_status ? t('status.' + e.to_status) : e.action, e.note ? ` — ${e.note}` : '')))));
+      e.to_status ? t('status.' + e.to_status) : t('action.' + e.action), e.note ? ` — ${e.note}` : ''))),
+    key ? reporterActions(report, key) : null));
+}
+
+/** What the person who filed it may do once it is dealt with: confirm, reopen, rate. */
+function reporterActions(report, key) {
+  if (!['resolved', 'verified', 'closed'].includes(report.status)) return null;
+  const out = el('div', { class: 'reporter-actions', id: 'reporter-actions' });
+  const act = async (body) => {
+    const res = await fetch(`/api/v1/reports/${report.tracking_code}/reporter`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ reporter_key: key, ...body }),
+    });
+    if (!res.ok) return out.prepend(errorBox(explain(await res.json().catch(() => ({})))));
+    trackPage(report.tracking_code).then(() => document.getElementById('track-status')
+      ?.after(el('p', { class: 'ok', role: 'status', id: 'track-thanks', text: t('track.thanks') })));
+  };
+  const reason = el('textarea', { id: 'reopen-reason', rows: 2, 'aria-label': t('track.reason'), placeholder: t('track.reason') });
+  if (report.status !== 'closed') {
+    out.append(el('button', { type: 'button', class: 'primary', id: 'confirm-fix', text: t('track.confirm'), on: { click: () => act({ action: 'confirm' }) } }));
+  }
+  out.append(reason, el('button', { type: 'button', class: 'secondary', id: 'reopen', text: t('track.reopen'),
+    on: { click: () => (reason.value.trim() ? act({ action: 'reopen', reason: reason.value.trim() }) : out.prepend(errorBox([t('err.reason')]))) } }));
+  let score = 0;
+  const stars = el('div', { class: 'stars', role: 'radiogroup', 'aria-label': t('track.rate') },
+    [1, 2, 3, 4, 5].map((n) => el('button', { type: 'button', role: 'radio', 'aria-checked': 'false', 'data-score': n,
+      'aria-label': t('track.stars', { n }), text: '★',
+      on: { click: (e) => { score = n; stars.querySelectorAll('button').forEach((b) => {
+        const on = Number(b.dataset.score) <= n; b.classList.toggle('on', on); b.setAttribute('aria-checked', String(Number(b.dataset.score) === n));
+      }); e.currentTarget.focus(); } } })));
+  const comment = el('textarea', { id: 'rating-comment', rows: 2, 'aria-label': t('track.comment'), placeholder: t('track.comment') });
+  out.append(el('h2', { text: t('track.rate') }), stars, comment,
+    el('button', { type: 'button', class: 'primary', id: 'send-rating', text: t('track.send_rating'),
+      on: { click: () => act({ action: 'rate', score, comment: comment.value.trim() || undefined }) } }));
+  return out;
 }
 
 // ---- start ----------------------------------------------------------------

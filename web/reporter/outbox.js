@@ -72,7 +72,8 @@ async function run() {
     }
     if (res.status === 201) {
       const body = await res.json();
-      await tx('sent', 'readwrite', (s) => s.put({ key: item.key, code: body.tracking_code, at: Date.now() }));
+      // The reporter_key proves later, on the tracking page, that this phone filed it.
+      await tx('sent', 'readwrite', (s) => s.put({ key: item.key, code: body.tracking_code, reporter_key: body.reporter_key, at: Date.now() }));
       await tx('outbox', 'readwrite', (s) => s.delete(item.key));
       out.sent.push({ key: item.key, code: body.tracking_code });
     } else if (res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408) {
@@ -87,6 +88,12 @@ async function run() {
     }
   }
   return out;
+}
+
+/** The secret this device was given for a tracking code, if it filed that report. */
+export async function reporterKey(code) {
+  const all = await tx('sent', 'readonly', (s) => s.getAll());
+  return all.find((s) => s.code === code)?.reporter_key ?? null;
 }
 
 export async function discard(key) {

@@ -59,6 +59,7 @@ async function test(name, fn) {
 }
 
 let firstCode;
+let first; // the phone that filed the first report, kept for the tracking page
 
 await test('the whole flow files a report with the photo, the location and the category', async () => {
   const { context, page } = await phone('zh-CN');
@@ -83,7 +84,7 @@ await test('the whole flow files a report with the photo, the location and the c
   await page.locator('#track-status').waitFor();
   assert.match(await page.textContent('#track-status'), /已提交/);
   await shot(page, 'zh-flow-6-tracking');
-  await context.close();
+  first = { context, page };
 });
 
 await test('offline, the report waits on the phone and arrives exactly once', async () => {
@@ -148,6 +149,38 @@ await test('English renders, and a refusal comes back as a sentence with the dra
   await page.click('#lang');
   assert.match(await page.textContent('#camera'), /拍照或选照片/);
   await context.close();
+});
+
+await test('the reporter confirms the fix and rates it from the tracking page', async () => {
+  const { page } = first;
+  const { body } = await api(`/api/v1/reports/${firstCode}`);
+  const act = (action) => api(`/api/v1/reports/${body.id}/actions`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${process.env.STAFF_TOKEN}` },
+    body: JSON.stringify(action),
+  });
+  for (const a of [{ action: 'accept' }, { action: 'assign' }, { action: 'start' }, { action: 'resolve', note: '已修补 / patched' }]) {
+    const r = await act(a);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
+  await page.goto(`${base}/r/${firstCode}`);
+  await page.locator('#confirm-fix').waitFor();
+  await shot(page, 'zh-track-1-resolved');
+  await page.click('#confirm-fix');
+  await page.locator('#track-thanks').waitFor();
+  assert.equal((await api(`/api/v1/reports/${firstCode}`)).body.status, 'closed');
+  await page.click('.stars button[data-score="4"]');
+  await page.fill('#rating-comment', '很快 / quick');
+  await shot(page, 'zh-track-2-rating');
+  await page.click('#send-rating');
+  await page.locator('#track-thanks').waitFor();
+  assert.equal((await api(`/api/v1/reports/${firstCode}`)).body.rating, 4);
+  // Another phone sees the progress but not the reporter's buttons.
+  const other = await phone('zh-CN');
+  await other.page.goto(`${base}/r/${firstCode}`);
+  await other.page.locator('#track-status').waitFor();
+  assert.equal(await other.page.locator('#reporter-actions').count(), 0);
+  await other.context.close();
+  await first.context.close();
 });
 
 await browser.close();

@@ -124,6 +124,8 @@ pub struct NewReport {
     pub due: Option<(OffsetDateTime, crate::calendar::DueKind)>,
     /// Links to media the reporter's app holds (Open311 `media_url`), kept as links.
     pub media_urls: Vec<String>,
+    /// SHA-256 (hex) of the secret given to whoever filed it, if one was given.
+    pub reporter_key_hash: Option<String>,
 }
 
 fn optional_text(
@@ -466,6 +468,7 @@ impl ReportInput {
                 routing: None,
                 due: None,
                 media_urls: Vec::new(),
+                reporter_key_hash: None,
             }),
             _ => Err(errors),
         }

@@ -180,6 +180,8 @@ pub struct Report {
     pub rating: Option<(u8, OffsetDateTime)>,
     /// Links to media held elsewhere (Open311 `media_url`).
     pub media_urls: Vec<String>,
+    /// SHA-256 (hex) of the filer's secret; never shown, compared only.
+    pub reporter_key_hash: Option<String>,
 }
 
 /// One entry of a report's append-only timeline.

@@ -55,6 +55,7 @@ fn new_report(category: &str, lat: f64) -> NewReport {
         }),
         due: None,
         media_urls: vec![],
+        reporter_key_hash: None,
     }
 }
 

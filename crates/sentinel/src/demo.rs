@@ -601,6 +601,7 @@ async fn file_one(store: &dyn Store, world: &World, i: usize, plan: Plan) -> Res
             _ => None,
         },
         media_urls: vec![],
+        reporter_key_hash: None,
     };
     let dispatcher = Actor::Staff {
         user: "dispatcher".into(),

@@ -42,6 +42,10 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/api/v1/jurisdictions/locate", get(jurisdictions::locate))
         .route(
+            "/api/v1/reports/{key}/reporter",
+            post(reports::post_reporter_action),
+        )
+        .route(
             "/api/v1/jurisdictions/outlines",
             get(jurisdictions::outlines),
         )

@@ -284,12 +284,20 @@ pub(crate) async fn create_report(
         account: None,
         staff: staff.is_some(),
     };
-    let new = input.parse(&ctx).map_err(ApiError::Validation)?;
+    let mut new = input.parse(&ctx).map_err(ApiError::Validation)?;
+    // Whoever filed it gets a secret, once, to confirm the fix, reopen or rate from
+    // the tracking page without an account; only its hash is kept.
+    let reporter_key = crate::auth::random_secret();
+    new.reporter_key_hash = Some(crate::auth::secret_hash(&reporter_key));
     let actor = staff
         .as_ref()
         .map_or_else(|| "public".to_owned(), |st| st.user.name.clone());
     let config = s.config.clone();
-    let render = move |r: &Report| views::public_report(r, &config).to_string();
+    let render = move |r: &Report| {
+        let mut v = views::public_report(r, &config);
+        v["reporter_key"] = json!(reporter_key);
+        v.to_string()
+    };
     let idempotency = key.map(|key| Idempotency {
         key,
         request_hash: hash,
@@ -714,4 +722,103 @@ pub(crate) async fn post_action(
         Json(json!({ "report": view, "event": views::staff_event(&event, &s.config) }))
             .into_response(),
     )
+}
+
+/// Body of `POST /api/v1/reports/{key}/reporter`.
+#[derive(Deserialize)]
+pub(crate) struct ReporterBody {
+    reporter_key: Option<String>,
+    action: String,
+    reason: Option<String>,
+    score: Option<i64>,
+    comment: Option<String>,
+}
+
+/// `POST /api/v1/reports/{key}/reporter`: the person who filed the report, proved
+/// by the secret they were given, confirms the fix (`confirm`), disputes it
+/// (`reopen`, with a reason) or rates the handling (`rate`, 1 to 5).
+pub(crate) async fn post_reporter_action(
+    State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiPath(key): ApiPath<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    s.intake_limit.check(peer.ip())?;
+    let b: ReporterBody = parse_json(&body)?;
+    let r = load(&s, &key).await?;
+    let given = b.reporter_key.as_deref().map(str::trim).unwrap_or_default();
+    let proved = !given.is_empty()
+        && r.reporter_key_hash.as_deref().is_some_and(|h| {
+            let mine = crate::auth::secret_hash(given);
+            // Compare without an early exit.
+            h.len() == mine.len()
+                && h.bytes()
+                    .zip(mine.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+        });
+    if !proved {
+        return Err(ApiError::Forbidden(
+            "only the person who filed this report can do this (the reporter_key is missing or wrong)"
+                .into(),
+        ));
+    }
+    let text = |v: Option<String>| v.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    let action = match b.action.as_str() {
+        "confirm" => Action::Close,
+        "reopen" => Action::Reopen {
+            reason: text(b.reason).unwrap_or_default(),
+        },
+        "rate" => {
+            let score = b
+                .score
+                .and_then(|s| u8::try_from(s).ok())
+                .filter(|s| (1..=5).contains(s))
+                .ok_or_else(|| {
+                    ApiError::Validation(vec![FieldError::new(
+                        "score",
+                        "a rating is a whole number from 1 to 5",
+                    )])
+                })?;
+            Action::Rate {
+                score,
+                comment: text(b.comment),
+            }
+        }
+        other => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "action",
+                format!("unknown action {other:?}; use confirm, reopen or rate"),
+            )]));
+        }
+    };
+    let catalog = s.catalog();
+    let cat = catalog.category(&r.category);
+    let now = OffsetDateTime::now_utc();
+    let due = cat.map_or(sentinel_core::calendar::DueChange::Keep, |c| {
+        sentinel_core::calendar::due_after(
+            action.kind(),
+            c.deadlines_for(r.priority),
+            now,
+            &s.calendar(),
+        )
+    });
+    let (report, event) = s
+        .store
+        .apply(ActionRequest {
+            report: r.id,
+            actor: sentinel_core::Actor::Reporter,
+            action,
+            photos: vec![],
+            requires_verification: cat.is_some_and(|c| c.requires_verification),
+            due,
+            policy: s.config.lifecycle,
+            now,
+        })
+        .await?;
+    tracing::info!(id = %report.id, action = %event.action, "reporter action");
+    Ok(Json(json!({
+        "report": views::public_report(&report, &s.config),
+        "event": views::public_event(&event, &s.config),
+    })))
 }

@@ -42,6 +42,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("../../migrations/sqlite/0010_sentinels.sql")),
     (11, include_str!("../../migrations/sqlite/0011_open311.sql")),
     (12, include_str!("../../migrations/sqlite/0012_status_changes.sql")),
+    (13, include_str!("../../migrations/sqlite/0013_reporter_key.sql")),
 ];
 
 /// The SQLite store.

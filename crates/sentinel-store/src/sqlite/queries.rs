@@ -37,7 +37,7 @@ fn json<T: serde::de::DeserializeOwned>(idx: usize, s: String) -> rusqlite::Resu
 const REPORT_COLUMNS: &str = "id, tracking_code, category, description, lat, lon, accuracy_m, address, attributes, photos, \
      reporter_kind, contact_name, contact_phone, contact_email, account, channel, status, priority, department, \
      co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at, \
-     jurisdiction, routing, due_at, due_kind, rating, rated_at, media_urls";
+     jurisdiction, routing, due_at, due_kind, rating, rated_at, media_urls, reporter_key_hash";
 
 fn report_from_row(r: &Row<'_>) -> rusqlite::Result<Report> {
     let reporter = match r.get::<_, String>(10)?.as_str() {
@@ -93,6 +93,7 @@ fn report_from_row(r: &Row<'_>) -> rusqlite::Result<Report> {
             _ => None,
         },
         media_urls: json(33, r.get(33)?)?,
+        reporter_key_hash: r.get(34)?,
     })
 }
 
@@ -118,8 +119,8 @@ pub(crate) fn insert_report(
     let mut stmt = conn.prepare_cached(
         "INSERT INTO reports (tracking_code, category, description, lat, lon, accuracy_m, address, attributes, photos, \
          reporter_kind, contact_name, contact_phone, contact_email, account, channel, status, priority, department, \
-         co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at, jurisdiction, routing, due_at, due_kind, media_urls) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'submitted', ?16, NULL, '[]', NULL, NULL, 1, ?17, ?18, ?18, NULL, ?19, ?20, ?21, ?22, ?23)",
+         co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at, jurisdiction, routing, due_at, due_kind, media_urls, reporter_key_hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'submitted', ?16, NULL, '[]', NULL, NULL, 1, ?17, ?18, ?18, NULL, ?19, ?20, ?21, ?22, ?23, ?24)",
     )?;
     let attributes =
         serde_json::to_string(&new.attributes).map_err(|e| StoreError::Database(e.to_string()))?;
@@ -160,6 +161,7 @@ pub(crate) fn insert_report(
             new.due.map(|d| ms(d.0)),
             new.due.map(|d| d.1.as_str()),
             media_json,
+            new.reporter_key_hash,
         ]);
         match inserted {
             Ok(_) => {
@@ -192,6 +194,7 @@ pub(crate) fn insert_report(
                     due: new.due.map(|(at, kind)| (from_ms(ms(at)), kind)),
                     rating: None,
                     media_urls: new.media_urls.clone(),
+                    reporter_key_hash: new.reporter_key_hash.clone(),
                 });
             }
             Err(rusqlite::Error::SqliteFailure(e, Some(msg)))

@@ -23,12 +23,36 @@ async fn the_reporter_app_works_in_a_real_browser() {
     )
     .unwrap();
     let artifacts = format!("{}/browser-artifacts", env!("CARGO_TARGET_TMPDIR"));
+    // A dispatcher's token, for moving the report through the lifecycle.
+    let store = sentinel_store::sqlite::SqliteStore::open(&dir.path().join("data")).unwrap();
+    sentinel_server::auth::create_staff_user(
+        &store,
+        &sentinel_core::Catalog::builtin(),
+        "dispatch",
+        &sentinel_server::auth::Secret::new("a long enough password"),
+        sentinel_core::Role::Admin,
+        None,
+    )
+    .await
+    .unwrap();
+    let token = sentinel_server::auth::new_token();
+    sentinel_store::Store::create_token(
+        &store,
+        "dispatch",
+        "browser",
+        &sentinel_server::auth::secret_hash(token.expose()),
+        time::OffsetDateTime::now_utc(),
+        None,
+    )
+    .await
+    .unwrap();
     let out = Command::new("node")
         .arg(format!("{web}/tests/reporter.test.mjs"))
         .current_dir(&web)
         .env("BASE_URL", &server.base)
         .env("PHOTO", &photo)
         .env("ARTIFACTS", &artifacts)
+        .env("STAFF_TOKEN", token.expose())
         .output()
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -384,3 +384,103 @@ async fn missed_deadlines_bring_one_reminder_then_one_escalation() {
     .await;
     assert!(resolved["report"]["due_at"].is_null());
 }
+
+#[tokio::test]
+async fn the_reporter_confirms_reopens_and_rates_with_the_key_given_at_filing() {
+    let app = TestApp::spawn().await;
+    let mut body = sample();
+    body["category"] = json!("pothole");
+    let res = app.post_json(&body).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let r: Value = res.json().await.unwrap();
+    let (id, code) = (
+        r["id"].as_i64().unwrap(),
+        r["tracking_code"].as_str().unwrap().to_owned(),
+    );
+    let key = r["reporter_key"]
+        .as_str()
+        .expect("a reporter key, once")
+        .to_owned();
+    // The key is never shown again.
+    let again: Value = app.get_json(&format!("/api/v1/reports/{code}")).await;
+    assert!(again.get("reporter_key").is_none());
+    let reporter = |b: Value| {
+        app.client
+            .post(app.url(&format!("/api/v1/reports/{code}/reporter")))
+            .json(&b)
+            .send()
+    };
+    // Nothing to confirm yet, and a wrong key proves nothing.
+    problem(
+        reporter(json!({"reporter_key": key, "action": "confirm"}))
+            .await
+            .unwrap(),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    problem(
+        reporter(json!({"reporter_key": "guess", "action": "rate", "score": 1}))
+            .await
+            .unwrap(),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let d = app.token("dispatch", Role::Dispatcher, None).await;
+    let housing = app.token("housing-1", Role::Officer, Some("housing")).await;
+    for (who, b) in [
+        (&d, json!({"action": "accept"})),
+        (&d, json!({"action": "assign"})),
+        (&housing, json!({"action": "start"})),
+        (&housing, json!({"action": "resolve", "note": "filled"})),
+    ] {
+        ok(app.act(who, id, b).await).await;
+    }
+    let closed = ok(reporter(json!({"reporter_key": key, "action": "confirm"}))
+        .await
+        .unwrap())
+    .await;
+    assert_eq!(closed["report"]["status"], "closed");
+    problem(
+        reporter(json!({"reporter_key": key, "action": "rate", "score": 0}))
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let rated = ok(reporter(
+        json!({"reporter_key": key, "action": "rate", "score": 5, "comment": "fast"}),
+    )
+    .await
+    .unwrap())
+    .await;
+    assert_eq!(rated["report"]["rating"], 5);
+    problem(
+        reporter(json!({"reporter_key": key, "action": "reopen"}))
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let reopened = ok(reporter(
+        json!({"reporter_key": key, "action": "reopen", "reason": "the hole is back"}),
+    )
+    .await
+    .unwrap())
+    .await;
+    assert_eq!(reopened["report"]["status"], "reopened");
+    let events = app.store.events(sentinel_core::ReportId(id)).await.unwrap();
+    let tail: Vec<(&str, &str)> = events
+        .iter()
+        .rev()
+        .take(3)
+        .map(|e| (e.action.as_str(), e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            ("reopen", "reporter"),
+            ("rate", "reporter"),
+            ("close", "reporter")
+        ]
+    );
+}
