@@ -3,7 +3,8 @@
 // server: BASE_URL, PHOTO (a JPEG), ARTIFACTS (where the phone-size screenshots go).
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 
 const base = process.env.BASE_URL;
 const photo = process.env.PHOTO;
@@ -57,6 +58,31 @@ const results = [];
 async function test(name, fn) {
   try { await fn(); results.push(`ok   ${name}`); } catch (e) { results.push(`FAIL ${name}: ${e.stack || e}`); }
 }
+
+await test('our own page weight is under 100 KB gzipped, and the camera button time is measured on a slow network', async () => {
+  const dir = new URL('../reporter/', import.meta.url);
+  const own = readdirSync(dir).filter((f) => /\.(html|js|css|webmanifest|svg)$/.test(f));
+  const gz = own.reduce((n, f) => n + gzipSync(readFileSync(new URL(f, dir)), { level: 9 }).length, 0);
+  assert.ok(gz < 100 * 1024, `${gz} bytes gzipped`);
+  // "Slow 3G" as Chromium's DevTools first defined it: 400 ms round trips, 400 kbit/s.
+  const times = [];
+  for (let i = 0; i < 5; i++) {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, locale: 'zh-CN' });
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false, latency: 400, downloadThroughput: 400 * 1000 / 8, uploadThroughput: 400 * 1000 / 8,
+    });
+    await page.goto(base + '/', { waitUntil: 'commit' });
+    await page.locator('#camera').waitFor();
+    times.push(await page.evaluate(() => performance.now()));
+    await context.close();
+  }
+  times.sort((a, b) => a - b);
+  console.log(`MEASURE own_gzip_bytes=${gz} files=${own.length} camera_ms_slow3g_median=${Math.round(times[2])} all=${times.map(Math.round).join(',')}`);
+});
 
 let firstCode;
 let first; // the phone that filed the first report, kept for the tracking page

@@ -232,6 +232,9 @@ pub fn app(state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             api::panic_response,
         ))
+        // gzip for text (pages, scripts, JSON, XML) when the client takes it;
+        // photos and event streams are left alone by the default predicate.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
