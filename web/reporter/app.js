@@ -437,6 +437,7 @@ function drawChrome() {
   document.documentElement.lang = lang;
   document.querySelector('[data-t="app.title"]').textContent = t('app.title');
   document.getElementById('lang').textContent = t('lang.other');
+  document.getElementById('map-link').textContent = t('map.link');
 }
 
 function route() {

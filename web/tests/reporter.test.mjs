@@ -209,6 +209,26 @@ await test('the reporter confirms the fix and rates it from the tracking page', 
   await first.context.close();
 });
 
+await test('the public map shows reports by category and status, with no personal data', async () => {
+  const { context, page } = await phone('zh-CN');
+  await page.goto(`${base}/map`);
+  const count = async () => Number(await page.locator('#map').getAttribute('data-count'));
+  await page.waitForFunction(() => document.getElementById('map').dataset.count !== undefined);
+  const open = await count();
+  assert.ok(open >= 2, `open reports on the map: ${open}`);
+  await shot(page, 'zh-map-1-open');
+  await page.selectOption('#f-category', 'illegal_parking');
+  await page.waitForFunction(() => document.getElementById('f-count').textContent.includes(' 1 '));
+  assert.equal(await count(), 1);
+  await page.selectOption('#f-category', '');
+  await page.selectOption('#f-status', 'done');
+  await page.waitForFunction(() => document.getElementById('map').dataset.count === '1');
+  await shot(page, 'zh-map-2-done');
+  const served = await (await fetch(`${base}/api/v1/reports?limit=500`)).text();
+  assert.ok(!served.includes('13800138000') && !served.includes('reporter_key'), 'no personal data');
+  await context.close();
+});
+
 await browser.close();
 console.log(results.join('\n'));
 if (results.some((r) => r.startsWith('FAIL'))) process.exit(1);

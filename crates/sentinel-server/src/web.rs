@@ -22,6 +22,10 @@ pub(crate) fn routes() -> Router<crate::AppState> {
         .route("/", get(reporter))
         .route("/r/{code}", get(reporter))
         .route(
+            "/map",
+            get(|h: HeaderMap| async move { asset("reporter/map.html", &h) }),
+        )
+        .route(
             "/sw.js",
             get(|h: HeaderMap| async move { asset("reporter/sw.js", &h) }),
         )
