@@ -55,6 +55,8 @@ pub struct Config {
     pub open311_jurisdiction: Option<String>,
     /// Open311 calls per minute per API key (0 turns the limit off).
     pub open311_per_minute: u32,
+    /// Sign-in, sign-up and code attempts per minute per address (0 turns it off).
+    pub login_per_minute: u32,
     /// Hosts Open311 `media_url` links are fetched from (and their subdomains);
     /// empty: links are kept, never fetched.
     pub media_fetch_hosts: Vec<String>,
@@ -79,6 +81,7 @@ impl Default for Config {
             public_url: String::new(),
             open311_jurisdiction: None,
             open311_per_minute: 600,
+            login_per_minute: 10,
             media_fetch_hosts: Vec::new(),
             media_fetch_allow_private: false,
         }
@@ -110,6 +113,8 @@ pub struct AppState {
     pub open311_limit: Arc<RateLimit<i64>>,
     /// When this process started (Open311 discovery's changeset).
     pub started_at: time::OffsetDateTime,
+    /// Where sentinel verification codes go (the development sender logs them).
+    pub code_sender: Arc<dyn api::sentinels::CodeSender>,
 }
 
 impl AppState {
@@ -120,12 +125,13 @@ impl AppState {
                 config.intake_per_minute,
                 config.intake_burst,
             )),
-            login_limit: Arc::new(RateLimit::per_minute(10, 5)),
+            login_limit: Arc::new(RateLimit::per_minute(config.login_per_minute, 5)),
             open311_limit: Arc::new(RateLimit::per_minute(
                 config.open311_per_minute,
                 config.open311_per_minute / 4,
             )),
             started_at: time::OffsetDateTime::now_utc(),
+            code_sender: Arc::new(api::sentinels::LogSender),
             store,
             photos,
             catalog_in_force: Arc::new(RwLock::new(Arc::new(Catalog::builtin()))),

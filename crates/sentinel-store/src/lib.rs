@@ -150,6 +150,8 @@ pub struct ReportQuery {
     pub categories: Vec<String>,
     /// Lead department.
     pub department: Option<String>,
+    /// Filed under this sentinel account.
+    pub account: Option<String>,
     /// Created at or after.
     pub since: Option<OffsetDateTime>,
     /// Created before.
@@ -228,6 +230,19 @@ pub struct TokenInfo {
     pub expires_at: Option<OffsetDateTime>,
     /// When revoked.
     pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// What a sentinel's reports add up to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Standing {
+    /// Reports filed under the account.
+    pub filed: u64,
+    /// Of those a dispatcher has looked at, how many were taken up (not refused).
+    pub judged: u64,
+    /// How many were taken up.
+    pub valid: u64,
+    /// Other people who said "me too" on them.
+    pub supporters: u64,
 }
 
 /// An Open311 client application (its key is never stored, only its hash).
@@ -392,6 +407,43 @@ pub trait Store: Send + Sync + 'static {
         approved_by: &str,
         now: OffsetDateTime,
     ) -> Result<usize>;
+    /// Signs a sentinel up, unverified, with the hash of the code sent to prove the
+    /// phone or email. A taken phone, email or name: `AlreadyExists`.
+    async fn create_sentinel(
+        &self,
+        new: NewSentinel,
+        code_hash: &str,
+        code_expires: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Sentinel>;
+    /// Checks a sign-up code: right and in time, the account is verified (`Some`);
+    /// wrong, one of five tries is spent (`None`); after five, or expired, `None`.
+    async fn verify_sentinel(
+        &self,
+        key: &SentinelKey,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Sentinel>>;
+    /// Starts a sentinel's browser session.
+    async fn create_sentinel_session(
+        &self,
+        id_hash: &str,
+        sentinel: i64,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<()>;
+    /// The verified sentinel behind a live session.
+    async fn sentinel_for_session(
+        &self,
+        id_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Sentinel>>;
+    /// Ends a session.
+    async fn end_sentinel_session(&self, id_hash: &str) -> Result<()>;
+    /// A sentinel's standing: reports filed, how many were found valid, supporters gathered.
+    async fn standing(&self, handle: &str) -> Result<Standing>;
+    /// Pending group requests, oldest first: (handle, display name, request).
+    async fn group_requests(&self) -> Result<Vec<(String, String, Membership)>>;
     /// A sentinel by handle, phone or email.
     async fn sentinel(&self, key: &SentinelKey) -> Result<Option<Sentinel>>;
     /// A sentinel with their password hash, for signing in.

@@ -8,6 +8,7 @@ mod layers;
 mod ops;
 mod photos;
 pub(crate) mod reports;
+pub mod sentinels;
 mod session;
 
 use crate::AppState;
@@ -41,6 +42,19 @@ pub(crate) fn router() -> Router<AppState> {
             get(jurisdictions::list_jurisdictions),
         )
         .route("/api/v1/jurisdictions/locate", get(jurisdictions::locate))
+        .route("/api/v1/sentinels", post(sentinels::sign_up))
+        .route("/api/v1/sentinels/verify", post(sentinels::verify))
+        .route(
+            "/api/v1/sentinels/session",
+            post(sentinels::sign_in).delete(sentinels::sign_out),
+        )
+        .route("/api/v1/sentinels/me", get(sentinels::me))
+        .route("/api/v1/sentinels/me/groups", post(sentinels::join))
+        .route("/api/v1/admin/sentinel-groups", get(sentinels::pending))
+        .route(
+            "/api/v1/admin/sentinel-groups/{handle}/{group}",
+            post(sentinels::decide),
+        )
         .route(
             "/api/v1/reports/{key}/reporter",
             post(reports::post_reporter_action),

@@ -254,6 +254,13 @@ pub(crate) async fn create_report(
         s.intake_limit.check(peer.ip())?;
     }
     let key = idempotency_key(req.headers())?;
+    let account = if staff.is_none() {
+        crate::api::sentinels::signed_in(&s, req.headers())
+            .await?
+            .map(|who| who.handle)
+    } else {
+        None
+    };
     let raw = read_submission(&s, req, "report").await?;
     // Only a keyed request is ever compared with another.
     let hash = key.as_ref().map(|_| request_hash(&raw)).unwrap_or_default();
@@ -281,7 +288,7 @@ pub(crate) async fn create_report(
         exif_location: first_meta.and_then(|m| m.location()),
         exif_time: first_meta.and_then(|m| m.taken_at()),
         channel: Channel::Api,
-        account: None,
+        account,
         staff: staff.is_some(),
     };
     let mut new = input.parse(&ctx).map_err(ApiError::Validation)?;
@@ -500,6 +507,7 @@ impl ListQuery {
             statuses,
             categories,
             department: self.department,
+            account: None,
             since: time_param("since", &self.since)?,
             until: time_param("until", &self.until)?,
             before_id,

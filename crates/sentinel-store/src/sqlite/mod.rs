@@ -8,8 +8,8 @@ mod writer;
 
 use crate::{
     AccessLogEntry, ActionRequest, IdempotentResponse, JurisdictionRecord, NewJurisdiction,
-    Open311Client, PhotoRecord, ReportKey, ReportQuery, Result, SentinelKey, Store, StoreError,
-    Submission, Submitted, Supporter, TokenInfo, User,
+    Open311Client, PhotoRecord, ReportKey, ReportQuery, Result, SentinelKey, Standing, Store,
+    StoreError, Submission, Submitted, Supporter, TokenInfo, User,
 };
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
@@ -43,6 +43,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (11, include_str!("../../migrations/sqlite/0011_open311.sql")),
     (12, include_str!("../../migrations/sqlite/0012_status_changes.sql")),
     (13, include_str!("../../migrations/sqlite/0013_reporter_key.sql")),
+    (14, include_str!("../../migrations/sqlite/0014_sentinel_sign_in.sql")),
 ];
 
 /// The SQLite store.
@@ -505,6 +506,72 @@ impl Store for SqliteStore {
             Ok(n)
         })
         .await
+    }
+
+    async fn create_sentinel(
+        &self,
+        new: NewSentinel,
+        code_hash: &str,
+        code_expires: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Sentinel> {
+        let code_hash = code_hash.to_owned();
+        self.write(move |c| {
+            let s = queries::insert_sentinel(c, &new, now)?;
+            queries::set_code(c, s.id, &code_hash, code_expires)?;
+            Ok(s)
+        })
+        .await
+    }
+
+    async fn verify_sentinel(
+        &self,
+        key: &SentinelKey,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Sentinel>> {
+        let (key, code_hash) = (key.clone(), code_hash.to_owned());
+        self.write(move |c| queries::verify_sentinel(c, &key, &code_hash, now))
+            .await
+    }
+
+    async fn create_sentinel_session(
+        &self,
+        id_hash: &str,
+        sentinel: i64,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<()> {
+        let id_hash = id_hash.to_owned();
+        self.write(move |c| {
+            queries::insert_sentinel_session(c, &id_hash, sentinel, now, expires_at)
+        })
+        .await
+    }
+
+    async fn sentinel_for_session(
+        &self,
+        id_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Sentinel>> {
+        let id_hash = id_hash.to_owned();
+        self.read(move |c| queries::sentinel_for_session(c, &id_hash, now))
+            .await
+    }
+
+    async fn end_sentinel_session(&self, id_hash: &str) -> Result<()> {
+        let id_hash = id_hash.to_owned();
+        self.write(move |c| queries::end_sentinel_session(c, &id_hash))
+            .await
+    }
+
+    async fn standing(&self, handle: &str) -> Result<Standing> {
+        let handle = handle.to_owned();
+        self.read(move |c| queries::standing(c, &handle)).await
+    }
+
+    async fn group_requests(&self) -> Result<Vec<(String, String, Membership)>> {
+        self.read(queries::group_requests).await
     }
 
     async fn sentinel(&self, key: &SentinelKey) -> Result<Option<Sentinel>> {

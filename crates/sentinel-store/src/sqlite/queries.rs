@@ -2,8 +2,8 @@
 
 use crate::{
     AccessLogEntry, IdempotentResponse, JurisdictionRecord, NewJurisdiction, Open311Client,
-    PhotoRecord, ReportKey, ReportQuery, Result, SentinelKey, StoreError, Supporter, TokenInfo,
-    User,
+    PhotoRecord, ReportKey, ReportQuery, Result, SentinelKey, Standing, StoreError, Supporter,
+    TokenInfo, User,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -434,6 +434,9 @@ pub(crate) fn reports(conn: &Connection, q: &ReportQuery) -> Result<Vec<Report>>
     );
     if let Some(d) = &q.department {
         f.with(&format!("{plain}department = ?"), Value::Text(d.clone()));
+    }
+    if let Some(a) = &q.account {
+        f.with("account = ?", Value::Text(a.clone()));
     }
     if let Some(t) = q.since {
         f.with("created_at >= ?", Value::Integer(ms(t)));
@@ -1242,4 +1245,127 @@ pub(crate) fn open311_token(conn: &Connection, token: &str) -> Result<Option<Rep
         .query_row([token], |r| r.get::<_, i64>(0))
         .optional()?
         .map(ReportId))
+}
+
+pub(crate) fn set_code(
+    conn: &Connection,
+    id: i64,
+    hash: &str,
+    expires: OffsetDateTime,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sentinel_codes (sentinel_id, code_hash, expires_at, attempts) VALUES (?1, ?2, ?3, 0) \
+         ON CONFLICT (sentinel_id) DO UPDATE SET code_hash = ?2, expires_at = ?3, attempts = 0",
+    )?
+    .execute(params![id, hash, ms(expires)])?;
+    Ok(())
+}
+
+/// Most wrong codes before a new one must be asked for.
+const MAX_CODE_ATTEMPTS: i64 = 5;
+
+pub(crate) fn verify_sentinel(
+    conn: &Connection,
+    key: &SentinelKey,
+    hash: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Sentinel>> {
+    let Some((s, _)) = sentinel(conn, key)? else {
+        return Ok(None);
+    };
+    let row: Option<(String, i64, i64)> = conn
+        .prepare_cached(
+            "SELECT code_hash, expires_at, attempts FROM sentinel_codes WHERE sentinel_id = ?1",
+        )?
+        .query_row([s.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((stored, expires, attempts)) = row else {
+        return Ok(None);
+    };
+    if attempts >= MAX_CODE_ATTEMPTS || expires < ms(now) {
+        return Ok(None);
+    }
+    if stored != hash {
+        conn.prepare_cached(
+            "UPDATE sentinel_codes SET attempts = attempts + 1 WHERE sentinel_id = ?1",
+        )?
+        .execute([s.id])?;
+        return Ok(None);
+    }
+    conn.prepare_cached("DELETE FROM sentinel_codes WHERE sentinel_id = ?1")?
+        .execute([s.id])?;
+    conn.prepare_cached(
+        "UPDATE sentinels SET verified_at = coalesce(verified_at, ?2) WHERE id = ?1",
+    )?
+    .execute(params![s.id, ms(now)])?;
+    Ok(sentinel(conn, &SentinelKey::Handle(s.handle))?.map(|x| x.0))
+}
+
+pub(crate) fn insert_sentinel_session(
+    conn: &Connection,
+    id_hash: &str,
+    sentinel: i64,
+    now: OffsetDateTime,
+    expires: OffsetDateTime,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sentinel_sessions (id_hash, sentinel_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![id_hash, sentinel, ms(now), ms(expires)])?;
+    Ok(())
+}
+
+pub(crate) fn sentinel_for_session(
+    conn: &Connection,
+    id_hash: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Sentinel>> {
+    let columns = SENTINEL_COLUMNS
+        .split(", ")
+        .map(|c| format!("s.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {columns} FROM sentinels s JOIN sentinel_sessions x ON x.sentinel_id = s.id \
+             WHERE x.id_hash = ?1 AND x.expires_at > ?2 AND s.verified_at IS NOT NULL"
+        ))?
+        .query_row(params![id_hash, ms(now)], sentinel_from_row)
+        .optional()?
+        .map(|x| x.0))
+}
+
+pub(crate) fn end_sentinel_session(conn: &Connection, id_hash: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM sentinel_sessions WHERE id_hash = ?1")?
+        .execute([id_hash])?;
+    Ok(())
+}
+
+pub(crate) fn standing(conn: &Connection, handle: &str) -> Result<Standing> {
+    Ok(conn.query_row(
+        "SELECT count(*), \
+                coalesce(sum(status <> 'submitted'), 0), \
+                coalesce(sum(status NOT IN ('submitted', 'rejected')), 0), \
+                coalesce(sum(supporters - 1), 0) \
+         FROM reports WHERE account = ?1",
+        [handle],
+        |r| {
+            Ok(Standing {
+                filed: r.get::<_, i64>(0)? as u64,
+                judged: r.get::<_, i64>(1)? as u64,
+                valid: r.get::<_, i64>(2)? as u64,
+                supporters: r.get::<_, i64>(3)?.max(0) as u64,
+            })
+        },
+    )?)
+}
+
+pub(crate) fn group_requests(conn: &Connection) -> Result<Vec<(String, String, Membership)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT g.group_code, g.status, g.requested_at, g.decided_at, g.decided_by, s.handle, s.display_name \
+         FROM sentinel_groups g JOIN sentinels s ON s.id = g.sentinel_id \
+         WHERE g.status = 'requested' ORDER BY g.requested_at, s.handle LIMIT 500",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(5)?, r.get(6)?, membership_from_row(r)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -32,10 +32,19 @@ impl TestApp {
     }
 
     pub async fn spawn_with(config: Config) -> TestApp {
+        Self::spawn_with_sender(config, Arc::new(sentinel_server::api::sentinels::LogSender)).await
+    }
+
+    /// A server whose verification codes go to `sender` (a fake SMS gateway).
+    pub async fn spawn_with_sender(
+        config: Config,
+        sender: Arc<dyn sentinel_server::api::sentinels::CodeSender>,
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
         let photos = PhotoFolder::open(dir.path().join("photos")).expect("photos");
-        let state = AppState::new(store.clone(), photos, config);
+        let mut state = AppState::new(store.clone(), photos, config);
+        state.code_sender = sender;
         let served = state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -16,3 +16,4 @@ mod layers;
 mod lifecycle;
 mod open311;
 mod ops;
+mod sentinels;

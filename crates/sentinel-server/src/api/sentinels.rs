@@ -1,0 +1,425 @@
+//! Sentinel accounts (哨兵): sign up with a phone number or an email and a
+//! password, prove it with a code, sign in with a session cookie of their own (not
+//! the staff one), join groups on request (an admin decides), and see their own
+//! reports and standing. Reports filed while signed in belong to the account.
+
+use crate::AppState;
+use crate::auth::{Secret, random_secret, secret_hash, verify_password};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath};
+use crate::views;
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sentinel_core::sentinels::normalise_phone;
+use sentinel_core::{FieldError, Membership, NewSentinel, Role, Sentinel, SentinelGroup};
+use sentinel_store::{ReportQuery, SentinelKey, StoreError};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use time::{Duration, OffsetDateTime};
+
+/// The sentinel session cookie (staff use `sentinel_session`).
+pub const ACCOUNT_COOKIE: &str = "sentinel_account";
+const CODE_LIFETIME: Duration = Duration::minutes(15);
+
+/// Where verification codes go: an SMS gateway or a mail server in production.
+/// The development sender writes them to the server log (documented in the
+/// README); tests use a fake that keeps them.
+pub trait CodeSender: Send + Sync {
+    /// Sends `code` to `to` (a phone number or an email), or says why not.
+    fn send(&self, to: &str, code: &str) -> Result<(), String>;
+}
+
+/// Writes codes to the server log, for development only.
+pub struct LogSender;
+
+impl CodeSender for LogSender {
+    fn send(&self, to: &str, code: &str) -> Result<(), String> {
+        tracing::warn!(to = %mask(to), code, "development code sender: a verification code (configure a real sender in production)");
+        Ok(())
+    }
+}
+
+fn mask(to: &str) -> String {
+    let chars: Vec<char> = to.chars().collect();
+    match to.split_once('@') {
+        Some((user, domain)) => format!("{}***@{domain}", user.chars().next().unwrap_or('*')),
+        None if chars.len() > 7 => format!(
+            "{}****{}",
+            chars[..3].iter().collect::<String>(),
+            chars[chars.len() - 4..].iter().collect::<String>()
+        ),
+        None => "****".into(),
+    }
+}
+
+/// Who signs in: a phone number or an email, normalised.
+fn key_of(phone: Option<&str>, email: Option<&str>) -> ApiResult<(SentinelKey, String)> {
+    let bad = |f: &str, m: &str| ApiError::Validation(vec![FieldError::new(f, m)]);
+    match (
+        phone.map(str::trim).filter(|p| !p.is_empty()),
+        email.map(str::trim).filter(|e| !e.is_empty()),
+    ) {
+        (Some(p), None) => {
+            let p = normalise_phone(p).map_err(|m| bad("phone", &m))?;
+            Ok((SentinelKey::Phone(p.clone()), p))
+        }
+        (None, Some(e)) => {
+            let ok = e.len() <= 254
+                && e.split_once('@')
+                    .is_some_and(|(u, d)| !u.is_empty() && d.contains('.') && !d.starts_with('.'))
+                && !e.contains(char::is_whitespace);
+            if !ok {
+                return Err(bad("email", "is not an email address"));
+            }
+            Ok((SentinelKey::Email(e.to_lowercase()), e.to_lowercase()))
+        }
+        (Some(_), Some(_)) => Err(bad("phone", "give a phone number or an email, not both")),
+        (None, None) => Err(bad("phone", "give a phone number or an email")),
+    }
+}
+
+fn me_json(s: &Sentinel) -> Value {
+    json!({ "handle": s.handle, "display_name": s.display_name, "phone": s.phone, "email": s.email,
+            "verified": s.verified_at.is_some() })
+}
+
+fn membership_json(m: &Membership) -> Value {
+    json!({ "group": m.group, "name": m.group.name_zh(), "name_en": m.group.name_en(), "status": m.status })
+}
+
+fn secure(s: &AppState, headers: &HeaderMap) -> &'static str {
+    let tls = s.config.secure_cookies
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    if tls { "; Secure" } else { "" }
+}
+
+async fn start_session(s: &AppState, headers: &HeaderMap, who: &Sentinel) -> ApiResult<Response> {
+    let session = random_secret();
+    let now = OffsetDateTime::now_utc();
+    // Sentinels stay signed in on their phone for a month.
+    let ttl = Duration::days(30);
+    s.store
+        .create_sentinel_session(&secret_hash(&session), who.id, now, now + ttl)
+        .await?;
+    let cookie = format!(
+        "{ACCOUNT_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        ttl.whole_seconds(),
+        secure(s, headers)
+    );
+    let mut res = Json(me_json(who)).into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    Ok(res)
+}
+
+/// The signed-in sentinel, if the request carries a live session.
+pub(crate) async fn signed_in(s: &AppState, headers: &HeaderMap) -> ApiResult<Option<Sentinel>> {
+    let Some(id) = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == ACCOUNT_COOKIE)
+        .map(|(_, v)| v.to_owned())
+    else {
+        return Ok(None);
+    };
+    Ok(s.store
+        .sentinel_for_session(&secret_hash(&id), OffsetDateTime::now_utc())
+        .await?)
+}
+
+async fn require(s: &AppState, headers: &HeaderMap) -> ApiResult<Sentinel> {
+    signed_in(s, headers)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("sign in as a sentinel first".into()))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SignUp {
+    phone: Option<String>,
+    email: Option<String>,
+    password: String,
+    display_name: Option<String>,
+}
+
+/// `POST /api/v1/sentinels`: sign up; a code goes to the phone or email.
+pub(crate) async fn sign_up(
+    State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(b): ApiJson<SignUp>,
+) -> ApiResult<Response> {
+    s.login_limit.check(peer.ip())?;
+    let (_, to) = key_of(b.phone.as_deref(), b.email.as_deref())?;
+    let password = Secret::new(b.password);
+    crate::auth::check_password_strength(&password)
+        .map_err(|m| ApiError::Validation(vec![FieldError::new("password", m)]))?;
+    let display_name = b
+        .display_name
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| mask(&to));
+    if display_name.chars().count() > 40 {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "display_name",
+            "is longer than 40 characters",
+        )]));
+    }
+    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let code = format!(
+        "{:06}",
+        u32::from_le_bytes(random_secret().as_bytes()[..4].try_into().unwrap_or([0; 4]))
+            % 1_000_000
+    );
+    let now = OffsetDateTime::now_utc();
+    let new = NewSentinel {
+        handle: format!("s-{}", &secret_hash(&random_secret())[..10]),
+        display_name,
+        phone: to
+            .starts_with('1')
+            .then(|| to.clone())
+            .filter(|_| !to.contains('@')),
+        email: to.contains('@').then(|| to.clone()),
+        password_hash: hash,
+        verified_at: None,
+    };
+    let created = s
+        .store
+        .create_sentinel(new, &secret_hash(&code), now + CODE_LIFETIME, now)
+        .await
+        .map_err(|e| match e {
+            StoreError::AlreadyExists(what) => {
+                ApiError::Conflict(format!("{what} already exists; sign in instead"))
+            }
+            other => other.into(),
+        })?;
+    s.code_sender
+        .send(&to, &code)
+        .map_err(|e| ApiError::Internal(format!("sending the code: {e}")))?;
+    tracing::info!(handle = %created.handle, "sentinel signed up");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "handle": created.handle, "code_sent_to": mask(&to) })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Verify {
+    phone: Option<String>,
+    email: Option<String>,
+    code: String,
+}
+
+/// `POST /api/v1/sentinels/verify`: the code proves the phone or email and signs in.
+pub(crate) async fn verify(
+    State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<Verify>,
+) -> ApiResult<Response> {
+    s.login_limit.check(peer.ip())?;
+    let (key, _) = key_of(b.phone.as_deref(), b.email.as_deref())?;
+    let who = s
+        .store
+        .verify_sentinel(&key, &secret_hash(b.code.trim()), OffsetDateTime::now_utc())
+        .await?
+        .ok_or_else(|| {
+            ApiError::Validation(vec![FieldError::new(
+                "code",
+                "the code is wrong or has expired; after five wrong tries, sign up again for a new one",
+            )])
+        })?;
+    start_session(&s, &headers, &who).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SignIn {
+    phone: Option<String>,
+    email: Option<String>,
+    password: String,
+}
+
+/// `POST /api/v1/sentinels/session`
+pub(crate) async fn sign_in(
+    State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<SignIn>,
+) -> ApiResult<Response> {
+    s.login_limit.check(peer.ip())?;
+    let (key, _) = key_of(b.phone.as_deref(), b.email.as_deref())?;
+    let found = s.store.sentinel_password_hash(&key).await?;
+    let hash = found
+        .as_ref()
+        .map_or_else(|| crate::auth::dummy_hash().to_owned(), |(_, h)| h.clone());
+    let password = Secret::new(b.password);
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (who, _) = found
+        .filter(|_| ok)
+        .ok_or_else(|| ApiError::Unauthorized("wrong phone, email or password".into()))?;
+    if who.verified_at.is_none() {
+        return Err(ApiError::Forbidden(
+            "the account is not verified yet: enter the code that was sent".into(),
+        ));
+    }
+    start_session(&s, &headers, &who).await
+}
+
+/// `DELETE /api/v1/sentinels/session`
+pub(crate) async fn sign_out(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    if let Some(id) = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == ACCOUNT_COOKIE)
+        .map(|(_, v)| v.to_owned())
+    {
+        s.store.end_sentinel_session(&secret_hash(&id)).await?;
+    }
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("sentinel_account=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    Ok(res)
+}
+
+/// `GET /api/v1/sentinels/me`: the account, its groups, its standing and its reports.
+pub(crate) async fn me(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
+    let who = require(&s, &headers).await?;
+    let groups = s.store.memberships(&who.handle).await?;
+    let st = s.store.standing(&who.handle).await?;
+    let reports = s
+        .store
+        .reports(&ReportQuery {
+            account: Some(who.handle.clone()),
+            limit: 50,
+            ..Default::default()
+        })
+        .await?;
+    let mut v = me_json(&who);
+    v["groups"] = json!(groups.iter().map(membership_json).collect::<Vec<_>>());
+    v["standing"] = json!({
+        "reports_filed": st.filed,
+        "reports_valid": st.valid,
+        // Of the reports a dispatcher has looked at, the share taken up.
+        "share_valid": if st.judged == 0 { Value::Null } else { json!((st.valid as f64 / st.judged as f64 * 1000.0).round() / 1000.0) },
+        "supporters_gathered": st.supporters,
+    });
+    v["reports"] = json!(
+        reports
+            .iter()
+            .map(|r| views::public_report(r, &s.config))
+            .collect::<Vec<_>>()
+    );
+    Ok(Json(v))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Join {
+    group: String,
+}
+
+fn group(code: &str) -> ApiResult<SentinelGroup> {
+    code.parse::<SentinelGroup>().map_err(|_| {
+        ApiError::Validation(vec![FieldError::new(
+            "group",
+            "use delivery_rider, courier, ride_hailing_driver, retiree or grid_worker",
+        )])
+    })
+}
+
+/// `POST /api/v1/sentinels/me/groups`: ask to join a group.
+pub(crate) async fn join(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<Join>,
+) -> ApiResult<Response> {
+    let who = require(&s, &headers).await?;
+    let g = group(&b.group)?;
+    let m = s
+        .store
+        .request_group(&who.handle, g, OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| match e {
+            StoreError::AlreadyExists(_) => ApiError::Conflict(format!(
+                "already a member of {} or waiting for a decision",
+                g.as_str()
+            )),
+            other => other.into(),
+        })?;
+    Ok((StatusCode::CREATED, Json(membership_json(&m))).into_response())
+}
+
+/// `GET /api/v1/admin/sentinel-groups`: requests waiting for a decision (admins).
+pub(crate) async fn pending(
+    State(s): State<AppState>,
+    staff: crate::auth::Staff,
+) -> ApiResult<Json<Value>> {
+    staff.require(&[Role::Admin])?;
+    let items: Vec<Value> = s
+        .store
+        .group_requests()
+        .await?
+        .into_iter()
+        .map(|(handle, name, m)| {
+            let mut v = membership_json(&m);
+            v["handle"] = json!(handle);
+            v["display_name"] = json!(name);
+            v["requested_at"] = json!(crate::views::ts(m.requested_at));
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "requests": items })))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Decision {
+    approve: bool,
+}
+
+/// `POST /api/v1/admin/sentinel-groups/{handle}/{group}`: approve or decline (admins).
+pub(crate) async fn decide(
+    State(s): State<AppState>,
+    staff: crate::auth::Staff,
+    ApiPath((handle, g)): ApiPath<(String, String)>,
+    ApiJson(b): ApiJson<Decision>,
+) -> ApiResult<Json<Value>> {
+    staff.require(&[Role::Admin])?;
+    let g = group(&g)?;
+    let m = s
+        .store
+        .decide_group(
+            &handle,
+            g,
+            b.approve,
+            &staff.user.name,
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::NotFound(format!(
+                "{handle} has no pending request to join {}",
+                g.as_str()
+            )),
+            other => other.into(),
+        })?;
+    tracing::info!(%handle, group = %g, approve = b.approve, admin = %staff.user.name, "group request decided");
+    Ok(Json(membership_json(&m)))
+}

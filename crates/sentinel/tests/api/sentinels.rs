@@ -1,0 +1,307 @@
+//! Sentinel accounts over HTTP: sign up, the code, sign in, groups decided by an
+//! admin, reports filed under the account and the standing they add up to. The
+//! code sender is a fake that keeps the codes: the real one is an SMS gateway or a
+//! mail server, outside Sentinel.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use sentinel_core::Role;
+use sentinel_server::api::sentinels::CodeSender;
+use sentinel_store::Store;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+struct KeptCodes(Mutex<Vec<(String, String)>>);
+
+impl CodeSender for KeptCodes {
+    fn send(&self, to: &str, code: &str) -> Result<(), String> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((to.to_owned(), code.to_owned()));
+        Ok(())
+    }
+}
+
+impl KeptCodes {
+    fn last_for(&self, to: &str) -> String {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|(t, _)| t == to)
+            .map(|(_, c)| c.clone())
+            .expect("a code was sent")
+    }
+}
+
+fn cookie_of(res: &reqwest::Response) -> String {
+    res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_sentinel_signs_up_proves_the_phone_joins_a_group_and_sees_their_standing() {
+    let codes = Arc::new(KeptCodes::default());
+    let app = TestApp::spawn_with_sender(
+        sentinel_server::Config {
+            intake_per_minute: 0,
+            login_per_minute: 0,
+            ..Default::default()
+        },
+        codes.clone(),
+    )
+    .await;
+    let post = |path: &str, body: Value, cookie: Option<&str>| {
+        let mut r = app.client.post(app.url(path)).json(&body);
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        r.send()
+    };
+    // Bad input gets sentences and makes nothing.
+    for (body, status) in [
+        (
+            json!({"phone": "12345", "password": "long enough pass"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"phone": "13900001111", "password": "short"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"password": "long enough pass"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"phone": "13900001111", "email": "a@b.cn", "password": "long enough pass"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        problem(post("/api/v1/sentinels", body, None).await.unwrap(), status).await;
+    }
+    let res = post(
+        "/api/v1/sentinels",
+        json!({"phone": "+86 139-0000-1111", "password": "rider password 1", "display_name": "李骑手"}),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let signed: Value = res.json().await.unwrap();
+    assert_eq!(signed["code_sent_to"], "139****1111");
+    // The same phone again: taken.
+    problem(
+        post(
+            "/api/v1/sentinels",
+            json!({"phone": "13900001111", "password": "another password"}),
+            None,
+        )
+        .await
+        .unwrap(),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    // Not verified yet: no sign-in; a wrong code is refused.
+    problem(
+        post(
+            "/api/v1/sentinels/session",
+            json!({"phone": "13900001111", "password": "rider password 1"}),
+            None,
+        )
+        .await
+        .unwrap(),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let code = codes.last_for("13900001111");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    problem(
+        post(
+            "/api/v1/sentinels/verify",
+            json!({"phone": "13900001111", "code": wrong}),
+            None,
+        )
+        .await
+        .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let res = post(
+        "/api/v1/sentinels/verify",
+        json!({"phone": "13900001111", "code": code}),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = cookie_of(&res);
+    assert!(cookie.starts_with("sentinel_account="));
+    // A used code does not work twice; the password now signs in.
+    problem(
+        post(
+            "/api/v1/sentinels/verify",
+            json!({"phone": "13900001111", "code": code}),
+            None,
+        )
+        .await
+        .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    problem(
+        post(
+            "/api/v1/sentinels/session",
+            json!({"phone": "13900001111", "password": "wrong password!"}),
+            None,
+        )
+        .await
+        .unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    let res = post(
+        "/api/v1/sentinels/session",
+        json!({"phone": "13900001111", "password": "rider password 1"}),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = cookie_of(&res);
+
+    // A report filed while signed in belongs to the account (and shows no account publicly).
+    let mut body = sample();
+    body.as_object_mut().unwrap().remove("contact");
+    let filed: Value = app
+        .client
+        .post(app.url("/api/v1/reports"))
+        .header("cookie", &cookie)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = filed["id"].as_i64().unwrap();
+    let stored = app
+        .store
+        .report(&sentinel_store::ReportKey::Id(sentinel_core::ReportId(id)))
+        .await
+        .unwrap()
+        .unwrap();
+    let handle = signed["handle"].as_str().unwrap();
+    assert_eq!(
+        stored.reporter,
+        sentinel_core::Reporter::Account(handle.into())
+    );
+    assert!(!filed.to_string().contains(handle));
+
+    // Groups: asked, then decided by an admin only.
+    let res = post(
+        "/api/v1/sentinels/me/groups",
+        json!({"group": "delivery_rider"}),
+        Some(&cookie),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    problem(
+        post(
+            "/api/v1/sentinels/me/groups",
+            json!({"group": "delivery_rider"}),
+            Some(&cookie),
+        )
+        .await
+        .unwrap(),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    problem(
+        post(
+            "/api/v1/sentinels/me/groups",
+            json!({"group": "astronaut"}),
+            Some(&cookie),
+        )
+        .await
+        .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let dispatcher = app.token("dispatch", Role::Dispatcher, None).await;
+    let admin = app.token("boss", Role::Admin, None).await;
+    let pending = |t: String| {
+        app.client
+            .get(app.url("/api/v1/admin/sentinel-groups"))
+            .bearer_auth(t)
+            .send()
+    };
+    assert_eq!(
+        pending(dispatcher.clone()).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let list: Value = pending(admin.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(list["requests"][0]["handle"], handle);
+    assert_eq!(list["requests"][0]["display_name"], "李骑手");
+    let decided: Value = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/admin/sentinel-groups/{handle}/delivery_rider"
+        )))
+        .bearer_auth(&admin)
+        .json(&json!({"approve": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(decided["status"], "approved");
+
+    // Standing: one report, taken up once a dispatcher accepts it.
+    ok_status(app.act(&dispatcher, id, json!({"action": "accept"})).await).await;
+    let me: Value = app
+        .client
+        .get(app.url("/api/v1/sentinels/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["groups"][0]["status"], "approved");
+    assert_eq!(me["groups"][0]["name"], "外卖骑手");
+    assert_eq!(me["standing"]["reports_filed"], 1);
+    assert_eq!(me["standing"]["share_valid"], 1.0);
+    assert_eq!(me["reports"][0]["id"], id);
+    // Signed out, the cookie is worth nothing.
+    let res = app
+        .client
+        .delete(app.url("/api/v1/sentinels/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app
+        .client
+        .get(app.url("/api/v1/sentinels/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn ok_status(res: reqwest::Response) {
+    assert_eq!(res.status(), StatusCode::OK);
+}
