@@ -229,6 +229,51 @@ await test('the public map shows reports by category and status, with no persona
   await context.close();
 });
 
+await test('a sentinel signs in, asks to join a group, and sees the report filed while signed in', async () => {
+  const { context, page } = await phone('zh-CN');
+  await page.goto(`${base}/me`);
+  await page.locator('#me-who').waitFor();
+  await page.fill('#me-who', '13900002222');
+  await page.fill('#me-password', 'wrong password!');
+  await page.click('#me-signin');
+  assert.match(await page.locator('.error').textContent(), /手机号、邮箱或密码不对/);
+  await page.fill('#me-password', 'rider password 1');
+  await page.click('#me-signin');
+  await page.locator('#me-name').waitFor();
+  assert.equal(await page.textContent('#me-name'), '测试骑手');
+  assert.match(await page.textContent('li[data-group="delivery_rider"]'), /已加入/);
+  await page.click('button.join[data-group="courier"]');
+  await page.locator('li[data-group="courier"] .hint').waitFor();
+  assert.match(await page.textContent('li[data-group="courier"]'), /审核中/);
+  await shot(page, 'zh-me-1-account');
+  await toCategory(page, 'zh-me', { withPhoto: false, category: 'food_safety', search: 'food' });
+  await page.locator('#details').waitFor();
+  await page.fill('#description', '后厨脏乱 / a dirty kitchen');
+  await page.click('#send');
+  await page.locator('#tracking-code').waitFor();
+  await page.goto(`${base}/me`);
+  await page.locator('#me-filed').waitFor();
+  assert.match(await page.textContent('#me-filed'), /报告 1 件/);
+  await shot(page, 'zh-me-2-with-report');
+  await context.close();
+});
+
+await test('signing up sends a code, and a wrong code is refused with a sentence', async () => {
+  const { context, page } = await phone('en-US');
+  await page.goto(`${base}/me`);
+  await page.locator('#me-who').waitFor();
+  await page.fill('#me-who', '13900003333');
+  await page.fill('#me-password', 'a new password 1');
+  await page.click('#me-signup');
+  await page.locator('#code-sent').waitFor();
+  assert.match(await page.textContent('#code-sent'), /139\*\*\*\*3333/);
+  await page.fill('#me-code', '000000');
+  await page.click('#me-verify');
+  assert.match(await page.locator('.error').textContent(), /The code is wrong or has expired\./);
+  await shot(page, 'en-me-code');
+  await context.close();
+});
+
 await browser.close();
 console.log(results.join('\n'));
 if (results.some((r) => r.startsWith('FAIL'))) process.exit(1);

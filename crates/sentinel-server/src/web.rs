@@ -21,6 +21,7 @@ pub(crate) fn routes() -> Router<crate::AppState> {
     Router::new()
         .route("/", get(reporter))
         .route("/r/{code}", get(reporter))
+        .route("/me", get(reporter))
         .route(
             "/map",
             get(|h: HeaderMap| async move { asset("reporter/map.html", &h) }),

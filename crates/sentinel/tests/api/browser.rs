@@ -35,6 +35,28 @@ async fn the_reporter_app_works_in_a_real_browser() {
     )
     .await
     .unwrap();
+    // A verified sentinel (a delivery rider) to sign in as.
+    sentinel_store::Store::create_sentinels(
+        &store,
+        vec![(
+            sentinel_core::NewSentinel {
+                handle: "rider-test".into(),
+                display_name: "测试骑手".into(),
+                phone: Some("13900002222".into()),
+                email: None,
+                password_hash: sentinel_server::auth::hash_password(
+                    &sentinel_server::auth::Secret::new("rider password 1"),
+                )
+                .unwrap(),
+                verified_at: Some(time::OffsetDateTime::now_utc()),
+            },
+            vec![sentinel_core::SentinelGroup::DeliveryRider],
+        )],
+        "test",
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
     let token = sentinel_server::auth::new_token();
     sentinel_store::Store::create_token(
         &store,
