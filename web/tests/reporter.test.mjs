@@ -229,6 +229,37 @@ await test('the public map shows reports by category and status, with no persona
   await context.close();
 });
 
+await test('without GPS or EXIF the reporter drops a pin on the map, at 320 px', async () => {
+  const context = await browser.newContext({ viewport: { width: 320, height: 640 }, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+  const page = await context.newPage();
+  await page.goto(base + '/');
+  await page.locator('#camera').waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  assert.equal(overflow, false, 'nothing wider than the screen');
+  await page.click('#photo-next');
+  await page.locator('#pin-map canvas').waitFor({ timeout: 15000 });
+  await shot(page, 'zh-pin-1-map-320');
+  // Drag the pin a little east, then use it.
+  const marker = page.locator('.maplibregl-marker');
+  const box = await marker.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 + 60, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.click('#pin-use');
+  await page.fill('#cat-search', 'manhole');
+  await page.locator('button.cat').first().click();
+  await page.locator('#details, #near-different').first().waitFor();
+  if (await page.locator('#near-different').count()) await page.click('#near-different');
+  await page.fill('#description', 'pinned by hand');
+  await page.click('#send');
+  await page.locator('#tracking-code').waitFor();
+  const code = (await page.textContent('#tracking-code')).trim();
+  const { body } = await api(`/api/v1/reports/${code}`);
+  assert.ok(Math.abs(body.lat - 36.456) < 0.01 && body.lon > 115.985 && body.lon < 116.0, `${body.lat},${body.lon}`);
+  await context.close();
+});
+
 await test('a sentinel signs in, asks to join a group, and sees the report filed while signed in', async () => {
   const { context, page } = await phone('zh-CN');
   await page.goto(`${base}/me`);
