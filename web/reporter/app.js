@@ -303,6 +303,22 @@ function detailsStep(problems = []) {
     el('button', { type: 'button', class: 'link', text: t('back'), on: { click: () => categoryStep() } }));
   form.addEventListener('submit', (e) => { e.preventDefault(); send(form); });
   show(el('section', {}, el('h1', { text: t('details.heading') }), form));
+  restoreDraft(form);
+}
+
+/** After a refusal the form comes back as the reporter left it. */
+function restoreDraft(form) {
+  const d = state.draft;
+  if (!d || d.category !== state.category.code) return;
+  const set = (name, v) => { const f = form.elements.namedItem(name); if (f && v != null && f.type !== 'checkbox') f.value = v; };
+  set('description', d.description);
+  set('name', d.contact?.name);
+  set('phone', d.contact?.phone);
+  if (d.anonymous && form.elements.namedItem('anonymous')) form.elements.namedItem('anonymous').checked = true;
+  for (const [code, v] of Object.entries(d.attributes || {})) {
+    if (Array.isArray(v)) form.querySelectorAll(`input[name="${CSS.escape(code)}"]`).forEach((c) => { c.checked = v.includes(c.value); });
+    else set(code, v);
+  }
 }
 
 function reportFrom(form) {
@@ -330,11 +346,12 @@ function reportFrom(form) {
 
 async function send(form) {
   const report = reportFrom(form);
+  state.draft = report;
   // Saved on the device before any network call; the key makes resending harmless.
   await outbox.save(report, state.photos.map((p) => p.blob), state.key);
   const result = await outbox.flush();
   const mine = result.sent.find((s) => s.key === state.key);
-  if (mine) return done(mine.code);
+  if (mine) { state.draft = null; return done(mine.code); }
   const refused = result.refused.find((s) => s.key === state.key);
   if (refused) {
     await outbox.discard(state.key);
@@ -360,6 +377,7 @@ function done(code) {
 }
 
 function restart() {
+  state.draft = null;
   state.photos = [];
   state.category = null;
   state.key = outbox.newKey();

@@ -260,6 +260,31 @@ await test('without GPS or EXIF the reporter drops a pin on the map, at 320 px',
   await context.close();
 });
 
+await test('a place outside the city is refused with a sentence, and a photo that is not one is named', async () => {
+  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, locale: 'zh-CN',
+    geolocation: { latitude: 39.9042, longitude: 116.4074, accuracy: 20 }, permissions: ['geolocation'] });
+  const page = await context.newPage();
+  await page.goto(base + '/');
+  await page.locator('#camera').waitFor();
+  await page.setInputFiles('#photo-input', { name: 'notes.txt', mimeType: 'image/jpeg', buffer: Buffer.from('not a photo at all') });
+  const bad = page.locator('.error');
+  await bad.waitFor();
+  assert.match(await bad.textContent(), /“notes.txt”不是可以打开的图片/);
+  await shot(page, 'zh-bad-1-not-a-photo');
+  await page.click('#photo-next');
+  await page.fill('#cat-search', 'pothole');
+  await page.click('button.cat[data-code="pothole"]');
+  await page.locator('#details').waitFor();
+  await page.fill('#description', 'a hole in Beijing');
+  await page.click('#send');
+  const error = page.locator('.error');
+  await error.waitFor();
+  assert.match(await error.textContent(), /这个位置不在本市服务范围内/);
+  assert.equal(await page.inputValue('#description'), 'a hole in Beijing', 'the draft is kept');
+  await shot(page, 'zh-bad-2-outside');
+  await context.close();
+});
+
 await test('a sentinel signs in, asks to join a group, and sees the report filed while signed in', async () => {
   const { context, page } = await phone('zh-CN');
   await page.goto(`${base}/me`);

@@ -15,7 +15,21 @@ async fn the_reporter_app_works_in_a_real_browser() {
         "playwright-core is missing: run scripts/test (it runs `npm ci` in web/ and installs chromium)"
     );
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+    let data = dir.path().join("data");
+    // The real Liaocheng city outline: a point outside it is outside the service area.
+    let city = format!("{repo}/data/demo/liaocheng/city.geojson");
+    let out = crate::cli::import(
+        "jurisdictions",
+        &["--level", "city", "--code-field", "adcode"],
+        std::path::Path::new(&city),
+        &data,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Server::start(&data);
     let photo = dir.path().join("hazard.jpg");
     std::fs::write(
         &photo,
@@ -24,7 +38,7 @@ async fn the_reporter_app_works_in_a_real_browser() {
     .unwrap();
     let artifacts = format!("{}/browser-artifacts", env!("CARGO_TARGET_TMPDIR"));
     // A dispatcher's token, for moving the report through the lifecycle.
-    let store = sentinel_store::sqlite::SqliteStore::open(&dir.path().join("data")).unwrap();
+    let store = sentinel_store::sqlite::SqliteStore::open(&data).unwrap();
     sentinel_server::auth::create_staff_user(
         &store,
         &sentinel_core::Catalog::builtin(),
