@@ -408,7 +408,8 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> Result<usize>;
     /// Signs a sentinel up, unverified, with the hash of the code sent to prove the
-    /// phone or email. A taken phone, email or name: `AlreadyExists`.
+    /// phone or email; signing up again before verifying replaces the password and
+    /// the code. A verified phone or email, or a taken name: `AlreadyExists`.
     async fn create_sentinel(
         &self,
         new: NewSentinel,

@@ -85,6 +85,10 @@ struct ServeArgs {
     /// network). Loopback and private hosts are refused otherwise.
     #[arg(long, env = "SENTINEL_OPEN311_FETCH_MEDIA_ALLOW_PRIVATE")]
     open311_fetch_media_allow_private: bool,
+    /// Send sentinel sign-up codes to this gateway URL (POST, JSON {to, code,
+    /// purpose}). Unset: the development sender writes codes to the log.
+    #[arg(long, env = "SENTINEL_CODE_WEBHOOK")]
+    code_webhook: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -335,7 +339,20 @@ async fn serve(args: ServeArgs, store: Arc<SqliteStore>, demo: bool) -> Result<(
         media_fetch_allow_private: args.open311_fetch_media_allow_private,
         ..Config::default()
     };
-    let state = AppState::new(store, photos, config);
+    let mut state = AppState::new(store, photos, config);
+    match args
+        .code_webhook
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
+        Some(url) => {
+            state.code_sender = Arc::new(sentinel_server::api::sentinels::WebhookSender::new(url));
+        }
+        None => tracing::warn!(
+            "sentinel sign-up codes go to this log (development sender); pass --code-webhook for the city's SMS or mail gateway"
+        ),
+    }
     state
         .reload_catalog()
         .await

@@ -24,21 +24,69 @@ use time::{Duration, OffsetDateTime};
 pub const ACCOUNT_COOKIE: &str = "sentinel_account";
 const CODE_LIFETIME: Duration = Duration::minutes(15);
 
-/// Where verification codes go: an SMS gateway or a mail server in production.
-/// The development sender writes them to the server log (documented in the
-/// README); tests use a fake that keeps them.
+/// What sending a code returns: done, or why not.
+pub type Sending<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// Where verification codes go: the city's SMS or mail gateway in production
+/// ([`WebhookSender`]); the development sender writes them to the server log
+/// (documented in the README); tests use a fake that keeps them.
 pub trait CodeSender: Send + Sync {
     /// Sends `code` to `to` (a phone number or an email), or says why not.
-    fn send(&self, to: &str, code: &str) -> Result<(), String>;
+    fn send<'a>(&'a self, to: &'a str, code: &'a str) -> Sending<'a>;
 }
 
 /// Writes codes to the server log, for development only.
 pub struct LogSender;
 
 impl CodeSender for LogSender {
-    fn send(&self, to: &str, code: &str) -> Result<(), String> {
+    fn send<'a>(&'a self, to: &'a str, code: &'a str) -> Sending<'a> {
         tracing::warn!(to = %mask(to), code, "development code sender: a verification code (configure a real sender in production)");
-        Ok(())
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Hands each code to the city's gateway: `POST {url}` with the JSON
+/// `{"to": "13900001111", "code": "123456", "purpose": "sentinel_sign_up"}`; any
+/// 2xx answer counts as sent. The code is never logged.
+pub struct WebhookSender {
+    url: String,
+}
+
+impl WebhookSender {
+    /// A sender posting to `url` (http or https).
+    pub fn new(url: impl Into<String>) -> Self {
+        WebhookSender { url: url.into() }
+    }
+}
+
+impl CodeSender for WebhookSender {
+    fn send<'a>(&'a self, to: &'a str, code: &'a str) -> Sending<'a> {
+        Box::pin(async move {
+            use http_body_util::Full;
+            let https = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_webpki_roots()
+                .https_or_http()
+                .enable_http1()
+                .build();
+            let client: hyper_util::client::legacy::Client<_, Full<bytes::Bytes>> =
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build(https);
+            let body = json!({ "to": to, "code": code, "purpose": "sentinel_sign_up" }).to_string();
+            let req = hyper::Request::post(self.url.as_str())
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Full::new(bytes::Bytes::from(body)))
+                .map_err(|e| e.to_string())?;
+            let res = tokio::time::timeout(std::time::Duration::from_secs(10), client.request(req))
+                .await
+                .map_err(|_| "the code gateway did not answer in 10 s".to_owned())?
+                .map_err(|e| format!("the code gateway is unreachable: {e}"))?;
+            if res.status().is_success() {
+                Ok(())
+            } else {
+                Err(format!("the code gateway answered {}", res.status()))
+            }
+        })
     }
 }
 
@@ -204,9 +252,10 @@ pub(crate) async fn sign_up(
             }
             other => other.into(),
         })?;
-    s.code_sender
-        .send(&to, &code)
-        .map_err(|e| ApiError::Internal(format!("sending the code: {e}")))?;
+    if let Err(e) = s.code_sender.send(&to, &code).await {
+        tracing::error!(error = %e, "a sign-up code could not be sent");
+        return Err(ApiError::Unavailable);
+    }
     tracing::info!(handle = %created.handle, "sentinel signed up");
     Ok((
         StatusCode::ACCEPTED,

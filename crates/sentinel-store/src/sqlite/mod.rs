@@ -517,7 +517,20 @@ impl Store for SqliteStore {
     ) -> Result<Sentinel> {
         let code_hash = code_hash.to_owned();
         self.write(move |c| {
-            let s = queries::insert_sentinel(c, &new, now)?;
+            // Signing up again before verifying (a lost or expired code) replaces
+            // the password and the code; a verified account is taken.
+            let existing = match (&new.phone, &new.email) {
+                (Some(p), _) => queries::sentinel(c, &SentinelKey::Phone(p.clone()))?,
+                (None, Some(e)) => queries::sentinel(c, &SentinelKey::Email(e.clone()))?,
+                (None, None) => None,
+            };
+            let s = match existing {
+                Some((s, _)) if s.verified_at.is_none() => {
+                    queries::renew_unverified(c, s.id, &new.password_hash, &new.display_name)?;
+                    s
+                }
+                _ => queries::insert_sentinel(c, &new, now)?,
+            };
             queries::set_code(c, s.id, &code_hash, code_expires)?;
             Ok(s)
         })

@@ -1369,3 +1369,11 @@ pub(crate) fn group_requests(conn: &Connection) -> Result<Vec<(String, String, M
     let rows = stmt.query_map([], |r| Ok((r.get(5)?, r.get(6)?, membership_from_row(r)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+pub(crate) fn renew_unverified(conn: &Connection, id: i64, hash: &str, name: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE sentinels SET password_hash = ?2, display_name = ?3 WHERE id = ?1 AND verified_at IS NULL",
+    )?
+    .execute(params![id, hash, name])?;
+    Ok(())
+}

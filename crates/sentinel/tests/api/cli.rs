@@ -29,6 +29,11 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &Path) -> Server {
+        Self::start_with(data, &[])
+    }
+
+    /// The server with more `serve` flags.
+    pub fn start_with(data: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(BIN)
             .args([
                 "serve",
@@ -37,6 +42,7 @@ impl Server {
                 "--intake-per-minute",
                 "0",
             ])
+            .args(extra)
             .arg("--data")
             .arg(data)
             .env("SENTINEL_LOG", "warn")

@@ -15,12 +15,16 @@ use std::sync::{Arc, Mutex};
 struct KeptCodes(Mutex<Vec<(String, String)>>);
 
 impl CodeSender for KeptCodes {
-    fn send(&self, to: &str, code: &str) -> Result<(), String> {
+    fn send<'a>(
+        &'a self,
+        to: &'a str,
+        code: &'a str,
+    ) -> sentinel_server::api::sentinels::Sending<'a> {
         self.0
             .lock()
             .unwrap()
             .push((to.to_owned(), code.to_owned()));
-        Ok(())
+        Box::pin(async { Ok(()) })
     }
 }
 
@@ -97,18 +101,6 @@ async fn a_sentinel_signs_up_proves_the_phone_joins_a_group_and_sees_their_stand
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let signed: Value = res.json().await.unwrap();
     assert_eq!(signed["code_sent_to"], "139****1111");
-    // The same phone again: taken.
-    problem(
-        post(
-            "/api/v1/sentinels",
-            json!({"phone": "13900001111", "password": "another password"}),
-            None,
-        )
-        .await
-        .unwrap(),
-        StatusCode::CONFLICT,
-    )
-    .await;
     // Not verified yet: no sign-in; a wrong code is refused.
     problem(
         post(
@@ -144,6 +136,18 @@ async fn a_sentinel_signs_up_proves_the_phone_joins_a_group_and_sees_their_stand
     assert_eq!(res.status(), StatusCode::OK);
     let cookie = cookie_of(&res);
     assert!(cookie.starts_with("sentinel_account="));
+    // Verified, the phone is taken.
+    problem(
+        post(
+            "/api/v1/sentinels",
+            json!({"phone": "13900001111", "password": "another password"}),
+            None,
+        )
+        .await
+        .unwrap(),
+        StatusCode::CONFLICT,
+    )
+    .await;
     // A used code does not work twice; the password now signs in.
     problem(
         post(
@@ -304,4 +308,95 @@ async fn a_sentinel_signs_up_proves_the_phone_joins_a_group_and_sees_their_stand
 
 async fn ok_status(res: reqwest::Response) {
     assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// A fake SMS gateway on loopback (the real one is outside Sentinel): answers 200
+/// and keeps each request body.
+async fn gateway() -> (String, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sms", listener.local_addr().unwrap());
+    let kept = Arc::new(Mutex::new(Vec::new()));
+    let k = kept.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let k = k.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 2048];
+                // Read until the JSON body has arrived.
+                while let Ok(n) = sock.read(&mut chunk).await {
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf);
+                    if text.contains("\r\n\r\n") && text.trim_end().ends_with('}') {
+                        break;
+                    }
+                }
+                let text = String::from_utf8_lossy(&buf).to_string();
+                let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+                k.lock().unwrap().push(body);
+                let _ = sock
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    )
+                    .await;
+            });
+        }
+    });
+    (url, kept)
+}
+
+#[tokio::test]
+async fn codes_go_to_the_configured_gateway_and_a_lost_code_can_be_sent_again() {
+    let (url, kept) = gateway().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server =
+        crate::cli::Server::start_with(&dir.path().join("data"), &["--code-webhook", &url]);
+    let http = reqwest::Client::new();
+    let res = http
+        .post(format!("{}/api/v1/sentinels", server.base))
+        .json(&json!({"email": "Courier@Example.cn", "password": "courier password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let sent: Value = serde_json::from_str(&kept.lock().unwrap()[0]).unwrap();
+    assert_eq!(sent["to"], "courier@example.cn");
+    assert_eq!(sent["purpose"], "sentinel_sign_up");
+    assert_eq!(sent["code"].as_str().unwrap().len(), 6);
+    // The code is lost: signing up again, before verifying, sends a new one.
+    let res = http
+        .post(format!("{}/api/v1/sentinels", server.base))
+        .json(&json!({"email": "courier@example.cn", "password": "a better password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let sent: Value = serde_json::from_str(&kept.lock().unwrap()[1]).unwrap();
+    let code = sent["code"].as_str().unwrap().to_owned();
+    let res = http
+        .post(format!("{}/api/v1/sentinels/verify", server.base))
+        .json(&json!({"email": "courier@example.cn", "code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // The new password is the one that signs in; now the address is taken.
+    let res = http
+        .post(format!("{}/api/v1/sentinels/session", server.base))
+        .json(&json!({"email": "courier@example.cn", "password": "a better password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = http
+        .post(format!("{}/api/v1/sentinels", server.base))
+        .json(&json!({"email": "courier@example.cn", "password": "someone else's"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
 }
