@@ -165,22 +165,11 @@ async function pinStep(message) {
   const box = el('div', { class: 'map', id: 'pin-map' });
   const use = el('button', { class: 'primary', type: 'button', id: 'pin-use', text: t('loc.use') });
   show(el('section', {}, el('h1', { text: t('loc.heading') }), el('p', { class: 'hint', text: message || t('loc.pin') }), box, use));
-  const maplibregl = await loadMapLibrary();
+  const [maplibregl, { baseStyle, addOutlines }] = await Promise.all([loadMapLibrary(), import('./basemap.js')]);
   const start = state.location ? [state.location.lon, state.location.lat] : DEFAULT_CENTRE;
-  // No tiles from the internet: a plain background with the city's boundaries.
-  const map = new maplibregl.Map({
-    container: box, center: start, zoom: 13, attributionControl: false,
-    style: { version: 8, sources: {}, layers: [{ id: 'bg', type: 'background', paint: { 'background-color': '#eef1ea' } }] },
-  });
-  map.on('load', async () => {
-    try {
-      const res = await fetch('/api/v1/jurisdictions/outlines?level=district');
-      if (res.ok) {
-        map.addSource('areas', { type: 'geojson', data: await res.json() });
-        map.addLayer({ id: 'areas', type: 'line', source: 'areas', paint: { 'line-color': '#7a8a70', 'line-width': 1.5 } });
-      }
-    } catch { /* offline: the background alone */ }
-  });
+  // The configured base map, or a plain background needing no internet.
+  const map = new maplibregl.Map({ container: box, center: start, zoom: 13, attributionControl: { compact: true }, style: await baseStyle() });
+  map.on('load', () => addOutlines(map));
   const marker = new maplibregl.Marker({ color: '#b3261e', draggable: true }).setLngLat(start).addTo(map);
   map.on('click', (e) => marker.setLngLat(e.lngLat));
   use.addEventListener('click', () => {

@@ -2,6 +2,7 @@
 // category and status, in the categories' colours; the base map needs no internet.
 import { t, lang, setLang, named } from './i18n.js';
 import { colours } from './colors.js';
+import { baseStyle, addOutlines } from './basemap.js';
 
 const OPEN = ['submitted', 'accepted', 'assigned', 'in_progress', 'returned', 'reopened'];
 const DONE = ['resolved', 'verified', 'closed'];
@@ -62,18 +63,11 @@ async function start() {
   drawFilters();
   const maplibregl = window.maplibregl;
   map = new maplibregl.Map({
-    container: 'map', center: [115.985, 36.456], zoom: 12, attributionControl: false,
-    style: { version: 8, sources: {}, layers: [{ id: 'bg', type: 'background', paint: { 'background-color': '#eef1ea' } }] },
+    container: 'map', center: [115.985, 36.456], zoom: 12, attributionControl: { compact: true }, style: await baseStyle(),
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
   map.on('load', async () => {
-    try {
-      const res = await fetch('/api/v1/jurisdictions/outlines?level=district');
-      if (res.ok) {
-        map.addSource('areas', { type: 'geojson', data: await res.json() });
-        map.addLayer({ id: 'areas', type: 'line', source: 'areas', paint: { 'line-color': '#7a8a70', 'line-width': 1.5 } });
-      }
-    } catch { /* offline */ }
+    await addOutlines(map);
     map.addSource('reports', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
     map.addLayer({ id: 'reports', type: 'circle', source: 'reports', paint: {
       'circle-color': ['get', 'colour'], 'circle-radius': ['min', 14, ['+', 5, ['get', 'supporters']]],

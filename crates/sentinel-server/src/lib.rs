@@ -57,6 +57,8 @@ pub struct Config {
     pub open311_per_minute: u32,
     /// Sign-in, sign-up and code attempts per minute per address (0 turns it off).
     pub login_per_minute: u32,
+    /// The base map every map draws on (empty: the offline default).
+    pub base_map: BaseMap,
     /// Hosts Open311 `media_url` links are fetched from (and their subdomains);
     /// empty: links are kept, never fetched.
     pub media_fetch_hosts: Vec<String>,
@@ -82,10 +84,25 @@ impl Default for Config {
             open311_jurisdiction: None,
             open311_per_minute: 600,
             login_per_minute: 10,
+            base_map: BaseMap::default(),
             media_fetch_hosts: Vec::new(),
             media_fetch_allow_private: false,
         }
     }
+}
+
+/// The base map under every map: a MapLibre style URL, or an XYZ raster template
+/// (a city's own tile server, Tianditu, OpenStreetMap). Neither: a plain background
+/// with the jurisdictions, which needs no internet; nothing is fetched from outside
+/// unless configured.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct BaseMap {
+    /// A MapLibre style document's URL.
+    pub style_url: Option<String>,
+    /// An XYZ raster tile template with `{z}`, `{x}` and `{y}`.
+    pub tiles: Option<String>,
+    /// Credit shown on the map for the tiles.
+    pub attribution: Option<String>,
 }
 
 /// What every handler can reach.

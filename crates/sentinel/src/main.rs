@@ -89,6 +89,17 @@ struct ServeArgs {
     /// purpose}). Unset: the development sender writes codes to the log.
     #[arg(long, env = "SENTINEL_CODE_WEBHOOK")]
     code_webhook: Option<String>,
+    /// The base map as a MapLibre style URL. Default: an offline background with
+    /// the jurisdictions; nothing is fetched from outside unless configured.
+    #[arg(long, env = "SENTINEL_BASE_MAP_STYLE")]
+    base_map_style: Option<String>,
+    /// The base map as an XYZ raster template, e.g. a city's own tile server:
+    /// https://tiles.example.gov.cn/{z}/{x}/{y}.png
+    #[arg(long, env = "SENTINEL_BASE_MAP_TILES")]
+    base_map_tiles: Option<String>,
+    /// Credit for the base map's tiles.
+    #[arg(long, env = "SENTINEL_BASE_MAP_ATTRIBUTION")]
+    base_map_attribution: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -312,10 +323,39 @@ fn fmt_time(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+fn base_map(args: &ServeArgs) -> Result<sentinel_server::BaseMap> {
+    let clean = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let (style_url, tiles) = (clean(&args.base_map_style), clean(&args.base_map_tiles));
+    if style_url.is_some() && tiles.is_some() {
+        bail!("give --base-map-style or --base-map-tiles, not both");
+    }
+    if let Some(t) = &tiles
+        && !(t.contains("{z}") && t.contains("{x}") && t.contains("{y}"))
+    {
+        bail!("--base-map-tiles {t:?} needs {{z}}, {{x}} and {{y}} in it");
+    }
+    for u in style_url.iter().chain(tiles.iter()) {
+        if !(u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/')) {
+            bail!("the base map {u:?} must be an http(s) URL or a path on this server");
+        }
+    }
+    Ok(sentinel_server::BaseMap {
+        style_url,
+        tiles,
+        attribution: clean(&args.base_map_attribution),
+    })
+}
+
 /// Serves until a signal; `demo` adds the demo banner once the port is known.
 async fn serve(args: ServeArgs, store: Arc<SqliteStore>, demo: bool) -> Result<()> {
     let photos =
         PhotoFolder::open(args.data.data.join("photos")).context("opening the photo folder")?;
+    let base_map = base_map(&args)?;
     let config = Config {
         intake_per_minute: args.intake_per_minute,
         intake_burst: args.intake_burst,
@@ -337,6 +377,7 @@ async fn serve(args: ServeArgs, store: Arc<SqliteStore>, demo: bool) -> Result<(
             .filter(|h| !h.is_empty())
             .collect(),
         media_fetch_allow_private: args.open311_fetch_media_allow_private,
+        base_map,
         ..Config::default()
     };
     let mut state = AppState::new(store, photos, config);

@@ -42,6 +42,14 @@ pub(crate) fn router() -> Router<AppState> {
             get(jurisdictions::list_jurisdictions),
         )
         .route("/api/v1/jurisdictions/locate", get(jurisdictions::locate))
+        .route(
+            "/api/v1/map",
+            get(
+                |axum::extract::State(s): axum::extract::State<AppState>| async move {
+                    axum::Json(serde_json::json!({ "base_map": s.config.base_map }))
+                },
+            ),
+        )
         .route("/api/v1/sentinels", post(sentinels::sign_up))
         .route("/api/v1/sentinels/verify", post(sentinels::verify))
         .route(

@@ -6,7 +6,7 @@
 use crate::cli::Server;
 use std::process::Command;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reporter_app_works_in_a_real_browser() {
     let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let web = format!("{repo}/web");
@@ -29,7 +29,9 @@ async fn the_reporter_app_works_in_a_real_browser() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let server = Server::start(&data);
+    // The city's own tile server, faked on loopback: every map must draw on it.
+    let (tiles, tile_hits) = tile_server().await;
+    let server = Server::start_with(&data, &["--base-map-tiles", &tiles]);
     let photo = dir.path().join("hazard.jpg");
     std::fs::write(
         &photo,
@@ -82,15 +84,17 @@ async fn the_reporter_app_works_in_a_real_browser() {
     )
     .await
     .unwrap();
-    let out = Command::new("node")
-        .arg(format!("{web}/tests/reporter.test.mjs"))
+    // On a blocking thread, so the fake tile server keeps answering meanwhile.
+    let mut node = Command::new("node");
+    node.arg(format!("{web}/tests/reporter.test.mjs"))
         .current_dir(&web)
         .env("BASE_URL", &server.base)
         .env("PHOTO", &photo)
         .env("ARTIFACTS", &artifacts)
-        .env("STAFF_TOKEN", token.expose())
-        .output()
-        .expect("node runs");
+        .env("STAFF_TOKEN", token.expose());
+    let out = tokio::task::spawn_blocking(move || node.output().expect("node runs"))
+        .await
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -99,4 +103,44 @@ async fn the_reporter_app_works_in_a_real_browser() {
     );
     println!("{stdout}\nscreenshots in {artifacts}");
     assert!(std::path::Path::new(&format!("{artifacts}/zh-flow-5-done.png")).exists());
+    assert!(
+        tile_hits.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the maps drew on the configured base map"
+    );
+}
+
+/// Serves one grey 256-pixel PNG for any tile and counts the requests.
+async fn tile_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let template = format!(
+        "http://{}/{{z}}/{{x}}/{{y}}.png",
+        listener.local_addr().unwrap()
+    );
+    let mut png = Vec::new();
+    image::RgbImage::from_pixel(256, 256, image::Rgb([214, 222, 206]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let (png, counted) = (png.clone(), counted.clone());
+            tokio::spawn(async move {
+                let mut buf = [0u8; 2048];
+                if sock.read(&mut buf).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                counted.fetch_add(1, Ordering::SeqCst);
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {}\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n",
+                    png.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(&png).await;
+            });
+        }
+    });
+    (template, hits)
 }

@@ -386,3 +386,43 @@ async fn the_small_demo_city_builds_and_serves() {
     .count();
     assert!((500..1100).contains(&by_riders), "{by_riders}");
 }
+
+#[test]
+fn a_base_map_that_cannot_work_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, says) in [
+        (
+            vec![
+                "--base-map-tiles",
+                "https://tiles.example.gov.cn/{z}/{x}.png",
+            ],
+            "{y}",
+        ),
+        (
+            vec![
+                "--base-map-tiles",
+                "https://tiles.example.gov.cn/{z}/{x}/{y}.png",
+                "--base-map-style",
+                "https://tiles.example.gov.cn/style.json",
+            ],
+            "not both",
+        ),
+        (
+            vec!["--base-map-style", "ftp://example.org/style.json"],
+            "http(s)",
+        ),
+    ] {
+        let out = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(&args)
+            .arg("--data")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(says),
+            "{args:?}: {err}"
+        );
+    }
+}
