@@ -3,7 +3,7 @@
 import { flush } from '/assets/outbox.js';
 
 const CACHE = 'sentinel-reporter-v1';
-const SHELL = ['/', '/assets/app.js', '/assets/i18n.js', '/assets/outbox.js', '/assets/basemap.js', '/assets/style.css',
+const SHELL = ['/', '/assets/app.js', '/assets/i18n.js', '/assets/outbox.js', '/assets/basemap.js', '/assets/account.js', '/assets/style.css',
   '/assets/icon.svg', '/manifest.webmanifest'];
 
 self.addEventListener('install', (e) => {
