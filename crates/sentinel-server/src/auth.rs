@@ -132,7 +132,8 @@ pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
     cookie_value(headers, SESSION_COOKIE)
 }
 
-fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+/// A cookie's value from the request headers.
+pub(crate) fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -697,39 +697,48 @@ pub(crate) async fn post_action(
     let action = to_action(&s, &r, body).await?;
     let photos = process_photos(&s, raw.photos).await?;
     let photos = store_photos(&s, photos).await?;
-    let now = OffsetDateTime::now_utc();
-    let due = match s.catalog().category(&r.category) {
-        Some(cat) => sentinel_core::calendar::due_after(
-            action.kind(),
-            cat.deadlines_for(r.priority),
-            now,
-            &s.calendar(),
-        ),
-        None => sentinel_core::calendar::DueChange::Keep,
-    };
-    let requires_verification = s
-        .catalog()
-        .category(&r.category)
-        .is_some_and(|c| c.requires_verification);
-    let (report, event) = s
-        .store
-        .apply(ActionRequest {
-            report: r.id,
-            actor: staff.actor(),
-            action,
-            photos,
-            requires_verification,
-            due,
-            policy: s.config.lifecycle,
-            now: OffsetDateTime::now_utc(),
-        })
-        .await?;
+    let (report, event) = apply_action(&s, &r, staff.actor(), action, photos).await?;
     tracing::info!(id = %report.id, action = %event.action, user = %staff.user.name, "report action");
     let view = views::staff_report(&report, &s.config, false);
     Ok(
         Json(json!({ "report": view, "event": views::staff_event(&event, &s.config) }))
             .into_response(),
     )
+}
+
+/// Applies a lifecycle action to `r` now, whoever asks (staff, the reporter, an
+/// Open311 client): the category says how the deadline moves and whether 核查 is
+/// required.
+pub(crate) async fn apply_action(
+    s: &AppState,
+    r: &Report,
+    actor: sentinel_core::Actor,
+    action: Action,
+    photos: Vec<PhotoRecord>,
+) -> ApiResult<(Report, sentinel_core::Event)> {
+    let catalog = s.catalog();
+    let cat = catalog.category(&r.category);
+    let now = OffsetDateTime::now_utc();
+    let due = cat.map_or(sentinel_core::calendar::DueChange::Keep, |c| {
+        sentinel_core::calendar::due_after(
+            action.kind(),
+            c.deadlines_for(r.priority),
+            now,
+            &s.calendar(),
+        )
+    });
+    Ok(s.store
+        .apply(ActionRequest {
+            report: r.id,
+            actor,
+            action,
+            photos,
+            requires_verification: cat.is_some_and(|c| c.requires_verification),
+            due,
+            policy: s.config.lifecycle,
+            now,
+        })
+        .await?)
 }
 
 /// Body of `POST /api/v1/reports/{key}/reporter`.
@@ -800,30 +809,8 @@ pub(crate) async fn post_reporter_action(
             )]));
         }
     };
-    let catalog = s.catalog();
-    let cat = catalog.category(&r.category);
-    let now = OffsetDateTime::now_utc();
-    let due = cat.map_or(sentinel_core::calendar::DueChange::Keep, |c| {
-        sentinel_core::calendar::due_after(
-            action.kind(),
-            c.deadlines_for(r.priority),
-            now,
-            &s.calendar(),
-        )
-    });
-    let (report, event) = s
-        .store
-        .apply(ActionRequest {
-            report: r.id,
-            actor: sentinel_core::Actor::Reporter,
-            action,
-            photos: vec![],
-            requires_verification: cat.is_some_and(|c| c.requires_verification),
-            due,
-            policy: s.config.lifecycle,
-            now,
-        })
-        .await?;
+    let (report, event) =
+        apply_action(&s, &r, sentinel_core::Actor::Reporter, action, vec![]).await?;
     tracing::info!(id = %report.id, action = %event.action, "reporter action");
     Ok(Json(json!({
         "report": views::public_report(&report, &s.config),

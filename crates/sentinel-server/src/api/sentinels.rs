@@ -139,12 +139,15 @@ fn membership_json(m: &Membership) -> Value {
 }
 
 fn secure(s: &AppState, headers: &HeaderMap) -> &'static str {
-    let tls = s.config.secure_cookies
-        || headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    if tls { "; Secure" } else { "" }
+    if crate::api::session::behind_tls(s, headers) {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+fn account_cookie(headers: &HeaderMap) -> Option<&str> {
+    crate::auth::cookie_value(headers, ACCOUNT_COOKIE)
 }
 
 async fn start_session(s: &AppState, headers: &HeaderMap, who: &Sentinel) -> ApiResult<Response> {
@@ -170,19 +173,11 @@ async fn start_session(s: &AppState, headers: &HeaderMap, who: &Sentinel) -> Api
 
 /// The signed-in sentinel, if the request carries a live session.
 pub(crate) async fn signed_in(s: &AppState, headers: &HeaderMap) -> ApiResult<Option<Sentinel>> {
-    let Some(id) = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == ACCOUNT_COOKIE)
-        .map(|(_, v)| v.to_owned())
-    else {
+    let Some(id) = account_cookie(headers) else {
         return Ok(None);
     };
     Ok(s.store
-        .sentinel_for_session(&secret_hash(&id), OffsetDateTime::now_utc())
+        .sentinel_for_session(&secret_hash(id), OffsetDateTime::now_utc())
         .await?)
 }
 
@@ -330,16 +325,8 @@ pub(crate) async fn sign_in(
 
 /// `DELETE /api/v1/sentinels/session`
 pub(crate) async fn sign_out(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    if let Some(id) = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == ACCOUNT_COOKIE)
-        .map(|(_, v)| v.to_owned())
-    {
-        s.store.end_sentinel_session(&secret_hash(&id)).await?;
+    if let Some(id) = account_cookie(&headers) {
+        s.store.end_sentinel_session(&secret_hash(id)).await?;
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().insert(

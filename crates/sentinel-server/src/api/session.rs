@@ -26,7 +26,8 @@ fn user_json(staff: &Staff) -> serde_json::Value {
     json!({ "name": staff.user.name, "role": staff.user.role, "department": staff.user.department })
 }
 
-fn behind_tls(s: &AppState, headers: &HeaderMap) -> bool {
+/// Whether cookies should be `Secure`: configured so, or the proxy says https.
+pub(crate) fn behind_tls(s: &AppState, headers: &HeaderMap) -> bool {
     s.config.secure_cookies
         || headers
             .get("x-forwarded-proto")

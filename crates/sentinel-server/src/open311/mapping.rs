@@ -107,6 +107,15 @@ fn public_v6(ip: Ipv6Addr) -> bool {
         || first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
 }
 
+/// Whether an address is on the public internet (not loopback, private,
+/// link-local, shared, reserved...).
+pub(crate) fn is_public(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => public_v4(v4),
+        std::net::IpAddr::V6(v6) => public_v6(v6),
+    }
+}
+
 /// Checks a `media_url`: http or https, a host that is not this machine or a
 /// private network (no SSRF through a link we might one day fetch), at most 2,000
 /// characters. Returns the URL as normalised.

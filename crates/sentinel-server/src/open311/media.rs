@@ -4,6 +4,7 @@
 //! it elsewhere), no redirects, bounded in time and size, and the bytes go through
 //! the same checks as an upload before they join the report.
 
+use super::mapping::is_public as public;
 use crate::AppState;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
@@ -12,7 +13,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::rt::TokioExecutor;
 use sentinel_core::ReportId;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -25,14 +26,6 @@ pub(crate) fn allowed(hosts: &[String], host: &str) -> bool {
         let h = h.trim().trim_end_matches('.').to_ascii_lowercase();
         !h.is_empty() && (host == h || host.ends_with(&format!(".{h}")))
     })
-}
-
-fn public(ip: IpAddr) -> bool {
-    let probe = match ip {
-        IpAddr::V4(v4) => format!("http://{v4}/"),
-        IpAddr::V6(v6) => format!("http://[{v6}]/"),
-    };
-    super::mapping::check_media_url(&probe).is_ok()
 }
 
 /// Fetches one link and returns its bytes, or why not.

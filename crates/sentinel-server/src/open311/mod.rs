@@ -24,7 +24,7 @@ use form::{Params, w3c, w3c_datetime};
 use mapping::Asked;
 use sentinel_core::input::{ContactInput, ParseContext};
 use sentinel_core::{Action, Actor, Catalog, Channel, Report, ReportId, ReportInput, TrackingCode};
-use sentinel_store::{ActionRequest, Open311Client, ReportKey, ReportQuery, Submitted};
+use sentinel_store::{Open311Client, ReportKey, ReportQuery, Submitted};
 use serde_json::Value;
 use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};
@@ -95,6 +95,16 @@ fn open311_field(field: &str) -> String {
             None => f.to_owned(),
         },
     }
+}
+
+/// A name in the language asked for: the English one when asked and present.
+fn pick(en: bool, zh: &str, english: &str) -> String {
+    if en && !english.is_empty() {
+        english
+    } else {
+        zh
+    }
+    .to_owned()
 }
 
 /// English names when the client asks for English (`Accept-Language: en` or
@@ -264,17 +274,7 @@ fn services(s: &AppState, format: Format, en: bool) -> Response {
         .map(|c| {
             Node::Record(vec![
                 ("service_code", Node::Text(c.code.clone())),
-                (
-                    "service_name",
-                    Node::Text(
-                        if en && !c.name_en.is_empty() {
-                            &c.name_en
-                        } else {
-                            &c.name
-                        }
-                        .clone(),
-                    ),
-                ),
+                ("service_name", Node::Text(pick(en, &c.name, &c.name_en))),
                 ("description", Node::Text(c.description.clone())),
                 ("metadata", Node::Bool(!c.attributes.is_empty())),
                 (
@@ -326,11 +326,7 @@ async fn service_definition(
                 "text" => "text; line breaks allowed",
                 _ => "a line of text",
             };
-            let question = if en && !a.description_en.is_empty() {
-                &a.description_en
-            } else {
-                &a.description
-            };
+            let question = pick(en, &a.description, &a.description_en);
             Node::Record(vec![
                 ("variable", Node::Bool(true)),
                 ("code", Node::Text(a.code.clone())),
@@ -339,7 +335,7 @@ async fn service_definition(
                 ("datatype_description", Node::Text(hint.into())),
                 // Orders are positive and unique within a service, as the spec asks.
                 ("order", Node::num(i + 1)),
-                ("description", Node::Text(question.clone())),
+                ("description", Node::Text(question)),
                 (
                     "values",
                     Node::List(
@@ -349,17 +345,7 @@ async fn service_definition(
                             .map(|v| {
                                 Node::Record(vec![
                                     ("key", Node::Text(v.key.clone())),
-                                    (
-                                        "name",
-                                        Node::Text(
-                                            if en && !v.name_en.is_empty() {
-                                                &v.name_en
-                                            } else {
-                                                &v.name
-                                            }
-                                            .clone(),
-                                        ),
-                                    ),
+                                    ("name", Node::Text(pick(en, &v.name, &v.name_en))),
                                 ])
                             })
                             .collect(),
@@ -657,33 +643,15 @@ fn request_node(
     en: bool,
 ) -> Node {
     let cat = catalog.category(&r.category);
-    let service_name = cat.map_or_else(
-        || r.category.clone(),
-        |c| {
-            if en && !c.name_en.is_empty() {
-                &c.name_en
-            } else {
-                &c.name
-            }
-            .clone()
-        },
-    );
+    let service_name = cat.map_or_else(|| r.category.clone(), |c| pick(en, &c.name, &c.name_en));
     let agency = r
         .department
         .as_ref()
         .or(r.routing.as_ref().map(|x| &x.department))
         .map(|d| {
-            catalog.department(d).map_or_else(
-                || d.clone(),
-                |dep| {
-                    if en && !dep.name_en.is_empty() {
-                        &dep.name_en
-                    } else {
-                        &dep.name
-                    }
-                    .clone()
-                },
-            )
+            catalog
+                .department(d)
+                .map_or_else(|| d.clone(), |dep| pick(en, &dep.name, &dep.name_en))
         });
     let media = r
         .photos
@@ -996,31 +964,9 @@ async fn post_update(
             },
         ),
     };
-    let catalog = s.catalog();
-    let cat = catalog.category(&r.category);
-    let now = OffsetDateTime::now_utc();
-    let due = cat.map_or(sentinel_core::calendar::DueChange::Keep, |c| {
-        sentinel_core::calendar::due_after(
-            action.1.kind(),
-            c.deadlines_for(r.priority),
-            now,
-            &s.calendar(),
-        )
-    });
-    let (_, event) = s
-        .store
-        .apply(ActionRequest {
-            report: r.id,
-            actor: action.0,
-            action: action.1,
-            photos: vec![],
-            requires_verification: cat.is_some_and(|c| c.requires_verification),
-            due,
-            policy: s.config.lifecycle,
-            now,
-        })
+    let (_, event) = crate::api::reports::apply_action(s, &r, action.0, action.1, vec![])
         .await
-        .map_err(|e| from_api(format, e.into()))?;
+        .map_err(|e| from_api(format, e))?;
     tracing::info!(report = %r.id, client = %client.name, action = %event.action, "open311 update");
     Ok(doc::list(
         format,
