@@ -147,6 +147,22 @@ async fn post(app: &TestApp, path: &str, pairs: &[(&str, &str)]) -> Reply {
     reply(res).await
 }
 
+/// Files a plain request at Dongchangfu with `key`.
+async fn file(app: &TestApp, fmt: &str, key: &str, service: &str, description: &str) -> Reply {
+    post(
+        app,
+        &format!("/open311/v2/requests.{fmt}"),
+        &[
+            ("api_key", key),
+            ("service_code", service),
+            ("lat", DONGCHANGFU.0),
+            ("long", DONGCHANGFU.1),
+            ("description", description),
+        ],
+    )
+    .await
+}
+
 /// Registers a client application and returns its API key.
 async fn api_key(app: &TestApp, name: &str) -> String {
     let key = sentinel_server::auth::new_token();
@@ -717,19 +733,7 @@ async fn a_batch_service_answers_with_a_token_that_names_the_request() {
         .find(|s| s["service_code"] == "pothole")
         .unwrap();
     assert_eq!(pothole["type"], "batch");
-    let r = post(
-        &app,
-        "/open311/v2/requests.xml",
-        &[
-            ("api_key", key.as_str()),
-            ("service_code", "pothole"),
-            ("lat", DONGCHANGFU.0),
-            ("long", DONGCHANGFU.1),
-            ("description", "deep"),
-        ],
-    )
-    .await
-    .xml();
+    let r = file(&app, "xml", &key, "pothole", "deep").await.xml();
     let req = r.child("request");
     assert!(!req.has("service_request_id"), "a token instead of an id");
     let token = req.text_of("token").to_owned();
@@ -750,18 +754,7 @@ async fn a_batch_service_answers_with_a_token_that_names_the_request() {
 async fn a_round_trip_through_the_lifecycle_shows_in_statuses_and_updates() {
     let app = spawn().await;
     let key = api_key(&app, "fixmystreet").await;
-    let r = post(
-        &app,
-        "/open311/v2/requests.json",
-        &[
-            ("api_key", key.as_str()),
-            ("service_code", "pothole"),
-            ("lat", DONGCHANGFU.0),
-            ("long", DONGCHANGFU.1),
-            ("description", "deep hole"),
-        ],
-    )
-    .await;
+    let r = file(&app, "json", &key, "pothole", "deep hole").await;
     let code = r.json()[0]["service_request_id"]
         .as_str()
         .unwrap()

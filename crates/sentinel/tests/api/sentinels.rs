@@ -356,47 +356,46 @@ async fn codes_go_to_the_configured_gateway_and_a_lost_code_can_be_sent_again() 
     let server =
         crate::cli::Server::start_with(&dir.path().join("data"), &["--code-webhook", &url]);
     let http = reqwest::Client::new();
-    let res = http
-        .post(format!("{}/api/v1/sentinels", server.base))
-        .json(&json!({"email": "Courier@Example.cn", "password": "courier password"}))
-        .send()
-        .await
-        .unwrap();
+    let post = |path: &str, body: Value| {
+        let req = http.post(format!("{}{path}", server.base)).json(&body);
+        async move { req.send().await.unwrap() }
+    };
+    let res = post(
+        "/api/v1/sentinels",
+        json!({"email": "Courier@Example.cn", "password": "courier password"}),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let sent: Value = serde_json::from_str(&kept.lock().unwrap()[0]).unwrap();
     assert_eq!(sent["to"], "courier@example.cn");
     assert_eq!(sent["purpose"], "sentinel_sign_up");
     assert_eq!(sent["code"].as_str().unwrap().len(), 6);
     // The code is lost: signing up again, before verifying, sends a new one.
-    let res = http
-        .post(format!("{}/api/v1/sentinels", server.base))
-        .json(&json!({"email": "courier@example.cn", "password": "a better password"}))
-        .send()
-        .await
-        .unwrap();
+    let res = post(
+        "/api/v1/sentinels",
+        json!({"email": "courier@example.cn", "password": "a better password"}),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let sent: Value = serde_json::from_str(&kept.lock().unwrap()[1]).unwrap();
     let code = sent["code"].as_str().unwrap().to_owned();
-    let res = http
-        .post(format!("{}/api/v1/sentinels/verify", server.base))
-        .json(&json!({"email": "courier@example.cn", "code": code}))
-        .send()
-        .await
-        .unwrap();
+    let res = post(
+        "/api/v1/sentinels/verify",
+        json!({"email": "courier@example.cn", "code": code}),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::OK);
     // The new password is the one that signs in; now the address is taken.
-    let res = http
-        .post(format!("{}/api/v1/sentinels/session", server.base))
-        .json(&json!({"email": "courier@example.cn", "password": "a better password"}))
-        .send()
-        .await
-        .unwrap();
+    let res = post(
+        "/api/v1/sentinels/session",
+        json!({"email": "courier@example.cn", "password": "a better password"}),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let res = http
-        .post(format!("{}/api/v1/sentinels", server.base))
-        .json(&json!({"email": "courier@example.cn", "password": "someone else's"}))
-        .send()
-        .await
-        .unwrap();
+    let res = post(
+        "/api/v1/sentinels",
+        json!({"email": "courier@example.cn", "password": "someone else's"}),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
 }
