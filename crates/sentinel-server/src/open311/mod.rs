@@ -389,14 +389,15 @@ fn service_notice(catalog: &Catalog, category: &str) -> Node {
 fn place_address(s: &AppState, address: &str) -> Option<(f64, f64, f64)> {
     use geo::{BoundingRect, Distance, Haversine, InteriorPoint};
     let index = s.jurisdictions();
+    let lower = address.to_lowercase();
     let best = index
         .all()
         .iter()
         .filter(|j| {
             j.name.chars().count() >= 2 && address.contains(j.name.as_str())
-                || j.name_en.as_deref().is_some_and(|n| {
-                    n.len() >= 3 && address.to_lowercase().contains(&n.to_lowercase())
-                })
+                || j.name_en
+                    .as_deref()
+                    .is_some_and(|n| n.len() >= 3 && lower.contains(&n.to_lowercase()))
         })
         .max_by_key(|j| (j.level, j.name.chars().count()))?;
     let p = best.area.interior_point()?;
