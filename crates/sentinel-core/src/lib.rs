@@ -4,6 +4,7 @@
 
 pub mod calendar;
 pub mod catalog;
+pub mod dispatch;
 pub mod input;
 pub mod lifecycle;
 pub mod report;
@@ -12,6 +13,9 @@ pub mod sentinels;
 pub mod tracking;
 
 pub use catalog::{Catalog, Category, Department};
+pub use dispatch::{
+    Dispatch, DispatchError, DispatchStep, Fix, NewUnit, StepRecord, Unit, UnitStatus,
+};
 pub use input::{FieldError, NewReport, ParseContext, ReportInput};
 pub use lifecycle::{
     Action, ActionKind, Actor, LifecycleError, LifecyclePolicy, ReportState, Role, Status,

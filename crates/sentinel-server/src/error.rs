@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use sentinel_core::DispatchError;
 use sentinel_core::{FieldError, LifecycleError};
 use sentinel_photos::PhotoError;
 use sentinel_store::StoreError;
@@ -167,6 +168,10 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyExists(what) => ApiError::Conflict(format!("{what} already exists")),
             StoreError::IdempotencyMismatch => ApiError::Unprocessable(e.to_string()),
             StoreError::Lifecycle(l) => l.into(),
+            StoreError::Dispatch(d) => match d {
+                DispatchError::NotAllowed(why) => ApiError::Forbidden(why),
+                other => ApiError::Conflict(other.to_string()),
+            },
             StoreError::InvalidTarget(why) => ApiError::Unprocessable(why),
             StoreError::Unavailable => ApiError::Unavailable,
             other => ApiError::Internal(other.to_string()),

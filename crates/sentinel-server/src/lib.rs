@@ -8,6 +8,7 @@ pub mod deadlines;
 pub mod error;
 pub mod extract;
 pub mod geography;
+pub mod live;
 mod metrics;
 mod open311;
 mod openapi;
@@ -65,6 +66,13 @@ pub struct Config {
     /// Let media links point at private addresses (a city's own media server in an
     /// isolated network). Loopback and private hosts are refused otherwise.
     pub media_fetch_allow_private: bool,
+    /// A unit's position older than this many seconds is stale (greyed on the map,
+    /// not trusted for dispatch).
+    pub unit_stale_secs: u64,
+    /// How dispatch estimates travel time.
+    pub eta: sentinel_core::dispatch::StraightLine,
+    /// How far dispatch looks for units, in metres, unless asked otherwise.
+    pub dispatch_radius_m: f64,
 }
 
 impl Default for Config {
@@ -87,6 +95,9 @@ impl Default for Config {
             base_map: BaseMap::default(),
             media_fetch_hosts: Vec::new(),
             media_fetch_allow_private: false,
+            unit_stale_secs: 120,
+            eta: sentinel_core::dispatch::StraightLine::default(),
+            dispatch_radius_m: 15_000.0,
         }
     }
 }
@@ -132,6 +143,8 @@ pub struct AppState {
     pub started_at: time::OffsetDateTime,
     /// Where sentinel verification codes go (the development sender logs them).
     pub code_sender: Arc<dyn api::sentinels::CodeSender>,
+    /// The live map index and the event streams.
+    pub live: Arc<live::Live>,
 }
 
 impl AppState {
@@ -149,6 +162,7 @@ impl AppState {
             )),
             started_at: time::OffsetDateTime::now_utc(),
             code_sender: Arc::new(api::sentinels::LogSender),
+            live: Arc::new(live::Live::new(config.unit_stale_secs)),
             store,
             photos,
             catalog_in_force: Arc::new(RwLock::new(Arc::new(Catalog::builtin()))),
@@ -241,6 +255,7 @@ impl AppState {
 /// The whole application.
 pub fn app(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
+    state.live.start(state.store.clone());
     Router::new()
         .merge(api::router())
         .merge(open311::routes())
@@ -251,6 +266,10 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            live::poke,
         ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             api::panic_response,

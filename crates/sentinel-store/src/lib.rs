@@ -7,17 +7,20 @@
 //! Photo files are written and fsynced by [`PhotoFolder`] before the report that
 //! references them is committed, so a committed report never points at a missing file.
 
+mod live;
 mod photos;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use sentinel_core::lifecycle::LifecyclePolicy;
 use sentinel_core::{
-    Action, Actor, Event, LifecycleError, Membership, MembershipStatus, NewReport, NewSentinel,
-    Report, ReportId, Role, Sentinel, SentinelGroup, Status, TrackingCode,
+    Action, Actor, Dispatch, DispatchError, DispatchStep, Event, Fix, LifecycleError, Membership,
+    MembershipStatus, NewReport, NewSentinel, NewUnit, Report, ReportId, Role, Sentinel,
+    SentinelGroup, Status, TrackingCode, Unit, UnitStatus,
 };
 use time::OffsetDateTime;
 
+pub use live::{FeedEntry, FeedItem, FeedPage, ReportPoint};
 pub use photos::PhotoFolder;
 
 /// Why a storage call failed.
@@ -42,6 +45,9 @@ pub enum StoreError {
     /// The lifecycle refused the action.
     #[error(transparent)]
     Lifecycle(#[from] LifecycleError),
+    /// The dispatch rules refused the request.
+    #[error(transparent)]
+    Dispatch(#[from] DispatchError),
     /// The action's target is unusable (merge into itself, into a closed report...).
     #[error("{0}")]
     InvalidTarget(String),
@@ -126,6 +132,32 @@ pub enum ReportKey {
     Id(ReportId),
     /// By tracking code.
     Code(TrackingCode),
+}
+
+/// A unit to send, and the figures the recommendation gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DispatchRequest {
+    /// The report.
+    pub report: ReportId,
+    /// The unit.
+    pub unit: i64,
+    /// Who sends it.
+    pub by: String,
+    /// Distance at assignment.
+    pub distance_m: Option<f64>,
+    /// Estimated travel time at assignment.
+    pub eta_s: Option<f64>,
+    /// When.
+    pub now: OffsetDateTime,
+}
+
+/// Whose dispatches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DispatchesOf {
+    /// A report's.
+    Report(ReportId),
+    /// A unit's.
+    Unit(i64),
 }
 
 /// A way of naming a sentinel: what they sign in with.
@@ -638,6 +670,52 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<usize>;
     /// Every jurisdiction.
     async fn jurisdictions(&self) -> Result<Vec<JurisdictionRecord>>;
+
+    /// Creates units, all or none.
+    async fn create_units(&self, units: Vec<NewUnit>, now: OffsetDateTime) -> Result<Vec<Unit>>;
+    /// Every unit, by callsign.
+    async fn units(&self) -> Result<Vec<Unit>>;
+    /// One unit by id.
+    async fn unit(&self, id: i64) -> Result<Option<Unit>>;
+    /// The unit whose tracker sends this id.
+    async fn unit_by_tracker(&self, tracker_id: &str) -> Result<Option<Unit>>;
+    /// The unit a staff account (role `unit`) works.
+    async fn unit_for_user(&self, user: &str) -> Result<Option<Unit>>;
+    /// Keeps positions from a unit's tracker; the latest by device time becomes its
+    /// position (late, buffered fixes only join the track). Answers the unit.
+    async fn record_positions(
+        &self,
+        unit: i64,
+        fixes: Vec<Fix>,
+        now: OffsetDateTime,
+    ) -> Result<Unit>;
+    /// Puts a unit on or off duty; refused while it works a dispatch.
+    async fn set_unit_duty(&self, unit: i64, to: UnitStatus, now: OffsetDateTime) -> Result<Unit>;
+    /// Sends a unit to an open report; refused (with the reason) unless the unit is
+    /// available.
+    async fn dispatch(&self, request: DispatchRequest) -> Result<Dispatch>;
+    /// Records the next step of a dispatch, taken by `user` in `role`.
+    async fn dispatch_step(
+        &self,
+        dispatch: i64,
+        step: DispatchStep,
+        user: &str,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> Result<Dispatch>;
+    /// One dispatch.
+    async fn dispatch_by_id(&self, id: i64) -> Result<Option<Dispatch>>;
+    /// Dispatches of a report or of a unit, newest first.
+    async fn dispatches(&self, of: DispatchesOf, limit: u32) -> Result<Vec<Dispatch>>;
+    /// Changes after `after` in commit order: at most `limit` feed rows are read,
+    /// and several changes to one thing come as one entry with the latest sequence.
+    async fn feed(&self, after: i64, limit: u32) -> Result<FeedPage>;
+    /// The latest sequence number in the feed (0 when empty).
+    async fn feed_head(&self) -> Result<i64>;
+    /// Drops feed rows written before `before`, keeping the latest row.
+    async fn prune_feed(&self, before: OffsetDateTime) -> Result<u64>;
+    /// Reports as map points in id order after `after`, `limit` at a time.
+    async fn report_points(&self, after: i64, limit: u32) -> Result<Vec<ReportPoint>>;
 
     /// Verifies the database file (`PRAGMA integrity_check` or equivalent).
     async fn integrity_check(&self) -> Result<String>;

@@ -10,6 +10,9 @@ mod photos;
 pub(crate) mod reports;
 pub mod sentinels;
 mod session;
+mod stream;
+mod tiles;
+pub(crate) mod units;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -82,6 +85,28 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/api/v1/admin/config",
             get(admin::get_config).put(admin::put_config),
+        )
+        .route(
+            "/api/v1/units",
+            get(units::list_units).post(units::create_unit),
+        )
+        .route("/api/v1/units/{id}", get(units::get_unit))
+        .route("/api/v1/units/{id}/positions", post(units::post_positions))
+        .route("/api/v1/units/{id}/status", post(units::post_status))
+        .route("/api/v1/units/{id}/dispatches", get(units::unit_dispatches))
+        .route("/osmand", get(units::osmand).post(units::osmand))
+        .route("/api/v1/events/stream", get(stream::stream))
+        .route("/tiles/reports/{z}/{x}/{y}", get(tiles::reports_tile))
+        .route("/tiles/layers/{layer}/{z}/{x}/{y}", get(tiles::layer_tile))
+        .route("/api/v1/reports/{key}/units", get(units::recommend))
+        .route("/api/v1/reports/{key}/cameras", get(units::nearest_cameras))
+        .route(
+            "/api/v1/reports/{key}/dispatches",
+            get(units::report_dispatches).post(units::create_dispatch),
+        )
+        .route(
+            "/api/v1/dispatches/{id}",
+            get(units::get_dispatch).post(units::post_step),
         )
         .route(
             "/api/v1/session",

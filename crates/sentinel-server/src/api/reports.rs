@@ -448,7 +448,7 @@ pub(crate) struct ListQuery {
     cursor: Option<String>,
 }
 
-fn list(value: &Option<String>) -> Vec<String> {
+pub(crate) fn list(value: &Option<String>) -> Vec<String> {
     value
         .iter()
         .flat_map(|v| v.split(','))
@@ -458,7 +458,7 @@ fn list(value: &Option<String>) -> Vec<String> {
         .collect()
 }
 
-fn time_param(name: &str, v: &Option<String>) -> ApiResult<Option<OffsetDateTime>> {
+pub(crate) fn time_param(name: &str, v: &Option<String>) -> ApiResult<Option<OffsetDateTime>> {
     v.as_deref()
         .map(|t| {
             OffsetDateTime::parse(t, &Rfc3339)

@@ -4,19 +4,21 @@
 //! that WAL lets run beside the writer.
 
 mod queries;
+mod units;
 mod writer;
 
 use crate::{
-    AccessLogEntry, ActionRequest, IdempotentResponse, JurisdictionRecord, NewJurisdiction,
-    Open311Client, PhotoRecord, ReportKey, ReportQuery, Result, SentinelKey, Standing, Store,
-    StoreError, Submission, Submitted, Supporter, TokenInfo, User,
+    AccessLogEntry, ActionRequest, DispatchRequest, DispatchesOf, FeedPage, IdempotentResponse,
+    JurisdictionRecord, NewJurisdiction, Open311Client, PhotoRecord, ReportKey, ReportPoint,
+    ReportQuery, Result, SentinelKey, Standing, Store, StoreError, Submission, Submitted,
+    Supporter, TokenInfo, User,
 };
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use sentinel_core::lifecycle::{ReportState, decide};
 use sentinel_core::{
-    Action, Event, Membership, MembershipStatus, NewSentinel, Report, ReportId, Role, Sentinel,
-    SentinelGroup,
+    Action, Dispatch, DispatchStep, Event, Fix, Membership, MembershipStatus, NewSentinel, NewUnit,
+    Report, ReportId, Role, Sentinel, SentinelGroup, Unit, UnitStatus,
 };
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -44,6 +46,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("../../migrations/sqlite/0012_status_changes.sql")),
     (13, include_str!("../../migrations/sqlite/0013_reporter_key.sql")),
     (14, include_str!("../../migrations/sqlite/0014_sentinel_sign_in.sql")),
+    (15, include_str!("../../migrations/sqlite/0015_units_dispatch_feed.sql")),
 ];
 
 /// The SQLite store.
@@ -972,6 +975,87 @@ impl Store for SqliteStore {
 
     async fn jurisdictions(&self) -> Result<Vec<JurisdictionRecord>> {
         self.read(queries::jurisdictions).await
+    }
+
+    async fn create_units(&self, units: Vec<NewUnit>, now: OffsetDateTime) -> Result<Vec<Unit>> {
+        self.write(move |c| units::insert_units(c, &units, now))
+            .await
+    }
+
+    async fn units(&self) -> Result<Vec<Unit>> {
+        self.read(units::units).await
+    }
+
+    async fn unit(&self, id: i64) -> Result<Option<Unit>> {
+        self.read(move |c| units::unit(c, id)).await
+    }
+
+    async fn unit_by_tracker(&self, tracker_id: &str) -> Result<Option<Unit>> {
+        let t = tracker_id.to_owned();
+        self.read(move |c| units::unit_where(c, "tracker_id", &t))
+            .await
+    }
+
+    async fn unit_for_user(&self, user: &str) -> Result<Option<Unit>> {
+        let u = user.to_owned();
+        self.read(move |c| units::unit_where(c, "user_name", &u))
+            .await
+    }
+
+    async fn record_positions(
+        &self,
+        unit: i64,
+        fixes: Vec<Fix>,
+        now: OffsetDateTime,
+    ) -> Result<Unit> {
+        self.write(move |c| units::record_positions(c, unit, &fixes, now))
+            .await
+    }
+
+    async fn set_unit_duty(&self, unit: i64, to: UnitStatus, now: OffsetDateTime) -> Result<Unit> {
+        self.write(move |c| units::set_duty(c, unit, to, now)).await
+    }
+
+    async fn dispatch(&self, request: DispatchRequest) -> Result<Dispatch> {
+        self.write(move |c| units::dispatch(c, &request)).await
+    }
+
+    async fn dispatch_step(
+        &self,
+        dispatch: i64,
+        step: DispatchStep,
+        user: &str,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> Result<Dispatch> {
+        let user = user.to_owned();
+        self.write(move |c| units::dispatch_step(c, dispatch, step, &user, role, now))
+            .await
+    }
+
+    async fn dispatch_by_id(&self, id: i64) -> Result<Option<Dispatch>> {
+        self.read(move |c| units::dispatch_by_id(c, id)).await
+    }
+
+    async fn dispatches(&self, of: DispatchesOf, limit: u32) -> Result<Vec<Dispatch>> {
+        self.read(move |c| units::dispatches(c, of, limit)).await
+    }
+
+    async fn feed(&self, after: i64, limit: u32) -> Result<FeedPage> {
+        self.read(move |c| units::feed_since(c, after, limit)).await
+    }
+
+    async fn feed_head(&self) -> Result<i64> {
+        self.read(units::feed_head).await
+    }
+
+    async fn prune_feed(&self, before: OffsetDateTime) -> Result<u64> {
+        self.write(move |c| units::prune_feed(c, before)).await
+    }
+
+    async fn report_points(&self, after: i64, limit: u32) -> Result<Vec<ReportPoint>> {
+        self.read(move |c| units::report_points(c, after, limit))
+            .await
     }
 
     async fn integrity_check(&self) -> Result<String> {

@@ -7,6 +7,7 @@ mod access;
 mod bad_input;
 mod browser;
 mod cli;
+mod command;
 mod crash;
 mod duplicates;
 mod geography;

@@ -1,0 +1,422 @@
+//! Statements for units, dispatches, the change feed and the map's report points.
+
+use super::queries::{from_ms, ms};
+use crate::{
+    DispatchRequest, DispatchesOf, FeedEntry, FeedItem, FeedPage, ReportPoint, Result, StoreError,
+};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use sentinel_core::dispatch::{check_assignable, check_duty_change, check_step};
+use sentinel_core::{
+    Dispatch, DispatchStep, Fix, NewUnit, Priority, ReportId, Role, Status, StepRecord, Unit,
+    UnitStatus,
+};
+use sentinel_geo::Point;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+const UNIT_COLUMNS: &str = "id, callsign, kind, tracker_id, user_name, department, status, \
+     lat, lon, accuracy_m, speed_mps, bearing, position_at, dispatch_id, updated_at";
+
+fn bad<T: std::str::FromStr>(idx: usize, s: String) -> rusqlite::Result<T> {
+    s.parse::<T>()
+        .map_err(|_| rusqlite::Error::InvalidColumnType(idx, s, rusqlite::types::Type::Text))
+}
+
+fn unit_from_row(r: &Row<'_>) -> rusqlite::Result<Unit> {
+    let lat: Option<f64> = r.get(7)?;
+    let lon: Option<f64> = r.get(8)?;
+    let at: Option<i64> = r.get(12)?;
+    let position = match (lat, lon, at) {
+        (Some(lat), Some(lon), Some(at)) => Point::new(lat, lon).ok().map(|point| Fix {
+            point,
+            at: from_ms(at),
+            accuracy_m: r.get(9).ok().flatten(),
+            speed_mps: r.get(10).ok().flatten(),
+            bearing: r.get(11).ok().flatten(),
+        }),
+        _ => None,
+    };
+    Ok(Unit {
+        id: r.get(0)?,
+        callsign: r.get(1)?,
+        kind: r.get(2)?,
+        tracker_id: r.get(3)?,
+        user: r.get(4)?,
+        department: r.get(5)?,
+        status: bad(6, r.get(6)?)?,
+        position,
+        dispatch: r.get(13)?,
+        updated_at: from_ms(r.get(14)?),
+    })
+}
+
+fn feed(conn: &Connection, kind: &str, reference: i64, now: OffsetDateTime) -> Result<()> {
+    conn.prepare_cached("INSERT INTO feed (kind, ref, at) VALUES (?1, ?2, ?3)")?
+        .execute(params![kind, reference, ms(now)])?;
+    Ok(())
+}
+
+pub(crate) fn insert_units(
+    conn: &Connection,
+    units: &[NewUnit],
+    now: OffsetDateTime,
+) -> Result<Vec<Unit>> {
+    let mut out = Vec::with_capacity(units.len());
+    for u in units {
+        let p = u.position.as_ref();
+        let done = conn
+            .prepare_cached(
+                "INSERT INTO units (callsign, kind, tracker_id, user_name, department, status, \
+                 lat, lon, accuracy_m, speed_mps, bearing, position_at, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+            )?
+            .execute(params![
+                u.callsign,
+                u.kind,
+                u.tracker_id,
+                u.user,
+                u.department,
+                u.status.as_str(),
+                p.map(|f| f.point.lat()),
+                p.map(|f| f.point.lon()),
+                p.and_then(|f| f.accuracy_m),
+                p.and_then(|f| f.speed_mps),
+                p.and_then(|f| f.bearing),
+                p.map(|f| ms(f.at)),
+                ms(now),
+            ]);
+        match done {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(StoreError::AlreadyExists(format!(
+                    "a unit with callsign {} or its tracker id",
+                    u.callsign
+                )));
+            }
+            other => {
+                other?;
+            }
+        }
+        let id = conn.last_insert_rowid();
+        feed(conn, "unit", id, now)?;
+        out.push(unit(conn, id)?.ok_or(StoreError::NotFound)?);
+    }
+    Ok(out)
+}
+
+pub(crate) fn unit(conn: &Connection, id: i64) -> Result<Option<Unit>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {UNIT_COLUMNS} FROM units WHERE id = ?1"))?
+        .query_row([id], unit_from_row)
+        .optional()?)
+}
+
+pub(crate) fn unit_where(conn: &Connection, column: &str, value: &str) -> Result<Option<Unit>> {
+    debug_assert!(matches!(column, "tracker_id" | "user_name"));
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {UNIT_COLUMNS} FROM units WHERE {column} = ?1 ORDER BY id LIMIT 1"
+        ))?
+        .query_row([value], unit_from_row)
+        .optional()?)
+}
+
+pub(crate) fn units(conn: &Connection) -> Result<Vec<Unit>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {UNIT_COLUMNS} FROM units ORDER BY callsign"
+    ))?;
+    let rows = stmt.query_map([], unit_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn record_positions(
+    conn: &Connection,
+    id: i64,
+    fixes: &[Fix],
+    now: OffsetDateTime,
+) -> Result<Unit> {
+    let current = unit(conn, id)?.ok_or(StoreError::NotFound)?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO unit_positions (unit_id, at, lat, lon, accuracy_m, speed_mps, bearing, received_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for f in fixes {
+        insert.execute(params![
+            id,
+            ms(f.at),
+            f.point.lat(),
+            f.point.lon(),
+            f.accuracy_m,
+            f.speed_mps,
+            f.bearing,
+            ms(now)
+        ])?;
+    }
+    let newest = fixes.iter().max_by_key(|f| f.at);
+    if let Some(f) = newest
+        && current.position.is_none_or(|p| f.at > p.at)
+    {
+        conn.prepare_cached(
+            "UPDATE units SET lat = ?2, lon = ?3, accuracy_m = ?4, speed_mps = ?5, bearing = ?6, \
+             position_at = ?7, updated_at = ?8 WHERE id = ?1",
+        )?
+        .execute(params![
+            id,
+            f.point.lat(),
+            f.point.lon(),
+            f.accuracy_m,
+            f.speed_mps,
+            f.bearing,
+            ms(f.at),
+            ms(now)
+        ])?;
+        feed(conn, "unit", id, now)?;
+    }
+    unit(conn, id)?.ok_or(StoreError::NotFound)
+}
+
+pub(crate) fn set_duty(
+    conn: &Connection,
+    id: i64,
+    to: UnitStatus,
+    now: OffsetDateTime,
+) -> Result<Unit> {
+    let u = unit(conn, id)?.ok_or(StoreError::NotFound)?;
+    check_duty_change(&u.callsign, u.status, to)?;
+    if u.status != to {
+        conn.prepare_cached("UPDATE units SET status = ?2, updated_at = ?3 WHERE id = ?1")?
+            .execute(params![id, to.as_str(), ms(now)])?;
+        feed(conn, "unit", id, now)?;
+    }
+    unit(conn, id)?.ok_or(StoreError::NotFound)
+}
+
+fn report_code_and_status(conn: &Connection, id: ReportId) -> Result<(String, Status)> {
+    conn.prepare_cached("SELECT tracking_code, status FROM reports WHERE id = ?1")?
+        .query_row([id.0], |r| {
+            Ok((r.get::<_, String>(0)?, bad::<Status>(1, r.get(1)?)?))
+        })
+        .optional()?
+        .ok_or(StoreError::NotFound)
+}
+
+pub(crate) fn dispatch(conn: &Connection, req: &DispatchRequest) -> Result<Dispatch> {
+    let (_code, status) = report_code_and_status(conn, req.report)?;
+    if !status.is_open() {
+        return Err(StoreError::InvalidTarget(format!(
+            "the report is {status}; only open reports take a dispatch"
+        )));
+    }
+    let u = unit(conn, req.unit)?.ok_or(StoreError::NotFound)?;
+    let engaged_on = match u.dispatch {
+        Some(d) => dispatch_by_id(conn, d)?.map(|d| d.report),
+        None => None,
+    };
+    check_assignable(&u.callsign, u.status, engaged_on.as_deref())?;
+    conn.prepare_cached(
+        "INSERT INTO dispatches (report_id, unit_id, step, distance_m, eta_s, created_at, updated_at) \
+         VALUES (?1, ?2, 'assigned', ?3, ?4, ?5, ?5)",
+    )?
+    .execute(params![req.report.0, req.unit, req.distance_m, req.eta_s, ms(req.now)])?;
+    let id = conn.last_insert_rowid();
+    insert_step(conn, id, DispatchStep::Assigned, &req.by, req.now)?;
+    conn.prepare_cached(
+        "UPDATE units SET status = ?2, dispatch_id = ?3, updated_at = ?4 WHERE id = ?1",
+    )?
+    .execute(params![
+        req.unit,
+        UnitStatus::Dispatched.as_str(),
+        id,
+        ms(req.now)
+    ])?;
+    feed(conn, "dispatch", id, req.now)?;
+    feed(conn, "unit", req.unit, req.now)?;
+    dispatch_by_id(conn, id)?.ok_or(StoreError::NotFound)
+}
+
+fn insert_step(
+    conn: &Connection,
+    dispatch: i64,
+    step: DispatchStep,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO dispatch_steps (dispatch_id, step, at, actor) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![dispatch, step.as_str(), ms(now), actor])?;
+    Ok(())
+}
+
+pub(crate) fn dispatch_step(
+    conn: &Connection,
+    id: i64,
+    step: DispatchStep,
+    user: &str,
+    role: Role,
+    now: OffsetDateTime,
+) -> Result<Dispatch> {
+    let d = dispatch_by_id(conn, id)?.ok_or(StoreError::NotFound)?;
+    let u = unit(conn, d.unit)?.ok_or(StoreError::NotFound)?;
+    let own = u.user.as_deref() == Some(user);
+    check_step(d.step, step, role, own)?;
+    conn.prepare_cached("UPDATE dispatches SET step = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id, step.as_str(), ms(now)])?;
+    insert_step(conn, id, step, user, now)?;
+    // The unit follows its current dispatch; a stale dispatch (the unit moved on)
+    // changes nothing on the unit.
+    if u.dispatch == Some(id) {
+        let current = if step.is_final() { None } else { Some(id) };
+        conn.prepare_cached(
+            "UPDATE units SET status = ?2, dispatch_id = ?3, updated_at = ?4 WHERE id = ?1",
+        )?
+        .execute(params![u.id, step.unit_status().as_str(), current, ms(now)])?;
+        feed(conn, "unit", u.id, now)?;
+    }
+    feed(conn, "dispatch", id, now)?;
+    dispatch_by_id(conn, id)?.ok_or(StoreError::NotFound)
+}
+
+const DISPATCH_SELECT: &str = "SELECT d.id, r.tracking_code, d.unit_id, u.callsign, d.step, d.distance_m, d.eta_s \
+     FROM dispatches d JOIN reports r ON r.id = d.report_id JOIN units u ON u.id = d.unit_id";
+
+fn dispatch_from_row(r: &Row<'_>) -> rusqlite::Result<Dispatch> {
+    Ok(Dispatch {
+        id: r.get(0)?,
+        report: r.get(1)?,
+        unit: r.get(2)?,
+        callsign: r.get(3)?,
+        step: bad(4, r.get(4)?)?,
+        distance_m: r.get(5)?,
+        eta_s: r.get(6)?,
+        steps: Vec::new(),
+    })
+}
+
+fn with_steps(conn: &Connection, mut d: Dispatch) -> Result<Dispatch> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT step, at, actor FROM dispatch_steps WHERE dispatch_id = ?1 ORDER BY id",
+    )?;
+    d.steps = stmt
+        .query_map([d.id], |r| {
+            Ok(StepRecord {
+                step: bad(0, r.get(0)?)?,
+                at: from_ms(r.get(1)?),
+                by: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(d)
+}
+
+pub(crate) fn dispatch_by_id(conn: &Connection, id: i64) -> Result<Option<Dispatch>> {
+    let d = conn
+        .prepare_cached(&format!("{DISPATCH_SELECT} WHERE d.id = ?1"))?
+        .query_row([id], dispatch_from_row)
+        .optional()?;
+    d.map(|d| with_steps(conn, d)).transpose()
+}
+
+pub(crate) fn dispatches(conn: &Connection, of: DispatchesOf, limit: u32) -> Result<Vec<Dispatch>> {
+    let (clause, key) = match of {
+        DispatchesOf::Report(r) => ("d.report_id", r.0),
+        DispatchesOf::Unit(u) => ("d.unit_id", u),
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "{DISPATCH_SELECT} WHERE {clause} = ?1 ORDER BY d.id DESC LIMIT ?2"
+    ))?;
+    let rows: Vec<Dispatch> = stmt
+        .query_map(params![key, limit], dispatch_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter().map(|d| with_steps(conn, d)).collect()
+}
+
+const POINT_COLUMNS: &str = "id, tracking_code, lat, lon, status, category, department, priority, \
+     created_at, due_at, assignee";
+
+fn point_from_row(r: &Row<'_>) -> rusqlite::Result<ReportPoint> {
+    Ok(ReportPoint {
+        id: r.get(0)?,
+        code: r.get(1)?,
+        lat: r.get(2)?,
+        lon: r.get(3)?,
+        status: bad(4, r.get(4)?)?,
+        category: r.get(5)?,
+        department: r.get(6)?,
+        priority: bad::<Priority>(7, r.get(7)?)?,
+        created_at: from_ms(r.get(8)?),
+        due_at: r.get::<_, Option<i64>>(9)?.map(from_ms),
+        assignee: r.get(10)?,
+    })
+}
+
+pub(crate) fn report_points(conn: &Connection, after: i64, limit: u32) -> Result<Vec<ReportPoint>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {POINT_COLUMNS} FROM reports WHERE id > ?1 ORDER BY id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![after, limit], point_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn report_point(conn: &Connection, id: i64) -> Result<Option<ReportPoint>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {POINT_COLUMNS} FROM reports WHERE id = ?1"
+        ))?
+        .query_row([id], point_from_row)
+        .optional()?)
+}
+
+pub(crate) fn feed_since(conn: &Connection, after: i64, limit: u32) -> Result<FeedPage> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, kind, ref, at FROM feed WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows: Vec<(i64, String, i64, i64)> = stmt
+        .query_map(params![after, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let next = rows.last().map_or(after, |r| r.0);
+    // Several changes to one thing in this window: keep the latest.
+    // (kind, ref) -> (seq, at)
+    type Latest<'a> = ((&'a str, i64), (i64, i64));
+    let mut latest: HashMap<(&str, i64), (i64, i64)> = HashMap::new();
+    for (seq, kind, reference, at) in &rows {
+        latest.insert((kind.as_str(), *reference), (*seq, *at));
+    }
+    let mut keys: Vec<Latest<'_>> = latest.into_iter().collect();
+    keys.sort_by_key(|(_, (seq, _))| *seq);
+    let mut out = Vec::with_capacity(keys.len());
+    for ((kind, reference), (seq, at)) in keys {
+        let item = match kind {
+            "report" => report_point(conn, reference)?.map(FeedItem::Report),
+            "unit" => unit(conn, reference)?.map(FeedItem::Unit),
+            "dispatch" => dispatch_by_id(conn, reference)?.map(FeedItem::Dispatch),
+            _ => None,
+        };
+        if let Some(item) = item {
+            out.push(FeedEntry {
+                seq,
+                at: from_ms(at),
+                item,
+            });
+        }
+    }
+    Ok(FeedPage { entries: out, next })
+}
+
+pub(crate) fn feed_head(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM feed")?
+        .query_row([], |r| r.get(0))?)
+}
+
+pub(crate) fn prune_feed(conn: &Connection, before: OffsetDateTime) -> Result<u64> {
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM feed WHERE at < ?1 AND seq < (SELECT COALESCE(MAX(seq), 0) FROM feed)",
+        )?
+        .execute([ms(before)])?;
+    Ok(n as u64)
+}
