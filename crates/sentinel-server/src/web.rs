@@ -2,6 +2,7 @@
 //! repository: our own plain ES modules, no build step, and the vendored
 //! third-party libraries). The reporter app is `/` (and `/r/{code}`, its tracking
 //! page); its service worker sits at `/sw.js` so that it controls the whole site.
+//! The staff command console is `/console` (its modules under `/console/`).
 
 use axum::Router;
 use axum::extract::Path;
@@ -13,6 +14,7 @@ use rust_embed::RustEmbed;
 #[derive(RustEmbed)]
 #[folder = "$CARGO_MANIFEST_DIR/../../web/"]
 #[include = "reporter/*"]
+#[include = "console/*"]
 #[include = "vendor/*"]
 struct Assets;
 
@@ -33,6 +35,16 @@ pub(crate) fn routes() -> Router<crate::AppState> {
         .route(
             "/manifest.webmanifest",
             get(|h: HeaderMap| async move { asset("reporter/manifest.webmanifest", &h) }),
+        )
+        .route(
+            "/console",
+            get(|h: HeaderMap| async move { asset("console/index.html", &h) }),
+        )
+        .route(
+            "/console/{*path}",
+            get(|Path(path): Path<String>, h: HeaderMap| async move {
+                asset(&format!("console/{path}"), &h)
+            }),
         )
         .route("/assets/{*path}", get(own))
         .route("/vendor/{*path}", get(vendor))

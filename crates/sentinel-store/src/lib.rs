@@ -151,6 +151,19 @@ pub struct DispatchRequest {
     pub now: OffsetDateTime,
 }
 
+/// The command centre's queues, counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueCounts {
+    /// Submitted, not yet triaged.
+    pub new: u64,
+    /// Past their running deadline.
+    pub overdue: u64,
+    /// Sent back by a department (退单).
+    pub returned: u64,
+    /// Escalated (督办) for their current deadline.
+    pub escalated: u64,
+}
+
 /// Whose dispatches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DispatchesOf {
@@ -188,6 +201,11 @@ pub struct ReportQuery {
     pub since: Option<OffsetDateTime>,
     /// Created before.
     pub until: Option<OffsetDateTime>,
+    /// Only open reports whose running deadline passed before this time (the
+    /// overdue queue).
+    pub overdue_at: Option<OffsetDateTime>,
+    /// Only reports escalated (督办) for their current deadline.
+    pub escalated: bool,
     /// Only ids below this (the cursor).
     pub before_id: Option<ReportId>,
     /// Page size.
@@ -716,6 +734,9 @@ pub trait Store: Send + Sync + 'static {
     async fn prune_feed(&self, before: OffsetDateTime) -> Result<u64>;
     /// Reports as map points in id order after `after`, `limit` at a time.
     async fn report_points(&self, after: i64, limit: u32) -> Result<Vec<ReportPoint>>;
+
+    /// How many reports wait in each of the command centre's queues at `now`.
+    async fn queue_counts(&self, now: OffsetDateTime) -> Result<QueueCounts>;
 
     /// Verifies the database file (`PRAGMA integrity_check` or equivalent).
     async fn integrity_check(&self) -> Result<String>;

@@ -31,6 +31,7 @@ pub(crate) fn router() -> Router<AppState> {
             post(reports::create_report).get(reports::list_reports),
         )
         .route("/api/v1/reports/nearby", get(duplicates::get_nearby))
+        .route("/api/v1/queue", get(reports::queue_counts))
         .route("/api/v1/reports/{key}", get(reports::get_report))
         .route(
             "/api/v1/reports/{key}/support",

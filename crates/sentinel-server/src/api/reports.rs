@@ -446,6 +446,8 @@ pub(crate) struct ListQuery {
     until: Option<String>,
     limit: Option<u32>,
     cursor: Option<String>,
+    /// Staff: one of the command centre's queues (new, overdue, returned, escalated).
+    queue: Option<String>,
 }
 
 pub(crate) fn list(value: &Option<String>) -> Vec<String> {
@@ -510,6 +512,8 @@ impl ListQuery {
             account: None,
             since: time_param("since", &self.since)?,
             until: time_param("until", &self.until)?,
+            overdue_at: None,
+            escalated: false,
             before_id,
             limit,
             order: sentinel_store::ReportOrder::Id,
@@ -523,7 +527,26 @@ pub(crate) async fn list_reports(
     MaybeStaff(staff): MaybeStaff,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    let query = q.into_query(&s)?;
+    let queue = q.queue.clone();
+    let mut query = q.into_query(&s)?;
+    if let Some(name) = queue {
+        if staff.is_none() {
+            return Err(ApiError::Unauthorized(
+                "the queues are for staff: sign in first".into(),
+            ));
+        }
+        match name.as_str() {
+            "new" => query.statuses = vec![Status::Submitted],
+            "returned" => query.statuses = vec![Status::Returned],
+            "overdue" => query.overdue_at = Some(OffsetDateTime::now_utc()),
+            "escalated" => query.escalated = true,
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown queue {other:?}; use new, overdue, returned or escalated"
+                )));
+            }
+        }
+    }
     let page = s.store.reports(&query).await?;
     let next = (page.len() == query.limit as usize)
         .then(|| page.last().map(|r| r.id.to_string()))
@@ -815,5 +838,19 @@ pub(crate) async fn post_reporter_action(
     Ok(Json(json!({
         "report": views::public_report(&report, &s.config),
         "event": views::public_event(&event, &s.config),
+    })))
+}
+
+/// `GET /api/v1/queue`: how many reports wait in each queue (staff).
+pub(crate) async fn queue_counts(
+    State(s): State<AppState>,
+    _staff: Staff,
+) -> ApiResult<Json<Value>> {
+    let c = s.store.queue_counts(OffsetDateTime::now_utc()).await?;
+    Ok(Json(json!({
+        "new": c.new,
+        "overdue": c.overdue,
+        "returned": c.returned,
+        "escalated": c.escalated,
     })))
 }

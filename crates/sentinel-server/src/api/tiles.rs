@@ -58,6 +58,9 @@ pub(crate) struct TileQuery {
     department: Option<String>,
     since: Option<String>,
     until: Option<String>,
+    /// A client's cache-buster (the console passes the last change it saw); ignored.
+    #[allow(dead_code)]
+    v: Option<String>,
 }
 
 /// `GET /tiles/reports/{z}/{x}/{y}.mvt?status=&category=&department=&since=&until=`

@@ -977,6 +977,10 @@ impl Store for SqliteStore {
         self.read(queries::jurisdictions).await
     }
 
+    async fn queue_counts(&self, now: OffsetDateTime) -> Result<crate::QueueCounts> {
+        self.read(move |c| queries::queue_counts(c, now)).await
+    }
+
     async fn create_units(&self, units: Vec<NewUnit>, now: OffsetDateTime) -> Result<Vec<Unit>> {
         self.write(move |c| units::insert_units(c, &units, now))
             .await

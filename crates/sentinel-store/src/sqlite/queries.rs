@@ -444,6 +444,13 @@ pub(crate) fn reports(conn: &Connection, q: &ReportQuery) -> Result<Vec<Report>>
     if let Some(t) = q.until {
         f.with("created_at < ?", Value::Integer(ms(t)));
     }
+    if let Some(t) = q.overdue_at {
+        f.with("due_at < ?", Value::Integer(ms(t)));
+    }
+    if q.escalated {
+        f.clauses
+            .push("escalated_for = due_at AND due_at IS NOT NULL".into());
+    }
     if let Some(id) = q.before_id {
         f.with("id < ?", Value::Integer(id.0));
     }
@@ -1376,4 +1383,30 @@ pub(crate) fn renew_unverified(conn: &Connection, id: i64, hash: &str, name: &st
     )?
     .execute(params![id, hash, name])?;
     Ok(())
+}
+
+pub(crate) fn queue_counts(conn: &Connection, now: OffsetDateTime) -> Result<crate::QueueCounts> {
+    let count = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<u64> {
+        Ok(conn
+            .prepare_cached(sql)?
+            .query_row(p, |r| r.get::<_, i64>(0))? as u64)
+    };
+    Ok(crate::QueueCounts {
+        new: count(
+            "SELECT count(*) FROM reports WHERE status = 'submitted'",
+            &[],
+        )?,
+        overdue: count(
+            "SELECT count(*) FROM reports WHERE due_at IS NOT NULL AND due_at < ?1",
+            &[&ms(now)],
+        )?,
+        returned: count(
+            "SELECT count(*) FROM reports WHERE status = 'returned'",
+            &[],
+        )?,
+        escalated: count(
+            "SELECT count(*) FROM reports WHERE due_at IS NOT NULL AND escalated_for = due_at",
+            &[],
+        )?,
+    })
 }

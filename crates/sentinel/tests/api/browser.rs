@@ -109,6 +109,148 @@ async fn the_reporter_app_works_in_a_real_browser() {
     );
 }
 
+/// The command console against a small city: a dispatcher signs in, the map draws
+/// reports, units, cameras and hexagons, a report is triaged with the keyboard, a
+/// report filed meanwhile appears live, and a unit is dispatched end to end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_works_in_a_real_browser() {
+    use sentinel_core::{Fix, NewUnit, Role, UnitStatus};
+    use sentinel_store::Store;
+    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let web = format!("{repo}/web");
+    assert!(
+        std::path::Path::new(&format!("{web}/node_modules/playwright-core")).exists(),
+        "playwright-core is missing: run scripts/test"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let city = format!("{repo}/data/demo/liaocheng/city.geojson");
+    let out = crate::cli::import(
+        "jurisdictions",
+        &["--level", "city", "--code-field", "adcode"],
+        std::path::Path::new(&city),
+        &data,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cameras = dir.path().join("cameras.geojson");
+    let features: Vec<String> = (0..3)
+        .map(|i| {
+            format!(
+                r#"{{"type":"Feature","geometry":{{"type":"Point","coordinates":[{},{}]}},"properties":{{"name":"路口 {i}","stream_url":"rtsp://cameras.example/{i}"}}}}"#,
+                115.9850 + f64::from(i) * 0.0006,
+                36.4562
+            )
+        })
+        .collect();
+    std::fs::write(
+        &cameras,
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            features.join(",")
+        ),
+    )
+    .unwrap();
+    let out = crate::cli::import("layer", &["cameras", "--kind", "cameras"], &cameras, &data);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = sentinel_store::sqlite::SqliteStore::open(&data).unwrap();
+    let catalog = sentinel_core::Catalog::builtin();
+    let password = "dispatcher password 1";
+    for (name, role) in [("duty", Role::Dispatcher), ("car1", Role::Unit)] {
+        sentinel_server::auth::create_staff_user(
+            &store,
+            &catalog,
+            name,
+            &sentinel_server::auth::Secret::new(password),
+            role,
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    let unit_token = sentinel_server::auth::new_token();
+    let now = time::OffsetDateTime::now_utc();
+    store
+        .create_token(
+            "car1",
+            "browser",
+            &sentinel_server::auth::secret_hash(unit_token.expose()),
+            now,
+            None,
+        )
+        .await
+        .unwrap();
+    let unit = |callsign: &str, user: Option<&str>, lat: f64| NewUnit {
+        callsign: callsign.into(),
+        kind: "traffic_police".into(),
+        tracker_id: Some(format!("trk-{callsign}")),
+        user: user.map(str::to_owned),
+        department: None,
+        status: UnitStatus::Available,
+        position: Some(Fix {
+            point: sentinel_geo::Point::new(lat, 115.9854).unwrap(),
+            at: now + time::Duration::minutes(2),
+            accuracy_m: Some(5.0),
+            speed_mps: None,
+            bearing: None,
+        }),
+    };
+    store
+        .create_units(
+            vec![
+                unit("巡逻-01", Some("car1"), 36.4580),
+                unit("巡逻-02", None, 36.4700),
+            ],
+            now,
+        )
+        .await
+        .unwrap();
+    drop(store);
+    let server = Server::start(&data);
+    let client = reqwest::Client::new();
+    for i in 0..4 {
+        let res = client
+            .post(format!("{}/api/v1/reports", server.base))
+            .json(&serde_json::json!({
+                "category": if i % 2 == 0 { "pothole" } else { "fire_lane_blocked" },
+                "description": format!("第 {i} 个隐患 / hazard {i}"),
+                "lat": 36.4567 + f64::from(i) * 0.0003,
+                "lon": 115.9854,
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    }
+    let artifacts = format!("{}/browser-artifacts", env!("CARGO_TARGET_TMPDIR"));
+    let mut node = Command::new("node");
+    node.arg(format!("{web}/tests/console.test.mjs"))
+        .current_dir(&web)
+        .env("BASE_URL", &server.base)
+        .env("STAFF_NAME", "duty")
+        .env("STAFF_PASSWORD", password)
+        .env("UNIT_TOKEN", unit_token.expose())
+        .env("ARTIFACTS", &artifacts);
+    let out = tokio::task::spawn_blocking(move || node.output().expect("node runs"))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "console browser tests failed:\n{stdout}\n{stderr}"
+    );
+    println!("{stdout}\nscreenshots in {artifacts}");
+    assert!(std::path::Path::new(&format!("{artifacts}/console-3-dispatch.png")).exists());
+}
+
 /// Serves one grey 256-pixel PNG for any tile and counts the requests.
 async fn tile_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::sync::atomic::{AtomicUsize, Ordering};

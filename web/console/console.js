@@ -1,0 +1,566 @@
+// The command console (指挥台): one live map with its layers, the triage queues
+// with keyboard shortcuts, and the report drawer where reports are triaged,
+// assigned and dispatched. Everything comes from our own API; the map's base needs
+// no internet unless the city configured one.
+import { t, lang, setLang, named } from './i18n.js';
+import { baseStyle, addOutlines } from '/assets/basemap.js';
+
+const OPEN = ['submitted', 'accepted', 'assigned', 'in_progress', 'returned', 'reopened', 'resolved', 'verified'];
+const DONE = ['resolved', 'verified', 'closed'];
+const QUEUES = ['new', 'overdue', 'returned', 'escalated'];
+const STAFF_ROLES = ['admin', 'dispatcher', 'officer', 'analyst', 'unit'];
+const UNIT_COLOURS = { available: '#1b8a3a', dispatched: '#d97706', en_route: '#d97706', on_scene: '#b3261e', off_duty: '#6b7280' };
+const KIND_COLOURS = { cameras: '#2457a6', drone_bases: '#7c3aed', patrol_points: '#0f766e', units: '#92400e', generic: '#475569' };
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, props = {}, ...children) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'dataset') Object.assign(e.dataset, v);
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? '' : v);
+  }
+  e.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return e;
+};
+
+const state = {
+  me: null,
+  categories: [],
+  departments: [],
+  layers: [],
+  queue: 'new',
+  items: [],
+  selected: 0,
+  open: null, // the report code in the drawer
+  units: new Map(),
+  seq: 0,
+  visible: JSON.parse(localStorage.getItem('console.layers') || '{}'),
+};
+let map;
+
+async function api(path, options = {}) {
+  const res = await fetch(path, {
+    ...options,
+    headers: { Accept: 'application/json', ...(options.body ? { 'Content-Type': 'application/json' } : {}), ...(options.headers || {}) },
+  });
+  if (res.status === 401) {
+    showSignIn();
+    throw new Error(t('signin.failed'));
+  }
+  const body = res.headers.get('content-type')?.includes('json') ? await res.json() : null;
+  if (!res.ok) {
+    const why = body?.detail || body?.title || res.statusText;
+    const fields = body?.errors?.map((e) => `${e.field}: ${e.message}`).join('; ');
+    throw new Error(fields ? `${why} (${fields})` : why);
+  }
+  return body;
+}
+
+function toast(text) {
+  const n = el('div', { class: 'toast', role: 'status' }, text);
+  document.body.append(n);
+  setTimeout(() => n.remove(), 3500);
+}
+
+// ---- sign-in ----
+
+function showSignIn() {
+  $('app').hidden = true;
+  $('signin').hidden = false;
+  translate();
+}
+
+async function signIn(ev) {
+  ev.preventDefault();
+  $('si-error').textContent = '';
+  const res = await fetch('/api/v1/session', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: $('si-name').value, password: $('si-password').value }),
+  });
+  if (!res.ok) {
+    $('si-error').textContent = t('signin.failed');
+    return;
+  }
+  await start();
+}
+
+// ---- words ----
+
+function translate() {
+  document.documentElement.lang = lang;
+  document.title = `${t('title')} · Sentinel`;
+  for (const n of document.querySelectorAll('[data-t]')) n.textContent = t(n.dataset.t);
+  $('lang').textContent = t('lang.other');
+}
+
+function statusName(s) {
+  return t(`status.${s}`);
+}
+
+// ---- filters ----
+
+function option(value, text) {
+  return el('option', { value }, text);
+}
+
+function drawFilters() {
+  const st = $('f-status');
+  const s = st.value || localStorage.getItem('console.status') || 'open';
+  st.replaceChildren(option('open', t('f.open')), option('all', t('f.all')), option('done', t('f.done')));
+  st.value = s;
+  const cat = $('f-category');
+  const c = cat.value;
+  cat.replaceChildren(option('', t('f.all_categories')), ...state.categories.map((x) => option(x.code, named(x))));
+  cat.value = c;
+  const dep = $('f-department');
+  const d = dep.value;
+  dep.replaceChildren(option('', t('f.all_departments')), ...state.departments.map((x) => option(x.code, named(x))));
+  dep.value = d;
+}
+
+function filterQuery() {
+  const q = new URLSearchParams();
+  const s = $('f-status').value;
+  if (s === 'open') q.set('status', OPEN.join(','));
+  if (s === 'done') q.set('status', DONE.join(','));
+  if ($('f-category').value) q.set('category', $('f-category').value);
+  if ($('f-department').value) q.set('department', $('f-department').value);
+  return q;
+}
+
+function reportTiles() {
+  const q = filterQuery();
+  q.set('v', String(state.seq));
+  return [`${location.origin}/tiles/reports/{z}/{x}/{y}.mvt?${q}`];
+}
+
+let tileTimer;
+function refreshTiles(now = false) {
+  clearTimeout(tileTimer);
+  tileTimer = setTimeout(() => map?.getSource('reports')?.setTiles(reportTiles()), now ? 0 : 800);
+}
+
+// ---- the map ----
+
+function layerIds(key) {
+  if (key === 'reports') return ['report-points', 'report-cells', 'report-cells-line'];
+  if (key === 'heat') return ['report-heat'];
+  if (key === 'units') return ['units'];
+  if (key === 'areas') return ['areas'];
+  return [`${key}-point`, `${key}-line`, `${key}-fill`];
+}
+
+function setVisible(key, on) {
+  state.visible[key] = on;
+  localStorage.setItem('console.layers', JSON.stringify(state.visible));
+  for (const id of layerIds(key)) {
+    if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
+  }
+}
+
+function isVisible(key, byDefault = true) {
+  return state.visible[key] ?? byDefault;
+}
+
+function swatch(colour, text) {
+  return el('span', {}, el('span', { class: 'swatch', style: `background:${colour}` }), text);
+}
+
+function drawLayersPanel() {
+  const rows = [
+    { key: 'reports', name: t('layer.reports'), legend: [swatch('#2457a6', t('legend.open')), swatch('#b3261e', t('legend.overdue')), swatch('#9ca3af', t('legend.done')), swatch('#f59e0b', t('legend.cells'))] },
+    { key: 'heat', name: t('layer.heat'), byDefault: false },
+    { key: 'units', name: t('layer.units'), legend: [swatch(UNIT_COLOURS.available, t('legend.available')), swatch(UNIT_COLOURS.en_route, t('legend.busy')), swatch(UNIT_COLOURS.off_duty, t('legend.off')), swatch('#d1d5db', t('legend.stale'))] },
+    ...state.layers.map((l) => ({ key: `layer-${l.id}`, name: `${t(`layer.kind.${l.kind}`)} · ${l.name}`, legend: [swatch(KIND_COLOURS[l.kind] || KIND_COLOURS.generic, String(l.feature_count))], byDefault: l.kind !== 'generic' || l.feature_count < 100000 })),
+    { key: 'areas', name: t('layer.areas') },
+  ];
+  $('layer-list').replaceChildren(...rows.map((r) => el('label', { class: 'layer' },
+    el('input', { type: 'checkbox', checked: isVisible(r.key, r.byDefault ?? true), dataset: { layer: r.key }, onchange: (e) => setVisible(r.key, e.target.checked) }),
+    el('span', {}, r.name),
+    r.legend ? el('span', { class: 'legend' }, r.legend) : null)));
+}
+
+function visibility(key, byDefault = true) {
+  return isVisible(key, byDefault) ? 'visible' : 'none';
+}
+
+async function buildMap() {
+  map = new maplibregl.Map({ container: 'map', style: await baseStyle(), center: [115.98, 36.45], zoom: 9, attributionControl: { compact: true } });
+  window.consoleMap = map;
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-left');
+  map.addControl(new maplibregl.ScaleControl(), 'bottom-left');
+  await new Promise((r) => map.once('load', r));
+  await addOutlines(map, 'county');
+  if (map.getLayer('areas')) map.setLayoutProperty('areas', 'visibility', visibility('areas'));
+
+  for (const l of state.layers) {
+    const key = `layer-${l.id}`;
+    const colour = KIND_COLOURS[l.kind] || KIND_COLOURS.generic;
+    map.addSource(key, { type: 'vector', tiles: [`${location.origin}/tiles/layers/${l.id}/{z}/{x}/{y}.mvt`], minzoom: 0, maxzoom: 16 });
+    map.addLayer({ id: `${key}-fill`, type: 'fill', source: key, 'source-layer': l.name, filter: ['==', '$type', 'Polygon'], layout: { visibility: visibility(key) }, paint: { 'fill-color': colour, 'fill-opacity': 0.12 } });
+    map.addLayer({ id: `${key}-line`, type: 'line', source: key, 'source-layer': l.name, filter: ['!=', '$type', 'Point'], layout: { visibility: visibility(key) }, paint: { 'line-color': colour, 'line-width': 1.2 } });
+    map.addLayer({ id: `${key}-point`, type: 'circle', source: key, 'source-layer': l.name, filter: ['==', '$type', 'Point'], layout: { visibility: visibility(key) }, paint: { 'circle-color': colour, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 1.5, 14, 5], 'circle-stroke-color': '#fff', 'circle-stroke-width': 0.5 } });
+  }
+
+  map.addSource('reports', { type: 'vector', tiles: reportTiles(), minzoom: 0, maxzoom: 16 });
+  map.addLayer({ id: 'report-cells', type: 'fill', source: 'reports', 'source-layer': 'report_cells', layout: { visibility: visibility('reports') },
+    paint: { 'fill-color': ['interpolate', ['linear'], ['get', 'count'], 1, '#fde68a', 20, '#f59e0b', 200, '#b45309', 2000, '#7c2d12'], 'fill-opacity': 0.55 } });
+  map.addLayer({ id: 'report-cells-line', type: 'line', source: 'reports', 'source-layer': 'report_cells', layout: { visibility: visibility('reports') },
+    paint: { 'line-color': ['case', ['>', ['get', 'overdue'], 0], '#b3261e', '#ffffff'], 'line-width': ['case', ['>', ['get', 'overdue'], 0], 1.5, 0.5] } });
+  map.addLayer({ id: 'report-heat', type: 'heatmap', source: 'reports', 'source-layer': 'report_heat', layout: { visibility: visibility('heat', false) },
+    paint: { 'heatmap-weight': ['interpolate', ['linear'], ['get', 'count'], 0, 0, 200, 1], 'heatmap-radius': 24, 'heatmap-opacity': 0.7 } });
+  map.addLayer({ id: 'report-points', type: 'circle', source: 'reports', 'source-layer': 'reports', layout: { visibility: visibility('reports') },
+    paint: {
+      'circle-radius': ['interpolate', ['linear'], ['zoom'], 13, 3.5, 17, 7],
+      'circle-color': ['case', ['get', 'overdue'], '#b3261e', ['in', ['get', 'status'], ['literal', DONE]], '#9ca3af', '#2457a6'],
+      'circle-stroke-color': '#fff', 'circle-stroke-width': 1,
+    } });
+
+  map.addSource('units', { type: 'geojson', data: unitsGeoJson() });
+  map.addLayer({ id: 'units', type: 'circle', source: 'units', layout: { visibility: visibility('units') },
+    paint: {
+      'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 2.5, 15, 7],
+      'circle-color': ['case', ['get', 'stale'], '#d1d5db', ['match', ['get', 'status'], 'available', UNIT_COLOURS.available, 'off_duty', UNIT_COLOURS.off_duty, 'on_scene', UNIT_COLOURS.on_scene, UNIT_COLOURS.en_route]],
+      'circle-stroke-color': ['match', ['get', 'kind'], 'traffic_police', '#1e3a8a', 'special_police', '#111827', 'office_staff', '#0f766e', '#92400e'],
+      'circle-stroke-width': 1.5,
+    } });
+
+  map.on('click', 'report-points', (e) => openReport(e.features[0].properties.code));
+  map.on('click', 'report-cells', (e) => map.easeTo({ center: e.lngLat, zoom: Math.min(map.getZoom() + 2, 14) }));
+  map.on('click', 'units', (e) => {
+    const p = e.features[0].properties;
+    new maplibregl.Popup().setLngLat(e.lngLat).setText(`${p.callsign} · ${t(`step.${p.status}`) === `step.${p.status}` ? p.status : t(`step.${p.status}`)}`).addTo(map);
+  });
+  for (const id of ['report-points', 'report-cells', 'units']) {
+    map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
+    map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
+  }
+}
+
+// ---- units ----
+
+function unitsGeoJson() {
+  const features = [];
+  for (const u of state.units.values()) {
+    if (u.lat == null || u.lon == null) continue;
+    features.push({ type: 'Feature', id: u.id, geometry: { type: 'Point', coordinates: [u.lon, u.lat] },
+      properties: { id: u.id, callsign: u.callsign, kind: u.kind, status: u.status, stale: Boolean(u.stale) } });
+  }
+  return { type: 'FeatureCollection', features };
+}
+
+async function loadUnits() {
+  const { units } = await api('/api/v1/units');
+  state.units = new Map(units.map((u) => [u.id, u]));
+  map?.getSource('units')?.setData(unitsGeoJson());
+}
+
+let unitTimer;
+function unitChanged(u) {
+  state.units.set(u.id, u);
+  clearTimeout(unitTimer);
+  unitTimer = setTimeout(() => map?.getSource('units')?.setData(unitsGeoJson()), 300);
+}
+
+// ---- the queue ----
+
+async function loadCounts() {
+  const counts = await api('/api/v1/queue');
+  $('queue-tabs').replaceChildren(...QUEUES.map((q, i) => el('button', {
+    type: 'button', role: 'tab', 'aria-selected': String(q === state.queue), dataset: { queue: q },
+    title: `${i + 1}`, onclick: () => selectQueue(q),
+  }, el('span', { class: 'count' }, String(counts[q] ?? 0)), t(`queue.${q}`))));
+}
+
+async function selectQueue(q) {
+  state.queue = q;
+  state.selected = 0;
+  await Promise.all([loadCounts(), loadQueue()]);
+}
+
+async function loadQueue() {
+  const q = filterQuery();
+  q.delete('status');
+  q.set('queue', state.queue);
+  q.set('limit', '100');
+  const { reports } = await api(`/api/v1/reports?${q}`);
+  state.items = reports;
+  state.selected = Math.min(state.selected, Math.max(0, reports.length - 1));
+  drawQueue();
+}
+
+function drawQueue() {
+  const cats = Object.fromEntries(state.categories.map((c) => [c.code, c]));
+  $('queue-empty').hidden = state.items.length > 0;
+  $('queue-list').replaceChildren(...state.items.map((r, i) => el('li', {
+    'aria-selected': String(i === state.selected), dataset: { code: r.tracking_code },
+    onclick: () => { state.selected = i; drawQueue(); openReport(r.tracking_code); },
+  },
+  el('div', {}, el('strong', {}, named(cats[r.category]) || r.category), ' · ', statusName(r.status)),
+  el('div', { class: 'muted' }, (r.description || '').slice(0, 60)),
+  el('div', {}, el('span', { class: 'code' }, r.tracking_code), ' ', r.overdue ? el('span', { class: 'overdue' }, t('d.overdue')) : null))));
+  $('queue-list').querySelector('[aria-selected="true"]')?.scrollIntoView({ block: 'nearest' });
+}
+
+let queueTimer;
+function refreshQueue() {
+  clearTimeout(queueTimer);
+  queueTimer = setTimeout(() => { loadCounts().catch(() => {}); loadQueue().catch(() => {}); }, 600);
+}
+
+// ---- the drawer ----
+
+function fmtTime(iso) {
+  if (!iso) return '';
+  return new Date(iso).toLocaleString(lang === 'en' ? 'en-GB' : 'zh-CN', { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
+async function act(code, body, what) {
+  try {
+    await api(`/api/v1/reports/${code}/actions`, { method: 'POST', body: JSON.stringify(body) });
+    toast(t('d.done', { what }));
+    refreshQueue();
+    refreshTiles();
+    await openReport(code);
+  } catch (e) {
+    toast(t('err.action', { why: e.message }));
+    throw e;
+  }
+}
+
+async function dispatch(code, unit) {
+  try {
+    await api(`/api/v1/reports/${code}/dispatches`, { method: 'POST', body: JSON.stringify({ unit }) });
+    toast(t('d.done', { what: t('d.dispatch') }));
+    await Promise.all([openReport(code), loadUnits()]);
+  } catch (e) {
+    toast(t('err.action', { why: e.message }));
+  }
+}
+
+async function step(code, id, next) {
+  try {
+    await api(`/api/v1/dispatches/${id}`, { method: 'POST', body: JSON.stringify({ step: next }) });
+    await openReport(code);
+  } catch (e) {
+    toast(t('err.action', { why: e.message }));
+  }
+}
+
+function section(title, ...content) {
+  return [el('h3', {}, title), ...content];
+}
+
+async function openReport(code) {
+  state.open = code;
+  const staffCanDispatch = ['admin', 'dispatcher'].includes(state.me.role);
+  const [r, events, dupes, cameras, units, dispatches] = await Promise.all([
+    api(`/api/v1/reports/${code}`),
+    api(`/api/v1/reports/${code}/events`),
+    api(`/api/v1/reports/${code}/duplicates`).catch(() => ({ reports: [] })),
+    api(`/api/v1/reports/${code}/cameras?limit=5`).catch(() => ({ cameras: [] })),
+    staffCanDispatch ? api(`/api/v1/reports/${code}/units?limit=5`).catch(() => ({ units: [] })) : { units: [] },
+    api(`/api/v1/reports/${code}/dispatches`).catch(() => ({ dispatches: [] })),
+  ]);
+  if (state.open !== code) return;
+  const cat = state.categories.find((c) => c.code === r.category);
+  const dep = state.departments.find((d) => d.code === r.department);
+  const reasonInput = el('input', { id: 'd-reason', placeholder: t('d.reason'), 'aria-label': t('d.reason') });
+  const mergeInput = el('input', { id: 'd-merge', placeholder: t('d.merge_code'), 'aria-label': t('d.merge_code'), size: 14 });
+  const depSelect = el('select', { id: 'd-department', 'aria-label': t('d.department') },
+    state.departments.map((d) => el('option', { value: d.code, selected: d.code === (r.routing?.department || r.department) }, named(d))));
+  const needReason = () => {
+    const v = reasonInput.value.trim();
+    if (!v) { toast(t('err.reason')); reasonInput.focus(); }
+    return v;
+  };
+  const buttons = [
+    el('button', { type: 'button', id: 'd-accept', class: 'primary', onclick: () => act(code, { action: 'accept' }, t('d.accept')) }, t('d.accept')),
+    el('button', { type: 'button', id: 'd-reject', onclick: () => { const why = needReason(); if (why) act(code, { action: 'reject', reason: why }, t('d.reject')); } }, t('d.reject')),
+    el('button', { type: 'button', id: 'd-escalate', onclick: () => { const why = needReason(); if (why) act(code, { action: 'escalate', note: why }, t('d.escalate')); } }, t('d.escalate')),
+    el('button', { type: 'button', id: 'd-comment', onclick: () => { const why = needReason(); if (why) act(code, { action: 'comment', note: why }, t('d.comment')); } }, t('d.comment')),
+  ];
+  const routed = r.routing?.department;
+  const assign = () => {
+    const department = depSelect.value;
+    const body = { action: 'assign', department };
+    if (routed && department !== routed) {
+      const why = needReason();
+      if (!why) return;
+      body.reason = why;
+    }
+    act(code, body, t('d.assign'));
+  };
+  const timeline = [
+    ...events.events.map((e) => ({ at: e.at, text: `${e.actor || ''} · ${e.action}${e.to_status && e.to_status !== e.from_status ? ` → ${statusName(e.to_status)}` : ''}${e.note ? ` · ${e.note}` : ''}` })),
+    ...dispatches.dispatches.flatMap((d) => d.steps.map((s) => ({ at: s.at, text: `${d.callsign} · ${t(`step.${s.step}`)} · ${s.by}` }))),
+  ].sort((a, b) => a.at.localeCompare(b.at));
+
+  $('drawer-body').replaceChildren(
+    el('h2', {}, named(cat) || r.category, ' ', el('span', { class: 'code' }, r.tracking_code)),
+    r.photos?.length ? el('div', { class: 'photos' }, r.thumbnails.map((src, i) => el('a', { href: r.photos[i], target: '_blank', rel: 'noopener' }, el('img', { src, alt: '' })))) : null,
+    el('p', {}, r.description || ''),
+    el('dl', {},
+      el('dt', {}, t('d.status')), el('dd', { id: 'd-status', dataset: { status: r.status } }, statusName(r.status), r.overdue ? el('span', { class: 'overdue' }, ` · ${t('d.overdue')}`) : null),
+      el('dt', {}, t('d.department')), el('dd', {}, named(dep) || r.department || '—'),
+      el('dt', {}, t('d.routing')), el('dd', { id: 'd-routing' }, r.routing?.reason || '—'),
+      el('dt', {}, t('d.due')), el('dd', {}, r.due_at ? fmtTime(r.due_at) : '—'),
+      el('dt', {}, t('d.reporter')), el('dd', {}, t('d.supporters', { n: r.supporters }))),
+    el('div', { class: 'actions' }, buttons),
+    el('div', { class: 'actions' }, reasonInput),
+    el('div', { class: 'actions' }, depSelect, el('button', { type: 'button', id: 'd-assign', onclick: assign }, routed && r.department && r.department !== routed ? t('d.reassign') : t('d.assign'))),
+    el('div', { class: 'actions' }, mergeInput, el('button', { type: 'button', id: 'd-merge-go', onclick: () => { const into = mergeInput.value.trim(); if (into) act(code, { action: 'merge', into }, t('d.merge')); else mergeInput.focus(); } }, t('d.merge'))),
+    ...section(t('d.duplicates'), (dupes.reports || []).length
+      ? el('ul', { class: 'rows', id: 'd-duplicates' }, dupes.reports.map((c) => el('li', {},
+        el('span', { class: 'grow' }, `${c.tracking_code} · ${t('d.meters', { m: Math.round(c.distance_m ?? 0) })}${c.similar_photo ? ` · ${t('d.near_identical')}` : ''}`),
+        el('button', { type: 'button', onclick: () => act(code, { action: 'merge', into: c.tracking_code }, t('d.merge')) }, t('d.merge_into')))))
+      : el('p', { class: 'muted' }, t('d.no_duplicates'))),
+    ...(staffCanDispatch ? section(t('d.units'), units.units.length
+      ? el('ul', { class: 'rows', id: 'd-units' }, units.units.map((u) => el('li', { dataset: { unit: u.id } },
+        el('span', { class: 'grow' }, `${u.callsign} · ${t('d.meters', { m: u.distance_m })} · ${t('d.eta', { min: Math.max(1, Math.round(u.eta_s / 60)) })}`),
+        el('button', { type: 'button', class: 'primary', onclick: () => dispatch(code, u.id) }, t('d.dispatch')))))
+      : el('p', { class: 'muted' }, t('d.no_units'))) : []),
+    ...section(t('d.dispatches'), el('ul', { class: 'rows', id: 'd-dispatches' }, dispatches.dispatches.map((d) => el('li', { dataset: { step: d.step } },
+      el('span', { class: 'grow' }, `${d.callsign} · ${t(`step.${d.step}`)}`),
+      staffCanDispatch && !['cleared', 'cancelled'].includes(d.step) ? el('button', { type: 'button', onclick: () => step(code, d.id, d.step === 'on_scene' ? 'cleared' : 'cancelled') }, d.step === 'on_scene' ? t('step.cleared') : t('d.cancel_dispatch')) : null)))),
+    ...section(t('d.cameras'), cameras.cameras.length
+      ? el('ul', { class: 'rows', id: 'd-cameras' }, cameras.cameras.map((c) => el('li', {},
+        el('span', { class: 'grow' }, `${c.name || '—'} · ${t('d.meters', { m: c.distance_m })}`),
+        c.stream_url ? el('a', { href: c.stream_url, target: '_blank', rel: 'noopener' }, t('d.stream')) : null)))
+      : el('p', { class: 'muted' }, t('d.no_cameras'))),
+    ...section(t('d.timeline'), el('ul', { class: 'rows timeline', id: 'd-timeline' }, timeline.map((x) => el('li', {}, el('time', {}, fmtTime(x.at)), el('span', { class: 'grow' }, x.text))))),
+  );
+  $('drawer').hidden = false;
+  $('drawer').dataset.code = code;
+  map?.easeTo({ center: [r.lon, r.lat], zoom: Math.max(map.getZoom(), 15) });
+}
+
+function closeDrawer() {
+  state.open = null;
+  $('drawer').hidden = true;
+  delete $('drawer').dataset.code;
+}
+
+// ---- keyboard triage ----
+
+const SHORTCUTS = [['j / ↓', 'k.next'], ['k / ↑', 'k.prev'], ['Enter', 'k.open'], ['a', 'k.accept'], ['r', 'k.reject'], ['m', 'k.merge'], ['d', 'k.assign'], ['1–4', 'k.tabs'], ['Esc', 'k.close']];
+
+function current() {
+  return state.items[state.selected];
+}
+
+async function onKey(e) {
+  if (e.target.closest('input, select, textarea') || e.ctrlKey || e.metaKey || e.altKey || $('app').hidden) {
+    if (e.key === 'Escape') e.target.blur?.();
+    return;
+  }
+  const item = current();
+  const k = e.key;
+  if (k === 'j' || k === 'ArrowDown') { state.selected = Math.min(state.selected + 1, state.items.length - 1); drawQueue(); if (state.open) openReport(current().tracking_code); }
+  else if (k === 'k' || k === 'ArrowUp') { state.selected = Math.max(state.selected - 1, 0); drawQueue(); if (state.open) openReport(current().tracking_code); }
+  else if (k === 'Enter' && item) openReport(item.tracking_code);
+  else if (k === 'Escape') closeDrawer();
+  else if (['1', '2', '3', '4'].includes(k)) selectQueue(QUEUES[Number(k) - 1]);
+  else if (k === 'a' && item) await act(item.tracking_code, { action: 'accept' }, t('d.accept')).catch(() => {});
+  else if (k === 'd' && item) await act(item.tracking_code, { action: 'assign' }, t('d.assign')).catch(() => {});
+  else if ((k === 'r' || k === 'm') && item) {
+    if (state.open !== item.tracking_code) await openReport(item.tracking_code);
+    $(k === 'r' ? 'd-reason' : 'd-merge').focus();
+  } else return;
+  e.preventDefault();
+}
+
+// ---- live updates ----
+
+function connect() {
+  const live = $('live');
+  const es = new EventSource('/api/v1/events/stream');
+  const seen = (ev) => {
+    state.seq = Number(ev.lastEventId) || state.seq;
+    live.dataset.state = 'on';
+    live.dataset.seq = String(state.seq);
+    live.textContent = t('live.on', { n: state.seq });
+  };
+  es.onopen = () => { live.dataset.state = 'on'; live.textContent = t('live.on', { n: state.seq }); };
+  es.onerror = () => { live.dataset.state = 'off'; live.textContent = t('live.off'); };
+  es.addEventListener('report', (ev) => {
+    seen(ev);
+    const r = JSON.parse(ev.data);
+    refreshTiles();
+    refreshQueue();
+    if (state.open === r.code) openReport(r.code).catch(() => {});
+  });
+  es.addEventListener('unit', (ev) => {
+    seen(ev);
+    unitChanged(JSON.parse(ev.data));
+  });
+  es.addEventListener('dispatch', (ev) => {
+    seen(ev);
+    const d = JSON.parse(ev.data);
+    if (state.open === d.report) openReport(d.report).catch(() => {});
+  });
+}
+
+// ---- start ----
+
+async function start() {
+  let me;
+  try {
+    me = await api('/api/v1/session');
+  } catch {
+    return;
+  }
+  if (!STAFF_ROLES.includes(me.role)) {
+    $('si-error').textContent = t('signin.role');
+    return;
+  }
+  state.me = me;
+  $('signin').hidden = true;
+  $('app').hidden = false;
+  $('who').textContent = `${me.name} · ${me.role}`;
+  const [cats, deps, layers] = await Promise.all([api('/api/v1/categories'), api('/api/v1/departments'), api('/api/v1/layers')]);
+  state.categories = cats.categories;
+  state.departments = deps.departments;
+  state.layers = layers.layers;
+  translate();
+  drawFilters();
+  drawLayersPanel();
+  $('shortcut-list').replaceChildren(...SHORTCUTS.flatMap(([key, what]) => [el('dt', {}, el('kbd', {}, key)), el('dd', {}, t(what))]));
+  await buildMap();
+  await Promise.all([loadUnits(), selectQueue(state.queue)]);
+  connect();
+  window.consoleOpen = openReport;
+  const wanted = decodeURIComponent(location.hash.slice(1));
+  if (wanted) await openReport(wanted).catch(() => {});
+  document.body.dataset.ready = '1';
+}
+
+$('signin').addEventListener('submit', signIn);
+$('drawer-close').addEventListener('click', closeDrawer);
+$('help').addEventListener('click', () => $('shortcuts').showModal());
+$('lang').addEventListener('click', () => {
+  setLang(lang === 'en' ? 'zh-CN' : 'en');
+  translate();
+  drawFilters();
+  drawLayersPanel();
+  drawQueue();
+  loadCounts().catch(() => {});
+  if (state.open) openReport(state.open);
+});
+$('signout').addEventListener('click', async () => {
+  await fetch('/api/v1/session', { method: 'DELETE' });
+  location.reload();
+});
+for (const id of ['f-status', 'f-category', 'f-department']) {
+  $(id).addEventListener('change', () => {
+    localStorage.setItem('console.status', $('f-status').value);
+    refreshTiles(true);
+    loadQueue().catch(() => {});
+  });
+}
+document.addEventListener('keydown', onKey);
+translate();
+const res = await fetch('/api/v1/session');
+if (res.ok) start(); else showSignIn();

@@ -1,0 +1,92 @@
+// The console's words in two languages; the browser's language unless switched
+// (remembered, shared with the reporter app).
+const text = {
+  'zh-CN': {
+    title: '指挥台', 'lang.other': 'EN', signout: '退出', help: '快捷键', close: '关闭',
+    'signin.name': '用户名', 'signin.password': '密码', 'signin.go': '登录',
+    'signin.failed': '用户名或密码不对。', 'signin.role': '这个账号不能使用指挥台。',
+    'live.on': '实时 · {n}', 'live.off': '连接中断，正在重连…', 'live.connecting': '正在连接…',
+    layers: '图层', 'layer.reports': '工单', 'layer.heat': '工单热力', 'layer.units': '警力（实时）',
+    'layer.areas': '行政区划', 'layer.kind.cameras': '摄像头', 'layer.kind.drone_bases': '无人机机场',
+    'layer.kind.patrol_points': '巡逻点', 'layer.kind.units': '单位驻地', 'layer.kind.generic': '图层',
+    'legend.open': '待办', 'legend.overdue': '超期', 'legend.done': '已办结', 'legend.cells': '六边形：数量',
+    'legend.available': '空闲', 'legend.busy': '出警中', 'legend.off': '休息', 'legend.stale': '位置过时',
+    'f.open': '未办结', 'f.all': '全部状态', 'f.done': '已办结', 'f.all_categories': '全部类别', 'f.all_departments': '全部部门',
+    'queue.new': '新工单', 'queue.overdue': '超期', 'queue.returned': '退单', 'queue.escalated': '督办',
+    'queue.empty': '没有待办',
+    'd.status': '状态', 'd.category': '类别', 'd.department': '主办部门', 'd.routing': '分派理由', 'd.due': '期限',
+    'd.overdue': '已超期', 'd.supporters': '{n} 人报告', 'd.reporter': '报告人', 'd.timeline': '处理经过',
+    'd.duplicates': '可能重复', 'd.merge_into': '并入这个', 'd.near_identical': '照片几乎相同',
+    'd.cameras': '附近摄像头', 'd.units': '附近可派警力', 'd.dispatch': '派警', 'd.dispatches': '派警记录',
+    'd.no_units': '范围内没有空闲警力', 'd.no_cameras': '附近没有摄像头', 'd.no_duplicates': '没有疑似重复',
+    'd.accept': '受理 (A)', 'd.reject': '不予受理 (R)', 'd.assign': '派单 (D)', 'd.reassign': '改派',
+    'd.escalate': '督办', 'd.comment': '备注', 'd.reason': '理由', 'd.note': '备注内容', 'd.cancel_dispatch': '撤回',
+    'd.merge': '并单 (M)', 'd.merge_code': '并入的查询码', 'd.done': '已完成：{what}',
+    'd.meters': '{m} 米', 'd.eta': '约 {min} 分钟', 'd.stream': '打开视频',
+    'err.reason': '请填写理由。', 'err.action': '没有成功：{why}',
+    'k.next': '下一条', 'k.prev': '上一条', 'k.open': '打开', 'k.accept': '受理', 'k.reject': '不予受理',
+    'k.merge': '并单', 'k.assign': '按分派规则派单', 'k.close': '关闭工单抽屉', 'k.tabs': '切换队列',
+    'step.assigned': '已派', 'step.acknowledged': '已接收', 'step.en_route': '在途', 'step.on_scene': '到场',
+    'step.cleared': '已完成', 'step.cancelled': '已撤回',
+    'status.submitted': '待受理', 'status.accepted': '已受理', 'status.rejected': '不予受理', 'status.merged': '已并单',
+    'status.assigned': '已派单', 'status.in_progress': '办理中', 'status.returned': '退单', 'status.resolved': '已办结',
+    'status.verified': '已核查', 'status.closed': '已关闭', 'status.reopened': '重新办理',
+  },
+  en: {
+    title: 'Command console', 'lang.other': '中文', signout: 'Sign out', help: 'Shortcuts', close: 'Close',
+    'signin.name': 'User name', 'signin.password': 'Password', 'signin.go': 'Sign in',
+    'signin.failed': 'Wrong name or password.', 'signin.role': 'This account cannot use the console.',
+    'live.on': 'Live · {n}', 'live.off': 'Connection lost, reconnecting…', 'live.connecting': 'Connecting…',
+    layers: 'Layers', 'layer.reports': 'Reports', 'layer.heat': 'Report heatmap', 'layer.units': 'Units (live)',
+    'layer.areas': 'Jurisdictions', 'layer.kind.cameras': 'Cameras', 'layer.kind.drone_bases': 'Drone bases',
+    'layer.kind.patrol_points': 'Patrol points', 'layer.kind.units': 'Unit stations', 'layer.kind.generic': 'Layer',
+    'legend.open': 'Open', 'legend.overdue': 'Overdue', 'legend.done': 'Done', 'legend.cells': 'Hexagons: count',
+    'legend.available': 'Available', 'legend.busy': 'On a job', 'legend.off': 'Off duty', 'legend.stale': 'Stale position',
+    'f.open': 'Open', 'f.all': 'All statuses', 'f.done': 'Done', 'f.all_categories': 'All categories', 'f.all_departments': 'All departments',
+    'queue.new': 'New', 'queue.overdue': 'Overdue', 'queue.returned': 'Returned', 'queue.escalated': 'Escalated',
+    'queue.empty': 'Nothing waiting',
+    'd.status': 'Status', 'd.category': 'Category', 'd.department': 'Lead department', 'd.routing': 'Routing reason', 'd.due': 'Due',
+    'd.overdue': 'Overdue', 'd.supporters': '{n} reported it', 'd.reporter': 'Reporter', 'd.timeline': 'Timeline',
+    'd.duplicates': 'Possible duplicates', 'd.merge_into': 'Merge into this', 'd.near_identical': 'near-identical photo',
+    'd.cameras': 'Nearest cameras', 'd.units': 'Nearest available units', 'd.dispatch': 'Dispatch', 'd.dispatches': 'Dispatches',
+    'd.no_units': 'No available unit in range', 'd.no_cameras': 'No camera nearby', 'd.no_duplicates': 'No likely duplicate',
+    'd.accept': 'Accept (A)', 'd.reject': 'Reject (R)', 'd.assign': 'Assign (D)', 'd.reassign': 'Reassign',
+    'd.escalate': 'Escalate', 'd.comment': 'Comment', 'd.reason': 'Reason', 'd.note': 'Note', 'd.cancel_dispatch': 'Call off',
+    'd.merge': 'Merge (M)', 'd.merge_code': 'Tracking code to merge into', 'd.done': 'Done: {what}',
+    'd.meters': '{m} m', 'd.eta': 'about {min} min', 'd.stream': 'Open stream',
+    'err.reason': 'Please give a reason.', 'err.action': 'That did not work: {why}',
+    'k.next': 'Next', 'k.prev': 'Previous', 'k.open': 'Open', 'k.accept': 'Accept', 'k.reject': 'Reject',
+    'k.merge': 'Merge', 'k.assign': 'Assign as routed', 'k.close': 'Close the drawer', 'k.tabs': 'Switch queue',
+    'step.assigned': 'Assigned', 'step.acknowledged': 'Acknowledged', 'step.en_route': 'En route', 'step.on_scene': 'On scene',
+    'step.cleared': 'Cleared', 'step.cancelled': 'Called off',
+    'status.submitted': 'Submitted', 'status.accepted': 'Accepted', 'status.rejected': 'Rejected', 'status.merged': 'Merged',
+    'status.assigned': 'Assigned', 'status.in_progress': 'In progress', 'status.returned': 'Returned', 'status.resolved': 'Resolved',
+    'status.verified': 'Verified', 'status.closed': 'Closed', 'status.reopened': 'Reopened',
+  },
+};
+
+function initial() {
+  const saved = localStorage.getItem('lang');
+  if (saved && text[saved]) return saved;
+  return (navigator.language || 'zh-CN').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
+}
+
+export let lang = initial();
+
+export function t(key, vars = {}) {
+  const s = text[lang][key] ?? text['zh-CN'][key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ''));
+}
+
+export function setLang(next) {
+  lang = text[next] ? next : 'zh-CN';
+  localStorage.setItem('lang', lang);
+  document.documentElement.lang = lang;
+}
+
+/** A category's or department's name in the current language. */
+export function named(thing) {
+  if (!thing) return '';
+  if (lang === 'en') return thing.name_en || thing.name || thing.code;
+  return thing.name || thing.code;
+}
