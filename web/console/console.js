@@ -38,6 +38,7 @@ const state = {
   visible: JSON.parse(localStorage.getItem('console.layers') || '{}'),
 };
 let map;
+let marker;
 
 async function api(path, options = {}) {
   const res = await fetch(path, {
@@ -398,7 +399,7 @@ async function openReport(code) {
     ...dispatches.dispatches.flatMap((d) => d.steps.map((s) => ({ at: s.at, text: `${d.callsign} · ${t(`step.${s.step}`)} · ${s.by}` }))),
   ].sort((a, b) => a.at.localeCompare(b.at));
 
-  $('drawer-body').replaceChildren(
+  $('drawer-body').replaceChildren(...[
     el('h2', {}, named(cat) || r.category, ' ', el('span', { class: 'code' }, r.tracking_code)),
     r.photos?.length ? el('div', { class: 'photos' }, r.thumbnails.map((src, i) => el('a', { href: r.photos[i], target: '_blank', rel: 'noopener' }, el('img', { src, alt: '' })))) : null,
     el('p', {}, r.description || ''),
@@ -431,15 +432,21 @@ async function openReport(code) {
         c.stream_url ? el('a', { href: c.stream_url, target: '_blank', rel: 'noopener' }, t('d.stream')) : null)))
       : el('p', { class: 'muted' }, t('d.no_cameras'))),
     ...section(t('d.timeline'), el('ul', { class: 'rows timeline', id: 'd-timeline' }, timeline.map((x) => el('li', {}, el('time', {}, fmtTime(x.at)), el('span', { class: 'grow' }, x.text))))),
-  );
+  ].filter(Boolean));
   $('drawer').hidden = false;
   $('drawer').dataset.code = code;
-  map?.easeTo({ center: [r.lon, r.lat], zoom: Math.max(map.getZoom(), 15) });
+  marker?.remove();
+  marker = new maplibregl.Marker({ color: '#b3261e' }).setLngLat([r.lon, r.lat]).addTo(map);
+  // Keep the report in view beside the drawer.
+  const covered = $('drawer').getBoundingClientRect().width || 0;
+  map?.easeTo({ center: [r.lon, r.lat], zoom: Math.max(map.getZoom(), 15), padding: { right: covered, left: 0, top: 0, bottom: 0 } });
 }
 
 function closeDrawer() {
   state.open = null;
+  marker?.remove();
   $('drawer').hidden = true;
+  map?.easeTo({ padding: { right: 0, left: 0, top: 0, bottom: 0 } });
   delete $('drawer').dataset.code;
 }
 

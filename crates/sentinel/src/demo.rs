@@ -1,7 +1,8 @@
 //! `sentinel demo`: a reproducible city at the scale of the source, built once into
 //! an empty data folder: Liaocheng's real county outlines with generated towns and
 //! grids (网格), staff accounts, 55 key patrol points, 1,795 cameras, drone bases,
-//! 1,200 units of the four kinds, and two years of reports with seasons, weekly and
+//! 1,200 units of the four kinds (live, with trackers that report while the demo
+//! serves), and two years of reports with seasons, weekly and
 //! daily rhythm, hotspots, a real decline in some categories, and every lifecycle
 //! stage with deadlines met and missed. The same seed gives the same city.
 
@@ -13,7 +14,8 @@ use sentinel_core::SentinelGroup;
 use sentinel_core::calendar::{DueChange, WorkCalendar, due_after, due_at_submission};
 use sentinel_core::lifecycle::LifecyclePolicy;
 use sentinel_core::{
-    Action, Actor, Catalog, Category, Channel, Contact, NewReport, Reporter, Role,
+    Action, Actor, Catalog, Category, Channel, Contact, Fix, NewReport, NewUnit, Reporter, Role,
+    UnitStatus,
 };
 use sentinel_geo::import::{ImportOptions, area_to_geojson};
 use sentinel_geo::{JurisdictionIndex, Level, Point};
@@ -33,6 +35,7 @@ const ACCOUNTS: &[(&str, Role, Option<&str>)] = &[
     ("traffic-officer", Role::Officer, Some("traffic")),
     ("market-officer", Role::Officer, Some("market")),
     ("analyst", Role::Analyst, None),
+    ("unit-jj001", Role::Unit, None),
 ];
 
 /// Liaocheng's real county outlines (MIT; see data/demo/liaocheng/README.md).
@@ -409,8 +412,71 @@ async fn build_layers(store: &dyn Store, index: &JurisdictionIndex, rng: &mut Rn
             ));
         }
     }
+    // The same units as live units: a tracker each, at their station now; a tenth
+    // off duty. `unit-jj001` works the first traffic police car.
+    let now = OffsetDateTime::now_utc();
+    let live: Vec<NewUnit> = units
+        .iter()
+        .enumerate()
+        .map(|(i, (p, props))| NewUnit {
+            callsign: props["name"].as_str().unwrap_or_default().to_owned(),
+            kind: props["unit_kind"].as_str().unwrap_or_default().to_owned(),
+            tracker_id: Some(format!("demo-{:016x}", rng.next())),
+            user: (i == 0).then(|| "unit-jj001".to_owned()),
+            department: None,
+            status: if i > 0 && rng.below(10) == 0 {
+                UnitStatus::OffDuty
+            } else {
+                UnitStatus::Available
+            },
+            position: Some(Fix {
+                point: *p,
+                at: now,
+                accuracy_m: Some(10.0),
+                speed_mps: None,
+                bearing: None,
+            }),
+        })
+        .collect();
     write_layer(store, "units 警力", "units", units).await?;
+    store.create_units(live, now).await?;
     Ok(())
+}
+
+/// While the demo serves, the trackers of the units on duty report every 30 s,
+/// wandering a few hundred metres around their station, so the map is live and
+/// dispatch has fresh positions to rank.
+pub async fn simulate_trackers(store: Arc<dyn Store>, seed: u64) {
+    let mut rng = Rng::new(seed ^ 0x5eed);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        let Ok(units) = store.units().await else {
+            continue;
+        };
+        let now = OffsetDateTime::now_utc();
+        for u in units.iter().filter(|u| u.status != UnitStatus::OffDuty) {
+            let Some(p) = u.position else { continue };
+            let step = |rng: &mut Rng| (rng.unit() - 0.5) * 0.004;
+            let Ok(point) = Point::new(
+                p.point.lat() + step(&mut rng),
+                p.point.lon() + step(&mut rng),
+            ) else {
+                continue;
+            };
+            let fix = Fix {
+                point,
+                at: now,
+                accuracy_m: Some(8.0),
+                speed_mps: Some(rng.unit() * 12.0),
+                bearing: Some(rng.unit() * 359.0),
+            };
+            if let Err(e) = store.record_positions(u.id, vec![fix], now).await {
+                tracing::warn!(error = %e, "the demo tracker simulation stopped");
+                return;
+            }
+        }
+    }
 }
 
 /// How likely a report is at a moment: seasons, week and day.

@@ -439,6 +439,14 @@ async fn serve(args: ServeArgs, store: Arc<SqliteStore>, demo: bool) -> Result<(
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
+                // The change feed serves reconnecting streams: a day is plenty.
+                if let Err(e) = state
+                    .store
+                    .prune_feed(OffsetDateTime::now_utc() - time::Duration::days(1))
+                    .await
+                {
+                    tracing::warn!(error = %e, "pruning the change feed failed");
+                }
                 match sentinel_server::deadlines::sweep(&state, OffsetDateTime::now_utc()).await {
                     Ok(s) if s.reminded + s.escalated > 0 => {
                         tracing::info!(
@@ -493,6 +501,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo(args) => {
             let store = Arc::new(open_store(&args.serve.data.data)?);
             demo::prepare(store.clone(), args.seed, args.scale).await?;
+            tokio::spawn(demo::simulate_trackers(store.clone(), args.seed));
             serve(args.serve, store, true).await
         }
         Command::Migrate(d) => {
