@@ -7,7 +7,8 @@ import { baseStyle, addOutlines } from '/assets/basemap.js';
 
 const OPEN = ['submitted', 'accepted', 'assigned', 'in_progress', 'returned', 'reopened', 'resolved', 'verified'];
 const DONE = ['resolved', 'verified', 'closed'];
-const QUEUES = ['new', 'overdue', 'returned', 'escalated'];
+const QUEUES = ['new', 'overdue', 'returned', 'escalated', 'patrol'];
+const PATROL_COLOURS = { done: '#1b8a3a', on_time: '#0f766e', due: '#d97706', overdue: '#b3261e' };
 const STAFF_ROLES = ['admin', 'dispatcher', 'officer', 'analyst', 'unit'];
 const UNIT_COLOURS = { available: '#1b8a3a', dispatched: '#d97706', en_route: '#d97706', on_scene: '#b3261e', off_duty: '#6b7280' };
 const KIND_COLOURS = { cameras: '#2457a6', drone_bases: '#7c3aed', patrol_points: '#0f766e', units: '#92400e', generic: '#475569' };
@@ -34,6 +35,7 @@ const state = {
   selected: 0,
   open: null, // the report code in the drawer
   units: new Map(),
+  patrol: [],
   seq: 0,
   visible: JSON.parse(localStorage.getItem('console.layers') || '{}'),
 };
@@ -150,6 +152,7 @@ function layerIds(key) {
   if (key === 'heat') return ['report-heat'];
   if (key === 'units') return ['units'];
   if (key === 'areas') return ['areas'];
+  if (key === 'patrol') return ['patrol', 'patrol-ring'];
   return [`${key}-point`, `${key}-line`, `${key}-fill`];
 }
 
@@ -174,7 +177,8 @@ function drawLayersPanel() {
     { key: 'reports', name: t('layer.reports'), legend: [swatch('#2457a6', t('legend.open')), swatch('#b3261e', t('legend.overdue')), swatch('#9ca3af', t('legend.done')), swatch('#f59e0b', t('legend.cells'))] },
     { key: 'heat', name: t('layer.heat'), byDefault: false },
     { key: 'units', name: t('layer.units'), legend: [swatch(UNIT_COLOURS.available, t('legend.available')), swatch(UNIT_COLOURS.en_route, t('legend.busy')), swatch(UNIT_COLOURS.off_duty, t('legend.off')), swatch('#d1d5db', t('legend.stale'))] },
-    ...state.layers.map((l) => ({ key: `layer-${l.id}`, name: `${t(`layer.kind.${l.kind}`)} · ${l.name}`, legend: [swatch(KIND_COLOURS[l.kind] || KIND_COLOURS.generic, String(l.feature_count))], byDefault: l.kind !== 'generic' || l.feature_count < 100000 })),
+    ...(state.layers.some((l) => l.kind === 'patrol_points') ? [{ key: 'patrol', name: t('layer.kind.patrol_points'), legend: Object.entries(PATROL_COLOURS).map(([k, c]) => swatch(c, t(`patrol.state.${k}`))) }] : []),
+    ...state.layers.filter((l) => l.kind !== 'patrol_points').map((l) => ({ key: `layer-${l.id}`, name: `${t(`layer.kind.${l.kind}`)} · ${l.name}`, legend: [swatch(KIND_COLOURS[l.kind] || KIND_COLOURS.generic, String(l.feature_count))], byDefault: l.kind !== 'generic' || l.feature_count < 100000 })),
     { key: 'areas', name: t('layer.areas') },
   ];
   $('layer-list').replaceChildren(...rows.map((r) => el('label', { class: 'layer' },
@@ -196,7 +200,7 @@ async function buildMap() {
   await addOutlines(map, 'county');
   if (map.getLayer('areas')) map.setLayoutProperty('areas', 'visibility', visibility('areas'));
 
-  for (const l of state.layers) {
+  for (const l of state.layers.filter((x) => x.kind !== 'patrol_points')) {
     const key = `layer-${l.id}`;
     const colour = KIND_COLOURS[l.kind] || KIND_COLOURS.generic;
     map.addSource(key, { type: 'vector', tiles: [`${location.origin}/tiles/layers/${l.id}/{z}/{x}/{y}.mvt`], minzoom: 0, maxzoom: 16 });
@@ -219,6 +223,11 @@ async function buildMap() {
       'circle-stroke-color': '#fff', 'circle-stroke-width': 1,
     } });
 
+  map.addSource('patrol', { type: 'geojson', data: patrolGeoJson() });
+  map.addLayer({ id: 'patrol-ring', type: 'circle', source: 'patrol', minzoom: 13, layout: { visibility: visibility('patrol') },
+    paint: { 'circle-radius': ['interpolate', ['exponential', 2], ['zoom'], 13, ['/', ['get', 'radius_m'], 7.73], 18, ['/', ['get', 'radius_m'], 0.2415]], 'circle-color': ['get', 'colour'], 'circle-opacity': 0.12, 'circle-stroke-color': ['get', 'colour'], 'circle-stroke-width': 1 } });
+  map.addLayer({ id: 'patrol', type: 'circle', source: 'patrol', layout: { visibility: visibility('patrol') },
+    paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 4, 15, 8], 'circle-color': ['get', 'colour'], 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
   map.addSource('units', { type: 'geojson', data: unitsGeoJson() });
   map.addLayer({ id: 'units', type: 'circle', source: 'units', layout: { visibility: visibility('units') },
     paint: {
@@ -237,6 +246,39 @@ async function buildMap() {
   for (const id of ['report-points', 'report-cells', 'units']) {
     map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
     map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
+  }
+}
+
+// ---- patrol ----
+
+function patrolGeoJson() {
+  return { type: 'FeatureCollection', features: state.patrol.map((p) => ({ type: 'Feature', id: p.id,
+    geometry: { type: 'Point', coordinates: [p.lon, p.lat] },
+    properties: { id: p.id, name: p.name, state: p.state, radius_m: p.radius_m, colour: PATROL_COLOURS[p.state] } })) };
+}
+
+async function loadPatrol() {
+  const { points } = await api('/api/v1/patrol/points');
+  state.patrol = points;
+  map?.getSource('patrol')?.setData(patrolGeoJson());
+}
+
+let patrolTimer;
+function refreshPatrol() {
+  clearTimeout(patrolTimer);
+  patrolTimer = setTimeout(async () => {
+    await loadPatrol().catch(() => {});
+    if (state.queue === 'patrol') drawQueue();
+    loadCounts().catch(() => {});
+  }, 500);
+}
+
+async function checkInFor(point) {
+  try {
+    await api(`/api/v1/patrol/points/${point}/visits`, { method: 'POST', body: '{}' });
+    refreshPatrol();
+  } catch (e) {
+    toast(t('err.action', { why: e.message }));
   }
 }
 
@@ -269,6 +311,7 @@ function unitChanged(u) {
 
 async function loadCounts() {
   const counts = await api('/api/v1/queue');
+  counts.patrol = state.patrol.filter((p) => p.state === 'overdue' || p.state === 'due').length;
   $('queue-tabs').replaceChildren(...QUEUES.map((q, i) => el('button', {
     type: 'button', role: 'tab', 'aria-selected': String(q === state.queue), dataset: { queue: q },
     title: `${i + 1}`, onclick: () => selectQueue(q),
@@ -282,6 +325,12 @@ async function selectQueue(q) {
 }
 
 async function loadQueue() {
+  if (state.queue === 'patrol') {
+    await loadPatrol();
+    state.items = [];
+    drawQueue();
+    return;
+  }
   const q = filterQuery();
   q.delete('status');
   q.set('queue', state.queue);
@@ -292,7 +341,25 @@ async function loadQueue() {
   drawQueue();
 }
 
+function drawPatrol() {
+  const order = { overdue: 0, due: 1, on_time: 2, done: 3 };
+  const points = [...state.patrol].sort((a, b) => order[a.state] - order[b.state] || a.name.localeCompare(b.name));
+  const mayPrint = ['admin', 'dispatcher'].includes(state.me.role);
+  $('queue-empty').hidden = points.length > 0;
+  $('queue-list').replaceChildren(...points.map((p) => el('li', { dataset: { point: p.id, state: p.state },
+    onclick: () => map.easeTo({ center: [p.lon, p.lat], zoom: 16 }) },
+  el('div', {}, el('strong', {}, p.name), ' · ', el('span', { class: p.state === 'overdue' ? 'overdue' : '' }, t(`patrol.state.${p.state}`))),
+  el('div', { class: 'muted' }, t('patrol.visits', { n: p.visits_today, of: p.visits_per_day })),
+  mayPrint ? el('div', {},
+    el('a', { href: p.qr, target: '_blank', rel: 'noopener', onclick: (e) => e.stopPropagation() }, t('patrol.print')), ' ',
+    el('button', { type: 'button', class: 'link', onclick: (e) => { e.stopPropagation(); checkInFor(p.id); } }, t('patrol.checkin_for'))) : null)));
+}
+
 function drawQueue() {
+  if (state.queue === 'patrol') {
+    drawPatrol();
+    return;
+  }
   const cats = Object.fromEntries(state.categories.map((c) => [c.code, c]));
   $('queue-empty').hidden = state.items.length > 0;
   $('queue-list').replaceChildren(...state.items.map((r, i) => el('li', {
@@ -452,7 +519,7 @@ function closeDrawer() {
 
 // ---- keyboard triage ----
 
-const SHORTCUTS = [['j / ↓', 'k.next'], ['k / ↑', 'k.prev'], ['Enter', 'k.open'], ['a', 'k.accept'], ['r', 'k.reject'], ['m', 'k.merge'], ['d', 'k.assign'], ['1–4', 'k.tabs'], ['Esc', 'k.close']];
+const SHORTCUTS = [['j / ↓', 'k.next'], ['k / ↑', 'k.prev'], ['Enter', 'k.open'], ['a', 'k.accept'], ['r', 'k.reject'], ['m', 'k.merge'], ['d', 'k.assign'], ['1–5', 'k.tabs'], ['Esc', 'k.close']];
 
 function current() {
   return state.items[state.selected];
@@ -469,7 +536,7 @@ async function onKey(e) {
   else if (k === 'k' || k === 'ArrowUp') { state.selected = Math.max(state.selected - 1, 0); drawQueue(); if (state.open) openReport(current().tracking_code); }
   else if (k === 'Enter' && item) openReport(item.tracking_code);
   else if (k === 'Escape') closeDrawer();
-  else if (['1', '2', '3', '4'].includes(k)) selectQueue(QUEUES[Number(k) - 1]);
+  else if (['1', '2', '3', '4', '5'].includes(k)) selectQueue(QUEUES[Number(k) - 1]);
   else if (k === 'a' && item) await act(item.tracking_code, { action: 'accept' }, t('d.accept')).catch(() => {});
   else if (k === 'd' && item) await act(item.tracking_code, { action: 'assign' }, t('d.assign')).catch(() => {});
   else if ((k === 'r' || k === 'm') && item) {
@@ -503,6 +570,10 @@ function connect() {
     seen(ev);
     unitChanged(JSON.parse(ev.data));
   });
+  es.addEventListener('visit', (ev) => {
+    seen(ev);
+    refreshPatrol();
+  });
   es.addEventListener('dispatch', (ev) => {
     seen(ev);
     const d = JSON.parse(ev.data);
@@ -535,6 +606,7 @@ async function start() {
   drawFilters();
   drawLayersPanel();
   $('shortcut-list').replaceChildren(...SHORTCUTS.flatMap(([key, what]) => [el('dt', {}, el('kbd', {}, key)), el('dd', {}, t(what))]));
+  await loadPatrol();
   await buildMap();
   await Promise.all([loadUnits(), selectQueue(state.queue)]);
   connect();

@@ -153,6 +153,21 @@ await test('dispatch a unit end to end: recommend, assign, the unit works it, cl
   assert.deepEqual(steps, ['assigned', 'acknowledged', 'en_route', 'on_scene', 'cleared']);
 });
 
+await test('patrol: points with their coverage, a check-in for a unit shows at once', async () => {
+  await page.keyboard.press('Escape');
+  await page.locator('#map').click({ position: { x: 5, y: 5 } }).catch(() => {});
+  await page.keyboard.press('5');
+  const item = page.locator('#queue-list li[data-point]').first();
+  await item.waitFor();
+  assert.match(await item.textContent(), /南关岛巡逻点/);
+  assert.match(await item.textContent(), /今日 0\/3 次/);
+  assert.ok(await page.evaluate(() => window.consoleMap.getSource('patrol').serialize().data.features.length === 1));
+  await item.locator('button').click();
+  await page.waitForFunction(() => /今日 1\/3 次/.test(document.querySelector('#queue-list li[data-point]')?.textContent || ''), null, { timeout: 10000 });
+  await page.screenshot({ path: `${shots}/console-5-patrol.png` });
+  await page.keyboard.press('1');
+});
+
 await test('panning stays smooth (frames counted while panning)', async () => {
   await page.evaluate(() => window.consoleMap.jumpTo({ zoom: 12 }));
   await idle(page);

@@ -7,6 +7,7 @@
 //! (the `poke` middleware); otherwise it polls every 250 ms.
 
 use crate::AppState;
+use crate::api::patrol::visit_json;
 use crate::api::units::{dispatch_json, unit_json};
 use crate::auth::Staff;
 use sentinel_core::Role;
@@ -47,6 +48,11 @@ pub enum Scope {
     Dispatch {
         /// Unit id.
         unit: i64,
+    },
+    /// A patrol visit: the unit that made it, if known.
+    Visit {
+        /// Unit id.
+        unit: Option<i64>,
     },
 }
 
@@ -91,11 +97,12 @@ impl Viewer {
                 Scope::Report { department, .. } | Scope::Unit { department, .. } => {
                     department.is_some() && *department == self.department
                 }
-                Scope::Dispatch { .. } => false,
+                Scope::Dispatch { .. } | Scope::Visit { .. } => false,
             },
             Role::Unit => match &m.scope {
                 Scope::Report { assignee, .. } => assignee.as_deref() == Some(&self.user),
                 Scope::Unit { id, .. } | Scope::Dispatch { unit: id } => Some(*id) == self.unit,
+                Scope::Visit { unit } => unit.is_some() && *unit == self.unit,
             },
         }
     }
@@ -272,6 +279,7 @@ pub fn message(e: &FeedEntry, stale_secs: u64) -> Message {
             dispatch_json(d),
             Scope::Dispatch { unit: d.unit },
         ),
+        FeedItem::Visit(v) => ("visit", visit_json(v), Scope::Visit { unit: v.unit }),
     };
     Message {
         seq: e.seq,

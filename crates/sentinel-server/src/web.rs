@@ -2,7 +2,8 @@
 //! repository: our own plain ES modules, no build step, and the vendored
 //! third-party libraries). The reporter app is `/` (and `/r/{code}`, its tracking
 //! page); its service worker sits at `/sw.js` so that it controls the whole site.
-//! The staff command console is `/console` (its modules under `/console/`).
+//! The staff command console is `/console` (its modules under `/console/`); a
+//! patrol point's QR code opens `/p/{token}`, where a unit checks in.
 
 use axum::Router;
 use axum::extract::Path;
@@ -45,6 +46,10 @@ pub(crate) fn routes() -> Router<crate::AppState> {
             get(|Path(path): Path<String>, h: HeaderMap| async move {
                 asset(&format!("console/{path}"), &h)
             }),
+        )
+        .route(
+            "/p/{token}",
+            get(|h: HeaderMap| async move { asset("console/checkin.html", &h) }),
         )
         .route("/assets/{*path}", get(own))
         .route("/vendor/{*path}", get(vendor))

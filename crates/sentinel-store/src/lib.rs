@@ -20,7 +20,7 @@ use sentinel_core::{
 };
 use time::OffsetDateTime;
 
-pub use live::{FeedEntry, FeedItem, FeedPage, ReportPoint};
+pub use live::{FeedEntry, FeedItem, FeedPage, PatrolPoint, PatrolVisit, ReportPoint};
 pub use photos::PhotoFolder;
 
 /// Why a storage call failed.
@@ -734,6 +734,22 @@ pub trait Store: Send + Sync + 'static {
     async fn prune_feed(&self, before: OffsetDateTime) -> Result<u64>;
     /// Reports as map points in id order after `after`, `limit` at a time.
     async fn report_points(&self, after: i64, limit: u32) -> Result<Vec<ReportPoint>>;
+
+    /// Active patrol points with their visits since `since`.
+    async fn patrol_points(&self, since: OffsetDateTime) -> Result<Vec<PatrolPoint>>;
+    /// The patrol point a QR token belongs to.
+    async fn patrol_point_by_token(&self, token: &str) -> Result<Option<i64>>;
+    /// Records a manual or QR visit.
+    async fn record_visit(
+        &self,
+        point: i64,
+        unit: Option<i64>,
+        user: Option<&str>,
+        method: &str,
+        now: OffsetDateTime,
+    ) -> Result<PatrolVisit>;
+    /// Recent visits of a point, newest first.
+    async fn patrol_visits(&self, point: i64, limit: u32) -> Result<Vec<PatrolVisit>>;
 
     /// How many reports wait in each of the command centre's queues at `now`.
     async fn queue_counts(&self, now: OffsetDateTime) -> Result<QueueCounts>;

@@ -52,6 +52,8 @@ pub enum FeedItem {
     Unit(Unit),
     /// A dispatch (assigned, a step taken).
     Dispatch(Dispatch),
+    /// A patrol visit.
+    Visit(PatrolVisit),
 }
 
 /// One read of the feed.
@@ -61,4 +63,49 @@ pub struct FeedPage {
     pub entries: Vec<FeedEntry>,
     /// Where the next read starts (the last row read, even if its thing is gone).
     pub next: i64,
+}
+
+/// A patrol point with its visits counted from a given moment (the start of the
+/// local day).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatrolPoint {
+    /// Id.
+    pub id: i64,
+    /// Stable code (from the layer's `code`, else its `name`).
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// A visit is a position within this many metres.
+    pub radius_m: f64,
+    /// Visits required per day.
+    pub visits_per_day: u32,
+    /// The secret in its QR code; staff only.
+    pub qr_token: String,
+    /// Visits since the moment asked for.
+    pub visits: u32,
+    /// The latest visit ever.
+    pub last_visit: Option<OffsetDateTime>,
+}
+
+/// One recorded visit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatrolVisit {
+    /// Id.
+    pub id: i64,
+    /// The point.
+    pub point: i64,
+    /// Its name.
+    pub point_name: String,
+    /// The unit, when known.
+    pub unit: Option<i64>,
+    /// The account that checked in, when manual.
+    pub user: Option<String>,
+    /// When.
+    pub at: OffsetDateTime,
+    /// geofence, checkin or qr.
+    pub method: String,
 }

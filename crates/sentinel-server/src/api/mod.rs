@@ -6,6 +6,7 @@ mod duplicates;
 mod jurisdictions;
 mod layers;
 mod ops;
+pub(crate) mod patrol;
 mod photos;
 pub(crate) mod reports;
 pub mod sentinels;
@@ -97,6 +98,13 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/units/{id}/dispatches", get(units::unit_dispatches))
         .route("/osmand", get(units::osmand).post(units::osmand))
         .route("/api/v1/events/stream", get(stream::stream))
+        .route("/api/v1/patrol/points", get(patrol::list_points))
+        .route(
+            "/api/v1/patrol/points/{id}/visits",
+            get(patrol::list_visits).post(patrol::check_in),
+        )
+        .route("/api/v1/patrol/points/{id}/qr.svg", get(patrol::qr))
+        .route("/api/v1/patrol/qr/{token}", post(patrol::scan))
         .route("/tiles/reports/{z}/{x}/{y}", get(tiles::reports_tile))
         .route("/tiles/layers/{layer}/{z}/{x}/{y}", get(tiles::layer_tile))
         .route("/api/v1/reports/{key}/units", get(units::recommend))

@@ -3,6 +3,7 @@
 //! group-commit writer thread; reads use a small pool of read-only connections
 //! that WAL lets run beside the writer.
 
+mod patrol;
 mod queries;
 mod units;
 mod writer;
@@ -47,6 +48,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("../../migrations/sqlite/0013_reporter_key.sql")),
     (14, include_str!("../../migrations/sqlite/0014_sentinel_sign_in.sql")),
     (15, include_str!("../../migrations/sqlite/0015_units_dispatch_feed.sql")),
+    (16, include_str!("../../migrations/sqlite/0016_patrol.sql")),
 ];
 
 /// The SQLite store.
@@ -975,6 +977,32 @@ impl Store for SqliteStore {
 
     async fn jurisdictions(&self) -> Result<Vec<JurisdictionRecord>> {
         self.read(queries::jurisdictions).await
+    }
+
+    async fn patrol_points(&self, since: OffsetDateTime) -> Result<Vec<crate::PatrolPoint>> {
+        self.read(move |c| patrol::points(c, since)).await
+    }
+
+    async fn patrol_point_by_token(&self, token: &str) -> Result<Option<i64>> {
+        let t = token.to_owned();
+        self.read(move |c| patrol::point_by_token(c, &t)).await
+    }
+
+    async fn record_visit(
+        &self,
+        point: i64,
+        unit: Option<i64>,
+        user: Option<&str>,
+        method: &str,
+        now: OffsetDateTime,
+    ) -> Result<crate::PatrolVisit> {
+        let (user, method) = (user.map(str::to_owned), method.to_owned());
+        self.write(move |c| patrol::insert_visit(c, point, unit, user.as_deref(), &method, now))
+            .await
+    }
+
+    async fn patrol_visits(&self, point: i64, limit: u32) -> Result<Vec<crate::PatrolVisit>> {
+        self.read(move |c| patrol::visits(c, point, limit)).await
     }
 
     async fn queue_counts(&self, now: OffsetDateTime) -> Result<crate::QueueCounts> {

@@ -934,6 +934,12 @@ pub(crate) fn finish_layer(conn: &Connection, layer: i64) -> Result<()> {
         drop_layer(conn, id)?;
     }
     conn.execute("UPDATE layers SET status = 'ready' WHERE id = ?1", [layer])?;
+    let kind: String = conn.query_row("SELECT kind FROM layers WHERE id = ?1", [layer], |r| {
+        r.get(0)
+    })?;
+    if kind == "patrol_points" {
+        super::patrol::sync_points(conn, layer, &name, OffsetDateTime::now_utc())?;
+    }
     Ok(())
 }
 

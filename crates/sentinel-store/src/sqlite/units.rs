@@ -153,6 +153,11 @@ pub(crate) fn record_positions(
             ms(now)
         ])?;
     }
+    let mut in_order: Vec<&Fix> = fixes.iter().collect();
+    in_order.sort_by_key(|f| f.at);
+    for f in in_order {
+        super::patrol::geofence(conn, id, f)?;
+    }
     let newest = fixes.iter().max_by_key(|f| f.at);
     if let Some(f) = newest
         && current.position.is_none_or(|p| f.at > p.at)
@@ -393,6 +398,7 @@ pub(crate) fn feed_since(conn: &Connection, after: i64, limit: u32) -> Result<Fe
             "report" => report_point(conn, reference)?.map(FeedItem::Report),
             "unit" => unit(conn, reference)?.map(FeedItem::Unit),
             "dispatch" => dispatch_by_id(conn, reference)?.map(FeedItem::Dispatch),
+            "visit" => super::patrol::visit(conn, reference)?.map(FeedItem::Visit),
             _ => None,
         };
         if let Some(item) = item {

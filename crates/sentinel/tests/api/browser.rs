@@ -160,6 +160,23 @@ async fn the_console_works_in_a_real_browser() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let patrol = dir.path().join("patrol.csv");
+    std::fs::write(
+        &patrol,
+        "name,lat,lon,radius_m,visits_per_day\n南关岛巡逻点,36.4590,115.9870,60,3\n",
+    )
+    .unwrap();
+    let out = crate::cli::import(
+        "layer",
+        &["patrol", "--kind", "patrol_points"],
+        &patrol,
+        &data,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let store = sentinel_store::sqlite::SqliteStore::open(&data).unwrap();
     let catalog = sentinel_core::Catalog::builtin();
     let password = "dispatcher password 1";

@@ -767,3 +767,200 @@ async fn report_tiles_decode_with_points_and_hexagons_and_honour_filters_and_eta
         .unwrap();
     problem(res, StatusCode::UNAUTHORIZED).await;
 }
+
+async fn patrol_layer(c: &Command, points: &[(&str, f64, f64)]) {
+    use sentinel_store::Store;
+    let store = &c.app.store;
+    let now = OffsetDateTime::now_utc();
+    let layer = store
+        .begin_layer("patrol", "patrol_points", now)
+        .await
+        .unwrap();
+    let rows = points
+        .iter()
+        .map(|(name, lat, lon)| sentinel_store::NewLayerFeature {
+            geometry: json!({ "type": "Point", "coordinates": [lon, lat] }).to_string(),
+            properties: json!({ "name": name, "radius_m": 50, "visits_per_day": 4 }).to_string(),
+            bbox: [*lon, *lat, *lon, *lat],
+        })
+        .collect();
+    store.add_layer_features(layer, rows).await.unwrap();
+    store.finish_layer(layer).await.unwrap();
+}
+
+#[tokio::test]
+async fn patrol_visits_come_from_geofences_check_ins_and_qr_codes() {
+    use sentinel_store::Store;
+    let c = command().await;
+    patrol_layer(
+        &c,
+        &[("东关桥", 36.4500, 115.9800), ("古楼", 36.4600, 115.9900)],
+    )
+    .await;
+    let unit_token = c.app.token("car3", Role::Unit, None).await;
+    let u = c
+        .unit("巡-03", "special_police", Some("car3"), 36.40, 115.90)
+        .await;
+    let id = u["id"].as_i64().unwrap();
+    let list = c
+        .app
+        .get_json_as("/api/v1/patrol/points", &c.dispatcher)
+        .await;
+    let points = list["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2);
+    let bridge = points.iter().find(|p| p["name"] == "东关桥").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        list["counts"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum::<u64>(),
+        2
+    );
+
+    // Geofence: 30 m from the bridge counts; lingering does not count twice; 200 m away nothing.
+    let now = OffsetDateTime::now_utc();
+    let t = |s: i64| (now - time::Duration::seconds(s)).format(&Rfc3339).unwrap();
+    let res = c
+        .post(
+            &format!("/api/v1/units/{id}/positions"),
+            &unit_token,
+            json!({ "positions": [
+                { "lat": 36.45027, "lon": 115.9800, "timestamp": t(60) },
+                { "lat": 36.45020, "lon": 115.9801, "timestamp": t(30) },
+                { "lat": 36.4600 + 0.0018, "lon": 115.9900, "timestamp": t(10) }
+            ]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let visits = c
+        .app
+        .get_json_as(
+            &format!("/api/v1/patrol/points/{bridge}/visits"),
+            &c.dispatcher,
+        )
+        .await;
+    let v = visits["visits"].as_array().unwrap();
+    assert_eq!(v.len(), 1, "{visits}");
+    assert_eq!(v[0]["method"], "geofence");
+    assert_eq!(v[0]["unit"], id);
+
+    // Manual check-in: refused far away, with the distance said; accepted near.
+    let res = c
+        .post(
+            &format!("/api/v1/patrol/points/{bridge}/visits"),
+            &unit_token,
+            json!({ "lat": 36.46, "lon": 115.98 }),
+        )
+        .await;
+    let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(p["detail"].as_str().unwrap().contains("东关桥"), "{p}");
+    let res = c
+        .post(
+            &format!("/api/v1/patrol/points/{bridge}/visits"),
+            &unit_token,
+            json!({ "lat": 36.4501, "lon": 115.9800 }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let analyst = c.app.token("ana2", Role::Analyst, None).await;
+    let res = c
+        .post(
+            &format!("/api/v1/patrol/points/{bridge}/visits"),
+            &analyst,
+            json!({}),
+        )
+        .await;
+    problem(res, StatusCode::FORBIDDEN).await;
+    let res = c
+        .post("/api/v1/patrol/points/999/visits", &unit_token, json!({}))
+        .await;
+    problem(res, StatusCode::NOT_FOUND).await;
+
+    // The QR code: an SVG for the command centre that opens /p/{token}; a scan records a visit.
+    let res = c
+        .app
+        .client
+        .get(c.app.url(&format!("/api/v1/patrol/points/{bridge}/qr.svg")))
+        .bearer_auth(&c.dispatcher)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    assert!(res.text().await.unwrap().contains("<svg"));
+    let res = c
+        .app
+        .client
+        .get(c.app.url(&format!("/api/v1/patrol/points/{bridge}/qr.svg")))
+        .bearer_auth(&unit_token)
+        .send()
+        .await
+        .unwrap();
+    problem(res, StatusCode::FORBIDDEN).await;
+    let token = c
+        .app
+        .store
+        .patrol_points(now)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.id == bridge)
+        .unwrap()
+        .qr_token;
+    let res = c
+        .post(
+            &format!("/api/v1/patrol/qr/{token}"),
+            &unit_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["method"], "qr");
+    let res = c
+        .post("/api/v1/patrol/qr/not-a-token", &unit_token, json!({}))
+        .await;
+    problem(res, StatusCode::NOT_FOUND).await;
+    let page = c
+        .app
+        .client
+        .get(c.app.url(&format!("/p/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+
+    // Coverage: three visits today for the bridge; re-importing the layer keeps the
+    // point, its visits and its QR code.
+    let list = c
+        .app
+        .get_json_as("/api/v1/patrol/points", &c.dispatcher)
+        .await;
+    let b = list["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == bridge)
+        .unwrap()
+        .clone();
+    assert_eq!(b["visits_today"], 3);
+    assert!(["done", "on_time", "due", "overdue"].contains(&b["state"].as_str().unwrap()));
+    patrol_layer(&c, &[("东关桥", 36.4500, 115.9800)]).await;
+    let again = c
+        .app
+        .store
+        .patrol_points(now - time::Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.len(),
+        1,
+        "the point that left the layer stops counting"
+    );
+    assert_eq!(again[0].id, bridge);
+    assert_eq!(again[0].qr_token, token);
+    assert_eq!(again[0].visits, 3);
+}
