@@ -9,6 +9,9 @@
 //! - `seed`: fills a data folder with N reports through the real schema, for the
 //!   start-up benchmark.
 //! - `startup`: times a `sentinel serve` from exec to a 200 on `/readyz`.
+//! - `get`: times one URL (tiles, Open311 lists), with a staff token if needed.
+//! - `sse`: many event-stream subscribers, and the time from filing a report to
+//!   its event reaching each of them.
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
@@ -104,6 +107,29 @@ enum Cmd {
         /// Timed runs.
         #[arg(long, default_value_t = 21)]
         runs: usize,
+        /// A staff bearer token, for staff-only URLs (the tiles).
+        #[arg(long)]
+        bearer: Option<String>,
+    },
+    /// Open many event-stream subscribers, file reports at a steady rate, and
+    /// time each report from the POST being sent to its event reaching every
+    /// subscriber (an upper bound on commit-to-delivery).
+    Sse {
+        /// Server base URL.
+        #[arg(long)]
+        url: String,
+        /// A staff bearer token.
+        #[arg(long)]
+        bearer: String,
+        /// Subscribers.
+        #[arg(long, default_value_t = 2000)]
+        subscribers: usize,
+        /// Reports to file.
+        #[arg(long, default_value_t = 200)]
+        reports: usize,
+        /// Reports per second.
+        #[arg(long, default_value_t = 20)]
+        rate: u32,
     },
     /// Time `sentinel serve` from start to ready.
     Startup {
@@ -358,11 +384,15 @@ fn seed(data: PathBuf, reports: u64) -> Result<()> {
     Ok(())
 }
 
-async fn get(url: String, runs: usize) -> Result<()> {
+async fn get(url: String, runs: usize, bearer: Option<String>) -> Result<()> {
     use http_body_util::BodyExt;
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let once = || async {
-        let req = hyper::Request::get(url.as_str()).body(Full::new(Bytes::new()))?;
+        let mut req = hyper::Request::get(url.as_str());
+        if let Some(b) = &bearer {
+            req = req.header("authorization", format!("Bearer {b}"));
+        }
+        let req = req.body(Full::new(Bytes::new()))?;
         let res = client.request(req).await?;
         let status = res.status();
         let body = res.into_body().collect().await?.to_bytes();
@@ -391,6 +421,131 @@ async fn get(url: String, runs: usize) -> Result<()> {
         times[(n * 9 / 10).min(n - 1)],
         times[0],
         times[n - 1]
+    );
+    Ok(())
+}
+
+/// Reads one subscriber's stream, noting when each report's event arrived.
+async fn subscriber(
+    url: String,
+    bearer: String,
+    ready: tokio::sync::mpsc::Sender<()>,
+    seen: Arc<std::sync::Mutex<Vec<(String, Instant)>>>,
+) -> Result<()> {
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let req = hyper::Request::get(format!("{url}/api/v1/events/stream"))
+        .header("authorization", format!("Bearer {bearer}"))
+        .body(Full::new(Bytes::new()))?;
+    let res = client.request(req).await?;
+    anyhow::ensure!(
+        res.status() == hyper::StatusCode::OK,
+        "stream: {}",
+        res.status()
+    );
+    ready.send(()).await.ok();
+    let mut body = res.into_body();
+    let mut buf = String::new();
+    let mut mine = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        let now = Instant::now();
+        buf.push_str(&String::from_utf8_lossy(&data));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            if !block.contains("event: report") {
+                continue;
+            }
+            if let Some(line) = block.lines().find_map(|l| l.strip_prefix("data:"))
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(line.trim())
+                && let Some(code) = v["code"].as_str()
+            {
+                mine.push((code.to_owned(), now));
+            }
+        }
+        if !mine.is_empty()
+            && let Ok(mut s) = seen.lock()
+        {
+            s.append(&mut mine);
+        }
+    }
+    Ok(())
+}
+
+async fn sse(
+    url: String,
+    bearer: String,
+    subscribers: usize,
+    reports: usize,
+    rate: u32,
+) -> Result<()> {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<(String, Instant)>::new()));
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(subscribers.max(1));
+    let mut tasks = Vec::new();
+    for _ in 0..subscribers {
+        tasks.push(tokio::spawn(subscriber(
+            url.clone(),
+            bearer.clone(),
+            ready_tx.clone(),
+            seen.clone(),
+        )));
+    }
+    drop(ready_tx);
+    let t0 = Instant::now();
+    for _ in 0..subscribers {
+        tokio::time::timeout(Duration::from_secs(60), ready_rx.recv())
+            .await
+            .context("subscribers did not connect within 60 s")?;
+    }
+    println!(
+        "{subscribers} subscribers connected in {:.1}s",
+        t0.elapsed().as_secs_f64()
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let mut sent = std::collections::HashMap::new();
+    let every = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    let start = Instant::now();
+    for i in 0..reports {
+        let due = start + every * i as u32;
+        tokio::time::sleep_until(due.into()).await;
+        let t = Instant::now();
+        let req = hyper::Request::post(format!("{url}/api/v1/reports"))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(report_json(i as u64))))?;
+        let res = client.request(req).await?;
+        let status = res.status();
+        let body = res.into_body().collect().await?.to_bytes();
+        anyhow::ensure!(status == hyper::StatusCode::CREATED, "{status}");
+        let v: serde_json::Value = serde_json::from_slice(&body)?;
+        sent.insert(
+            v["tracking_code"].as_str().unwrap_or_default().to_owned(),
+            t,
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for t in &tasks {
+        t.abort();
+    }
+    let seen = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    let mut lat: Vec<f64> = seen
+        .iter()
+        .filter_map(|(code, at)| {
+            sent.get(code)
+                .map(|t| at.duration_since(*t).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let n = lat.len();
+    anyhow::ensure!(n > 0, "no event arrived");
+    println!(
+        "sse subscribers={subscribers} reports={reports} rate={rate}/s delivered={n}/{} p50={:.1}ms p90={:.1}ms p99={:.1}ms max={:.1}ms",
+        subscribers * reports,
+        lat[n / 2],
+        lat[(n * 9 / 10).min(n - 1)],
+        lat[(n * 99 / 100).min(n - 1)],
+        lat[n - 1]
     );
     Ok(())
 }
@@ -553,7 +708,14 @@ fn main() -> Result<()> {
         Cmd::Photo { count, bytes } => photo(count, bytes),
         Cmd::LayerFile { features, out } => layer_file(features, out),
         Cmd::GridWkt { polygons, points } => grid_wkt(polygons, points),
-        Cmd::Get { url, runs } => rt.block_on(get(url, runs)),
+        Cmd::Get { url, runs, bearer } => rt.block_on(get(url, runs, bearer)),
+        Cmd::Sse {
+            url,
+            bearer,
+            subscribers,
+            reports,
+            rate,
+        } => rt.block_on(sse(url, bearer, subscribers, reports, rate)),
         Cmd::Startup { bin, data, runs } => rt.block_on(startup(bin, data, runs)),
     }
 }

@@ -14,8 +14,9 @@ use sentinel_core::Role;
 use sentinel_store::{FeedEntry, FeedItem, ReportPoint, Store};
 use sentinel_tiles::{PointRecord, ReportIndex};
 use serde_json::json;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -26,6 +27,14 @@ use tokio::sync::{Notify, broadcast, watch};
 const RING: usize = 4096;
 /// Feed rows read at once.
 const PAGE: u32 = 2000;
+/// The rendered-tile cache's budget.
+const TILE_CACHE_BYTES: usize = 128 << 20;
+const TILE_CACHE_ENTRIES: usize = 8192;
+
+/// A rendered tile's identity: the tile and its filter.
+pub type TileKey = (sentinel_tiles::TileId, String);
+/// A rendered tile and the ETag it was drawn for.
+type CachedTile = (String, Arc<Vec<u8>>);
 
 /// Who may see a message.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,6 +125,9 @@ pub struct Live {
     started: AtomicBool,
     ready: watch::Sender<bool>,
     stale_secs: u64,
+    /// Rendered report tiles by tile and filter, with the ETag they were drawn for.
+    tiles: Mutex<HashMap<TileKey, CachedTile>>,
+    tile_bytes: AtomicUsize,
     /// Every report as a map point, for the tiles.
     pub index: RwLock<ReportIndex>,
 }
@@ -131,8 +143,39 @@ impl Live {
             started: AtomicBool::new(false),
             ready: watch::channel(false).0,
             stale_secs,
+            tiles: Mutex::new(HashMap::new()),
+            tile_bytes: AtomicUsize::new(0),
             index: RwLock::new(ReportIndex::new(generation)),
         }
+    }
+
+    /// A tile drawn earlier for this very ETag (same data version, same minute,
+    /// same filter), if still kept.
+    pub fn cached_tile(&self, key: &TileKey, etag: &str) -> Option<Arc<Vec<u8>>> {
+        let tiles = self.tiles.lock().ok()?;
+        tiles
+            .get(key)
+            .filter(|(e, _)| e == etag)
+            .map(|(_, b)| b.clone())
+    }
+
+    /// Keeps a drawn tile; the cache is emptied whole when it passes its budget
+    /// (tiles are cheap to draw again, and a simple bound cannot leak).
+    pub fn cache_tile(&self, key: TileKey, etag: String, bytes: Arc<Vec<u8>>) {
+        let Ok(mut tiles) = self.tiles.lock() else {
+            return;
+        };
+        let size = bytes.len();
+        if self.tile_bytes.load(Ordering::Relaxed) + size > TILE_CACHE_BYTES
+            || tiles.len() >= TILE_CACHE_ENTRIES
+        {
+            tiles.clear();
+            self.tile_bytes.store(0, Ordering::Relaxed);
+        }
+        if let Some((_, old)) = tiles.insert(key, (etag, bytes)) {
+            self.tile_bytes.fetch_sub(old.len(), Ordering::Relaxed);
+        }
+        self.tile_bytes.fetch_add(size, Ordering::Relaxed);
     }
 
     /// Wakes the tail: something was just written.

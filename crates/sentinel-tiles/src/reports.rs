@@ -3,10 +3,8 @@
 use crate::tile::{EXTENT, TileId, project};
 use h3o::{CellIndex, LatLng, Resolution};
 use mvt::{GeomEncoder, GeomType, Tile};
-use rstar::primitives::GeomWithData;
-use rstar::{AABB, RTree};
 use sentinel_core::{Priority, Status};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 
 /// From this zoom on, a tile carries one point per report; below it, hexagons.
@@ -19,8 +17,8 @@ const POINT_BUFFER: f64 = 64.0;
 /// The H3 resolution of the hexagons on a tile at zoom `z` (below [`POINT_ZOOM`]):
 /// about 20 to 60 screen pixels across.
 pub fn hex_resolution(z: u8) -> Resolution {
-    let r = z.saturating_sub(3).clamp(3, 9);
-    Resolution::try_from(r).unwrap_or(Resolution::Nine)
+    let r = z.saturating_sub(3).clamp(3, 10);
+    Resolution::try_from(r).unwrap_or(Resolution::Ten)
 }
 
 /// A report as the index takes it in.
@@ -63,14 +61,17 @@ pub struct Filter {
     pub until: Option<OffsetDateTime>,
 }
 
-struct Entry {
+/// What a tile needs of a report, kept inline in the index so a scan reads
+/// neighbouring memory only.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Payload {
     mx: f64,
     my: f64,
-    code: Box<str>,
+    id: u32,
     status: Status,
+    priority: Priority,
     category: u16,
     department: u16,
-    priority: Priority,
     created: i64,
     due: i64,
     cell: u64,
@@ -113,7 +114,7 @@ struct Compiled {
 }
 
 impl Compiled {
-    fn admits(&self, e: &Entry) -> bool {
+    fn admits(&self, e: &Payload) -> bool {
         (self.statuses.is_empty() || self.statuses.contains(&e.status))
             && self
                 .categories
@@ -125,12 +126,61 @@ impl Compiled {
     }
 }
 
-type Node = GeomWithData<[f64; 2], u32>;
+/// The parent of an H3 cell index at a coarser resolution, by arithmetic on the
+/// index's bits (resolution in bits 52-55, one 3-bit digit per resolution below,
+/// unused digits all ones), without the validation a library call does per cell.
+fn parent_bits(cell: u64, res: u8) -> u64 {
+    let unused = 3 * (15 - u32::from(res));
+    let digits = (1u64 << unused) - 1;
+    (cell & !(0xF << 52) & !digits) | (u64::from(res) << 52) | digits
+}
 
-/// Every report as a map point, searchable by tile.
+/// The first and last possible index of the descendants at [`CELL_RES`] of a
+/// cell at resolution `res`: in index order they are contiguous.
+fn descendants(cell: u64, res: u8) -> (u64, u64) {
+    let fine = u8::from(CELL_RES);
+    let base = (cell & !(0xF << 52)) | (u64::from(fine) << 52);
+    let lo_bit = 3 * (15 - u32::from(fine));
+    let hi_bit = 3 * (15 - u32::from(res));
+    let mask = ((1u64 << hi_bit) - 1) & !((1u64 << lo_bit) - 1);
+    (base & !mask, base | mask)
+}
+
+/// Cells in a disk of more than this many are not worth looking up one by one:
+/// the whole index is scanned instead (the lowest zooms).
+const DISK_LIMIT: u32 = 20_000;
+
+/// A cheap hasher for H3 indexes (already well mixed in their low bits).
+#[derive(Default)]
+struct CellHasher(u64);
+
+impl std::hash::Hasher for CellHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (v ^ (v >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type Cells = HashMap<u64, (u32, u32, u32), std::hash::BuildHasherDefault<CellHasher>>;
+
+/// More matching reports than this in a point tile: it is drawn as hexagons at the
+/// finest resolution instead (a blob of points helps nobody, and the tile stays small).
+const POINT_LIMIT: usize = 20_000;
+
+/// Every report as a map point, searchable by tile. Reports are kept in index
+/// order of their H3 cell at [`CELL_RES`], so the reports under any coarser cell
+/// are one contiguous range: a tile is the cells covering it, each a range read.
 pub struct ReportIndex {
-    entries: Vec<Option<Entry>>,
-    tree: RTree<Node>,
+    /// By id: the report's key in `cells` and its tracking code.
+    entries: Vec<Option<(u64, Box<str>)>>,
+    cells: BTreeMap<(u64, u32), Payload>,
     categories: Interner,
     departments: Interner,
     generation: u64,
@@ -139,7 +189,6 @@ pub struct ReportIndex {
     changed: HashMap<(u32, u32), u64>,
     /// The change counter at the last bulk load.
     bulk: u64,
-    len: usize,
 }
 
 impl ReportIndex {
@@ -148,72 +197,70 @@ impl ReportIndex {
     pub fn new(generation: u64) -> Self {
         ReportIndex {
             entries: Vec::new(),
-            tree: RTree::new(),
+            cells: BTreeMap::new(),
             categories: Interner::default(),
             departments: Interner::default(),
             generation,
             changes: 0,
             changed: HashMap::new(),
             bulk: 0,
-            len: 0,
         }
     }
 
     /// How many reports are in it.
     pub fn len(&self) -> usize {
-        self.len
+        self.cells.len()
     }
 
     /// Whether it holds no report.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.cells.is_empty()
     }
 
-    fn entry(&mut self, r: &PointRecord) -> Option<Entry> {
+    fn payload(&mut self, r: &PointRecord) -> Option<Payload> {
+        let id = u32::try_from(r.id).ok()?;
         let (mx, my) = project(r.lon, r.lat);
         let cell = LatLng::new(r.lat, r.lon).ok()?.to_cell(CELL_RES);
-        Some(Entry {
+        Some(Payload {
             mx,
             my,
-            code: r.code.as_str().into(),
+            id,
             status: r.status,
+            priority: r.priority,
             category: self.categories.id(&r.category),
             department: r
                 .department
                 .as_deref()
                 .map_or(0, |d| self.departments.id(d)),
-            priority: r.priority,
             created: r.created_at.unix_timestamp(),
             due: r.due_at.map_or(i64::MAX, |d| d.unix_timestamp()),
             cell: u64::from(cell),
         })
     }
 
-    /// Adds many reports at once (the start-up load): much faster than one by one
-    /// into an empty index.
-    pub fn extend(&mut self, records: impl IntoIterator<Item = PointRecord>) {
-        let mut nodes = Vec::new();
-        for r in records {
-            let Ok(id) = u32::try_from(r.id) else {
-                continue;
-            };
-            let Some(e) = self.entry(&r) else { continue };
-            let i = id as usize;
-            if self.entries.len() <= i {
-                self.entries.resize_with(i + 1, || None);
-            }
-            if self.entries[i].is_none() {
-                nodes.push(Node::new([e.mx, e.my], id));
-                self.len += 1;
-            }
-            self.entries[i] = Some(e);
+    /// Puts one report in; answers where it is, if anything changed.
+    fn put(&mut self, r: &PointRecord) -> Option<(f64, f64)> {
+        let p = self.payload(r)?;
+        let i = p.id as usize;
+        if self.entries.len() <= i {
+            self.entries.resize_with(i + 1, || None);
         }
-        if self.tree.size() == 0 {
-            self.tree = RTree::bulk_load(nodes);
-        } else {
-            for n in nodes {
-                self.tree.insert(n);
+        if let Some((cell, _)) = &self.entries[i] {
+            let key = (*cell, p.id);
+            if self.cells.get(&key) == Some(&p) {
+                return None;
             }
+            self.cells.remove(&key);
+        }
+        self.cells.insert((p.cell, p.id), p);
+        self.entries[i] = Some((p.cell, r.code.as_str().into()));
+        Some((p.mx, p.my))
+    }
+
+    /// Adds many reports at once (the start-up load).
+    pub fn extend(&mut self, records: impl IntoIterator<Item = PointRecord>) {
+        for r in records {
+            self.put(&r);
         }
         self.changes += 1;
         self.bulk = self.changes;
@@ -221,20 +268,11 @@ impl ReportIndex {
 
     /// Adds a report or updates it (a report's position never changes).
     pub fn upsert(&mut self, r: &PointRecord) {
-        let Ok(id) = u32::try_from(r.id) else { return };
-        let Some(e) = self.entry(r) else { return };
-        let i = id as usize;
-        if self.entries.len() <= i {
-            self.entries.resize_with(i + 1, || None);
+        if let Some((mx, my)) = self.put(r) {
+            self.changes += 1;
+            let key = ((mx * 1024.0) as u32, (my * 1024.0) as u32);
+            self.changed.insert(key, self.changes);
         }
-        if self.entries[i].is_none() {
-            self.tree.insert(Node::new([e.mx, e.my], id));
-            self.len += 1;
-        }
-        self.changes += 1;
-        let key = ((e.mx * 1024.0) as u32, (e.my * 1024.0) as u32);
-        self.changed.insert(key, self.changes);
-        self.entries[i] = Some(e);
     }
 
     /// A number that changes whenever anything a tile shows may have changed.
@@ -242,21 +280,14 @@ impl ReportIndex {
         let mut latest = 0;
         if tile.z >= 10 {
             let shift = tile.z - 10;
-            latest = self
-                .changed
-                .get(&(tile.x >> shift, tile.y >> shift))
-                .copied()
-                .unwrap_or(0);
             // A hexagon can reach over the edge into the neighbouring z10 tile.
-            if tile.z < POINT_ZOOM {
-                for dx in [-1i64, 0, 1] {
-                    for dy in [-1i64, 0, 1] {
-                        let k = (
-                            (i64::from(tile.x >> shift) + dx) as u32,
-                            (i64::from(tile.y >> shift) + dy) as u32,
-                        );
-                        latest = latest.max(self.changed.get(&k).copied().unwrap_or(0));
-                    }
+            for dx in [-1i64, 0, 1] {
+                for dy in [-1i64, 0, 1] {
+                    let k = (
+                        (i64::from(tile.x >> shift) + dx) as u32,
+                        (i64::from(tile.y >> shift) + dy) as u32,
+                    );
+                    latest = latest.max(self.changed.get(&k).copied().unwrap_or(0));
                 }
             }
         } else {
@@ -291,68 +322,125 @@ impl ReportIndex {
         }
     }
 
-    fn scan<'a>(
-        &'a self,
-        min: [f64; 2],
-        max: [f64; 2],
-        filter: &'a Compiled,
-    ) -> impl Iterator<Item = (u32, &'a Entry)> + 'a {
-        self.tree
-            .locate_in_envelope(&AABB::from_corners(min, max))
-            .filter_map(move |n| {
-                let e = self.entries.get(n.data as usize)?.as_ref()?;
-                filter.admits(e).then_some((n.data, e))
-            })
+    /// Cells at `res` whose reports may fall in the box, or `None` when there
+    /// would be too many to look up one by one (scan everything instead).
+    fn covering(&self, tile: TileId, buffer: f64, res: Resolution) -> Option<Vec<u64>> {
+        let (w, south, e, n) = tile.lonlat_box(buffer);
+        let lat = ((south + n) / 2.0).to_radians();
+        let half_w = (e - w) / 2.0 * 111_320.0 * lat.cos();
+        let half_h = (n - south) / 2.0 * 110_574.0;
+        let reach = (half_w * half_w + half_h * half_h).sqrt();
+        // Ring k lies at least 1.5 k edges from the centre.
+        let k = (reach / (1.5 * res.edge_length_m())).ceil() as u32 + 1;
+        if 3 * k * (k + 1) + 1 > DISK_LIMIT {
+            return None;
+        }
+        let centre = LatLng::new((south + n) / 2.0, (w + e) / 2.0)
+            .ok()?
+            .to_cell(res);
+        Some(
+            centre
+                .grid_disk::<Vec<_>>(k)
+                .into_iter()
+                .map(u64::from)
+                .collect(),
+        )
+    }
+
+    /// Every report admitted by the filter under the cells covering the box
+    /// (or everywhere), as payloads.
+    fn for_each(
+        &self,
+        tile: TileId,
+        buffer: f64,
+        res: Resolution,
+        f: &Compiled,
+        mut visit: impl FnMut(&Payload) -> bool,
+    ) {
+        match self.covering(tile, buffer, res) {
+            Some(cells) => {
+                let r = u8::from(res);
+                for cell in cells {
+                    let (lo, hi) = descendants(cell, r);
+                    for p in self.cells.range((lo, 0)..=(hi, u32::MAX)).map(|(_, p)| p) {
+                        if f.admits(p) && !visit(p) {
+                            return;
+                        }
+                    }
+                }
+            }
+            None => {
+                for p in self.cells.values() {
+                    if f.admits(p) && !visit(p) {
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     /// The tile as Mapbox Vector Tile bytes: layer `reports` (points, from
     /// [`POINT_ZOOM`]) or layers `report_cells` (hexagons with `count`, `open`,
-    /// `overdue`) and `report_heat` (their centroids with `count`).
+    /// `overdue`) and `report_heat` (their centroids with `count`). A point tile
+    /// holding more than 20,000 reports is drawn as the finest hexagons instead.
     pub fn render(&self, tile: TileId, filter: &Filter, now: OffsetDateTime) -> Vec<u8> {
         let f = self.compile(filter);
         let now = now.unix_timestamp();
         let mut out = Tile::new(EXTENT);
         if tile.z >= POINT_ZOOM {
-            let (min, max) = tile.mercator_box(POINT_BUFFER);
-            let mut layer = out.create_layer("reports");
-            for (id, e) in self.scan(min, max, &f) {
-                let (px, py) = tile.to_tile(e.mx, e.my);
-                let Ok(geom) = GeomEncoder::new(GeomType::Point)
-                    .point(px.round() as i32, py.round() as i32)
-                    .and_then(|g| g.encode())
-                else {
-                    continue;
-                };
-                let mut feature = layer.into_feature(geom);
-                feature.set_id(u64::from(id));
-                feature.add_tag_string("code", &e.code);
-                feature.add_tag_string("status", e.status.as_str());
-                feature.add_tag_string("category", self.categories.name(e.category));
-                feature.add_tag_string("priority", e.priority.as_str());
-                feature.add_tag_bool("overdue", e.status.is_open() && e.due < now);
-                layer = feature.into_layer();
+            let ([x0, y0], [x1, y1]) = tile.mercator_box(POINT_BUFFER);
+            let res = Resolution::try_from(u8::from(CELL_RES).min(tile.z - 3)).unwrap_or(CELL_RES);
+            // Points are found through the cells, then kept if inside the tile.
+            let mut inside: Vec<Payload> = Vec::new();
+            self.for_each(tile, POINT_BUFFER, res, &f, |p| {
+                if p.mx >= x0 && p.mx <= x1 && p.my >= y0 && p.my <= y1 {
+                    inside.push(*p);
+                }
+                inside.len() <= POINT_LIMIT
+            });
+            if inside.len() <= POINT_LIMIT {
+                let mut layer = out.create_layer("reports");
+                for e in &inside {
+                    let (px, py) = tile.to_tile(e.mx, e.my);
+                    let Ok(geom) = GeomEncoder::new(GeomType::Point)
+                        .point(px.round() as i32, py.round() as i32)
+                        .and_then(|g| g.encode())
+                    else {
+                        continue;
+                    };
+                    let code = self
+                        .entries
+                        .get(e.id as usize)
+                        .and_then(|x| x.as_ref())
+                        .map_or("", |(_, c)| c);
+                    let mut feature = layer.into_feature(geom);
+                    feature.set_id(u64::from(e.id));
+                    feature.add_tag_string("code", code);
+                    feature.add_tag_string("status", e.status.as_str());
+                    feature.add_tag_string("category", self.categories.name(e.category));
+                    feature.add_tag_string("priority", e.priority.as_str());
+                    feature.add_tag_bool("overdue", e.status.is_open() && e.due < now);
+                    layer = feature.into_layer();
+                }
+                let _ = out.add_layer(layer);
+                return out.to_bytes().unwrap_or_default();
             }
-            let _ = out.add_layer(layer);
-        } else {
-            self.render_cells(&mut out, tile, &f, now);
         }
+        self.render_cells(&mut out, tile, &f, now);
         out.to_bytes().unwrap_or_default()
     }
 
     fn render_cells(&self, out: &mut Tile, tile: TileId, f: &Compiled, now: i64) {
         let res = hex_resolution(tile.z);
+        let r = u8::from(res);
         // Grow the box by a cell's width so every cell touching the tile is whole.
         let (_, lat_s, _, lat_n) = tile.lonlat_box(0.0);
         let lat = ((lat_s + lat_n) / 2.0).to_radians();
         let tile_width_m = 40_075_016.7 * lat.cos() / tile.scale();
         let buffer = 2.2 * res.edge_length_m() / tile_width_m * f64::from(EXTENT);
-        let (min, max) = tile.mercator_box(buffer);
-        let mut cells: HashMap<u64, (u32, u32, u32)> = HashMap::new();
-        for (_, e) in self.scan(min, max, f) {
-            let Some(parent) = CellIndex::try_from(e.cell).ok().and_then(|c| c.parent(res)) else {
-                continue;
-            };
-            let c = cells.entry(u64::from(parent)).or_default();
+        let mut cells = Cells::default();
+        self.for_each(tile, buffer, res, f, |e| {
+            let c = cells.entry(parent_bits(e.cell, r)).or_default();
             c.0 += 1;
             if e.status.is_open() {
                 c.1 += 1;
@@ -360,7 +448,8 @@ impl ReportIndex {
                     c.2 += 1;
                 }
             }
-        }
+            true
+        });
         let mut keys: Vec<u64> = cells.keys().copied().collect();
         keys.sort_unstable();
         let mut hexes = out.create_layer("report_cells");
@@ -528,10 +617,11 @@ mod tests {
         assert_eq!(layer.extent, Some(4096));
         assert!(!layer.features.is_empty());
         // Every point lies inside the tile or its buffer, and every report there is present.
-        let (min, max) = t.mercator_box(POINT_BUFFER);
+        let ([x0, y0], [x1, y1]) = t.mercator_box(POINT_BUFFER);
         let expected = idx
-            .tree
-            .locate_in_envelope(&AABB::from_corners(min, max))
+            .cells
+            .values()
+            .filter(|p| p.mx >= x0 && p.mx <= x1 && p.my >= y0 && p.my <= y1)
             .count();
         assert_eq!(layer.features.len(), expected);
         for f in &layer.features {
@@ -638,6 +728,64 @@ mod tests {
             }
             assert_eq!(total, 1600, "zoom {z}");
         }
+    }
+
+    #[test]
+    fn parent_arithmetic_matches_h3() {
+        for (lat, lon) in [(36.45, 115.98), (-33.9, 151.2), (64.1, -21.9), (0.0, 0.0)] {
+            let cell = LatLng::new(lat, lon).unwrap().to_cell(CELL_RES);
+            for r in 0..=10u8 {
+                let res = Resolution::try_from(r).unwrap();
+                assert_eq!(
+                    parent_bits(u64::from(cell), r),
+                    u64::from(cell.parent(res).unwrap()),
+                    "{lat},{lon} res {r}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_point_tile_with_too_many_reports_becomes_fine_hexagons() {
+        let mut idx = ReportIndex::new(1);
+        idx.extend((1..=25_000).map(|i| {
+            record(
+                i,
+                36.44 + (i % 150) as f64 * 0.00001,
+                115.98 + (i / 150) as f64 * 0.00001,
+                Status::Submitted,
+                "pothole",
+            )
+        }));
+        let t = tile_of(36.4407, 115.9808, 15);
+        let tile = decode(&idx.render(t, &Filter::default(), NOW));
+        assert!(tile.layers.iter().all(|l| l.name != "reports"));
+        let cells = tile
+            .layers
+            .iter()
+            .find(|l| l.name == "report_cells")
+            .unwrap();
+        let total: u64 = cells
+            .features
+            .iter()
+            .map(|f| tag(cells, f, "count").unwrap().uint_value.unwrap())
+            .sum();
+        assert_eq!(total, 25_000);
+        // Filtered below the limit, the same tile has points again.
+        let some = Filter {
+            since: Some(NOW - time::Duration::days(1) + time::Duration::seconds(1)),
+            ..Filter::default()
+        };
+        let tile = decode(&idx.render(t, &some, NOW));
+        assert_eq!(
+            tile.layers
+                .iter()
+                .find(|l| l.name == "reports")
+                .unwrap()
+                .features
+                .len(),
+            2_500
+        );
     }
 
     #[test]

@@ -113,14 +113,28 @@ pub(crate) async fn reports_tile(
         .read()
         .map_err(|_| ApiError::Unavailable)?
         .version(tile);
+    // Overdue flags change with the clock, not only with writes: a tile is good
+    // for the minute it was drawn in.
+    let now = OffsetDateTime::now_utc();
+    let minute = now.unix_timestamp().div_euclid(60);
     let filter_key = format!("{filter:?}");
     let digest = Sha256::digest(filter_key.as_bytes());
-    let etag = format!("\"r{version:x}-{}\"", sentinel_photos::hex(&digest[..6]));
+    let etag = format!(
+        "\"r{version:x}-{minute:x}-{}\"",
+        sentinel_photos::hex(&digest[..6])
+    );
     if not_modified(&headers, &etag) {
         return Ok(tile_response(etag, "private, no-cache", None));
     }
+    let key = (tile, filter_key);
+    if let Some(bytes) = s.live.cached_tile(&key, &etag) {
+        return Ok(tile_response(
+            etag,
+            "private, no-cache",
+            Some(bytes.to_vec()),
+        ));
+    }
     let live = s.live.clone();
-    let now = OffsetDateTime::now_utc();
     let bytes = tokio::task::spawn_blocking(move || {
         live.index
             .read()
@@ -129,7 +143,13 @@ pub(crate) async fn reports_tile(
     })
     .await
     .map_err(|_| ApiError::Unavailable)??;
-    Ok(tile_response(etag, "private, no-cache", Some(bytes)))
+    let bytes = std::sync::Arc::new(bytes);
+    s.live.cache_tile(key, etag.clone(), bytes.clone());
+    Ok(tile_response(
+        etag,
+        "private, no-cache",
+        Some(bytes.to_vec()),
+    ))
 }
 
 /// `GET /tiles/layers/{layer}/{z}/{x}/{y}.mvt`: an imported layer (by name or id).
