@@ -15,9 +15,9 @@ const CELL_RES: Resolution = Resolution::Ten;
 const POINT_BUFFER: f64 = 64.0;
 
 /// The H3 resolution of the hexagons on a tile at zoom `z` (below [`POINT_ZOOM`]):
-/// about 20 to 60 screen pixels across.
+/// about 40 to 100 screen pixels across, big enough to read a count on.
 pub fn hex_resolution(z: u8) -> Resolution {
-    let r = z.saturating_sub(3).clamp(3, 10);
+    let r = z.saturating_sub(4).clamp(3, 10);
     Resolution::try_from(r).unwrap_or(Resolution::Ten)
 }
 
@@ -150,7 +150,7 @@ fn descendants(cell: u64, res: u8) -> (u64, u64) {
 /// the whole index is scanned instead (the lowest zooms).
 const DISK_LIMIT: u32 = 20_000;
 
-/// A cheap hasher for H3 indexes (already well mixed in their low bits).
+/// A cheap hasher for H3 indexes.
 #[derive(Default)]
 struct CellHasher(u64);
 
@@ -164,11 +164,115 @@ impl std::hash::Hasher for CellHasher {
         }
     }
     fn write_u64(&mut self, v: u64) {
-        self.0 = (v ^ (v >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        // splitmix64's finaliser: every input bit reaches every output bit (the
+        // varying digits of nearby cells sit in the middle of the index).
+        let mut x = v ^ (v >> 30);
+        x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x ^= x >> 27;
+        x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+        self.0 = x ^ (x >> 31);
     }
 }
 
-type Cells = HashMap<u64, (u32, u32, u32), std::hash::BuildHasherDefault<CellHasher>>;
+type Counts = HashMap<u64, (u32, u32, u32), std::hash::BuildHasherDefault<CellHasher>>;
+
+/// New reports wait in the small B-tree until there are this many, then join the run.
+const RECENT_MAX: usize = 32_768;
+
+fn key(p: &Payload) -> (u64, u32) {
+    (p.cell, p.id)
+}
+
+/// Reports in (cell, id) order: one sorted run, read sequentially (a scan costs
+/// about a nanosecond per report, where a tree walk costs tens in cache misses),
+/// and the newest in a small B-tree until they are merged into the run.
+#[derive(Default)]
+struct Sorted {
+    run: Vec<Payload>,
+    recent: BTreeMap<(u64, u32), Payload>,
+}
+
+impl Sorted {
+    fn len(&self) -> usize {
+        self.run.len() + self.recent.len()
+    }
+
+    fn find_mut(&mut self, k: (u64, u32)) -> Option<&mut Payload> {
+        if self.recent.contains_key(&k) {
+            return self.recent.get_mut(&k);
+        }
+        let i = self.run.partition_point(|p| key(p) < k);
+        self.run.get_mut(i).filter(|p| key(p) == k)
+    }
+
+    fn remove(&mut self, k: (u64, u32)) {
+        if self.recent.remove(&k).is_none() {
+            let i = self.run.partition_point(|p| key(p) < k);
+            if self.run.get(i).is_some_and(|p| key(p) == k) {
+                self.run.remove(i);
+            }
+        }
+    }
+
+    fn insert(&mut self, p: Payload) {
+        self.recent.insert(key(&p), p);
+        if self.recent.len() > RECENT_MAX {
+            let recent: Vec<Payload> = std::mem::take(&mut self.recent).into_values().collect();
+            self.absorb(recent);
+        }
+    }
+
+    /// Merges reports already sorted by key into the run.
+    fn absorb(&mut self, sorted: Vec<Payload>) {
+        if sorted.is_empty() {
+            return;
+        }
+        let old = std::mem::take(&mut self.run);
+        let mut out = Vec::with_capacity(old.len() + sorted.len());
+        let mut a = old.into_iter().peekable();
+        let mut b = sorted.into_iter().peekable();
+        loop {
+            let take_a = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => key(x) <= key(y),
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            out.extend(if take_a { a.next() } else { b.next() });
+        }
+        self.run = out;
+    }
+
+    /// The reports whose cell lies in `lo..=hi`.
+    fn range(&self, lo: u64, hi: u64) -> impl Iterator<Item = &Payload> {
+        let a = self.run.partition_point(|p| p.cell < lo);
+        let b = self.run.partition_point(|p| p.cell <= hi);
+        self.run[a..b.max(a)]
+            .iter()
+            .chain(self.recent.range((lo, 0)..=(hi, u32::MAX)).map(|(_, p)| p))
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Payload> {
+        self.run.iter().chain(self.recent.values())
+    }
+}
+
+/// The first index at or after `from` where `before` stops holding (the run is
+/// sorted, `before` true for a prefix): steps double from `from`, then a binary
+/// search in the last step, so nearby targets cost a few cache lines.
+fn gallop(run: &[Payload], from: usize, before: impl Fn(&Payload) -> bool) -> usize {
+    let mut lo = from;
+    let mut step = 1;
+    while lo + step < run.len() && before(&run[lo + step]) {
+        lo += step;
+        step *= 2;
+    }
+    let hi = (lo + step).min(run.len());
+    if lo < run.len() && !before(&run[lo]) {
+        return lo;
+    }
+    lo + run[lo..hi].partition_point(|p| before(p))
+}
 
 /// More matching reports than this in a point tile: it is drawn as hexagons at the
 /// finest resolution instead (a blob of points helps nobody, and the tile stays small).
@@ -180,7 +284,7 @@ const POINT_LIMIT: usize = 20_000;
 pub struct ReportIndex {
     /// By id: the report's key in `cells` and its tracking code.
     entries: Vec<Option<(u64, Box<str>)>>,
-    cells: BTreeMap<(u64, u32), Payload>,
+    cells: Sorted,
     categories: Interner,
     departments: Interner,
     generation: u64,
@@ -197,7 +301,7 @@ impl ReportIndex {
     pub fn new(generation: u64) -> Self {
         ReportIndex {
             entries: Vec::new(),
-            cells: BTreeMap::new(),
+            cells: Sorted::default(),
             categories: Interner::default(),
             departments: Interner::default(),
             generation,
@@ -214,7 +318,7 @@ impl ReportIndex {
 
     /// Whether it holds no report.
     pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
+        self.cells.len() == 0
     }
 
     fn payload(&mut self, r: &PointRecord) -> Option<Payload> {
@@ -245,23 +349,42 @@ impl ReportIndex {
         if self.entries.len() <= i {
             self.entries.resize_with(i + 1, || None);
         }
-        if let Some((cell, _)) = &self.entries[i] {
-            let key = (*cell, p.id);
-            if self.cells.get(&key) == Some(&p) {
-                return None;
+        if let Some((cell, _)) = self.entries[i] {
+            if cell == p.cell {
+                let old = self.cells.find_mut((cell, p.id))?;
+                if *old == p {
+                    return None;
+                }
+                *old = p;
+                return Some((p.mx, p.my));
             }
-            self.cells.remove(&key);
+            // A report does not move; should one, it leaves its old place.
+            self.cells.remove((cell, p.id));
         }
-        self.cells.insert((p.cell, p.id), p);
+        self.cells.insert(p);
         self.entries[i] = Some((p.cell, r.code.as_str().into()));
         Some((p.mx, p.my))
     }
 
-    /// Adds many reports at once (the start-up load).
+    /// Adds many reports at once (the start-up load, page by page): the new ones
+    /// are sorted and merged into the run in one pass.
     pub fn extend(&mut self, records: impl IntoIterator<Item = PointRecord>) {
+        let mut fresh = Vec::new();
         for r in records {
-            self.put(&r);
+            let Some(p) = self.payload(&r) else { continue };
+            let i = p.id as usize;
+            if self.entries.len() <= i {
+                self.entries.resize_with(i + 1, || None);
+            }
+            if self.entries[i].is_some() {
+                self.put(&r);
+            } else {
+                self.entries[i] = Some((p.cell, r.code.as_str().into()));
+                fresh.push(p);
+            }
         }
+        fresh.sort_unstable_by_key(key);
+        self.cells.absorb(fresh);
         self.changes += 1;
         self.bulk = self.changes;
     }
@@ -348,32 +471,45 @@ impl ReportIndex {
     }
 
     /// Every report admitted by the filter under the cells covering the box
-    /// (or everywhere), as payloads.
+    /// (or everywhere), with the covering cell it was found under (`None` when
+    /// everything was scanned). The visitor answers whether to go on.
     fn for_each(
         &self,
         tile: TileId,
         buffer: f64,
         res: Resolution,
         f: &Compiled,
-        mut visit: impl FnMut(&Payload) -> bool,
+        mut visit: impl FnMut(Option<u64>, &Payload) -> bool,
     ) {
-        match self.covering(tile, buffer, res) {
-            Some(cells) => {
-                let r = u8::from(res);
-                for cell in cells {
-                    let (lo, hi) = descendants(cell, r);
-                    for p in self.cells.range((lo, 0)..=(hi, u32::MAX)).map(|(_, p)| p) {
-                        if f.admits(p) && !visit(p) {
-                            return;
-                        }
-                    }
+        let Some(mut cells) = self.covering(tile, buffer, res) else {
+            for p in self.cells.all() {
+                if f.admits(p) && !visit(None, p) {
+                    return;
                 }
             }
-            None => {
-                for p in self.cells.values() {
-                    if f.admits(p) && !visit(p) {
-                        return;
-                    }
+            return;
+        };
+        // In index order, each cell's range starts at or after the previous one's
+        // end, so the run is walked forward once (galloping between ranges).
+        cells.sort_unstable();
+        let r = u8::from(res);
+        let run = &self.cells.run;
+        let mut at = 0;
+        for cell in cells {
+            let (lo, hi) = descendants(cell, r);
+            at = gallop(run, at, |p| p.cell < lo);
+            while let Some(p) = run.get(at) {
+                if p.cell > hi {
+                    break;
+                }
+                at += 1;
+                if f.admits(p) && !visit(Some(cell), p) {
+                    return;
+                }
+            }
+            for (_, p) in self.cells.recent.range((lo, 0)..=(hi, u32::MAX)) {
+                if f.admits(p) && !visit(Some(cell), p) {
+                    return;
                 }
             }
         }
@@ -392,7 +528,7 @@ impl ReportIndex {
             let res = Resolution::try_from(u8::from(CELL_RES).min(tile.z - 3)).unwrap_or(CELL_RES);
             // Points are found through the cells, then kept if inside the tile.
             let mut inside: Vec<Payload> = Vec::new();
-            self.for_each(tile, POINT_BUFFER, res, &f, |p| {
+            self.for_each(tile, POINT_BUFFER, res, &f, |_, p| {
                 if p.mx >= x0 && p.mx <= x1 && p.my >= y0 && p.my <= y1 {
                     inside.push(*p);
                 }
@@ -438,9 +574,24 @@ impl ReportIndex {
         let lat = ((lat_s + lat_n) / 2.0).to_radians();
         let tile_width_m = 40_075_016.7 * lat.cos() / tile.scale();
         let buffer = 2.2 * res.edge_length_m() / tile_width_m * f64::from(EXTENT);
-        let mut cells = Cells::default();
-        self.for_each(tile, buffer, res, f, |e| {
-            let c = cells.entry(parent_bits(e.cell, r)).or_default();
+        let mut cells = Counts::default();
+        // Under a covering cell of this resolution every report counts for that
+        // cell; only a full scan needs the parent worked out.
+        let mut last: Option<(u64, (u32, u32, u32))> = None;
+        self.for_each(tile, buffer, res, f, |under, e| {
+            let cell = under.unwrap_or_else(|| parent_bits(e.cell, r));
+            let c = match &mut last {
+                Some((k, c)) if *k == cell => c,
+                _ => {
+                    if let Some((k, c)) = last.take() {
+                        let e = cells.entry(k).or_default();
+                        e.0 += c.0;
+                        e.1 += c.1;
+                        e.2 += c.2;
+                    }
+                    &mut last.insert((cell, (0, 0, 0))).1
+                }
+            };
             c.0 += 1;
             if e.status.is_open() {
                 c.1 += 1;
@@ -450,6 +601,12 @@ impl ReportIndex {
             }
             true
         });
+        if let Some((k, c)) = last {
+            let e = cells.entry(k).or_default();
+            e.0 += c.0;
+            e.1 += c.1;
+            e.2 += c.2;
+        }
         let mut keys: Vec<u64> = cells.keys().copied().collect();
         keys.sort_unstable();
         let mut hexes = out.create_layer("report_cells");
@@ -620,7 +777,7 @@ mod tests {
         let ([x0, y0], [x1, y1]) = t.mercator_box(POINT_BUFFER);
         let expected = idx
             .cells
-            .values()
+            .all()
             .filter(|p| p.mx >= x0 && p.mx <= x1 && p.my >= y0 && p.my <= y1)
             .count();
         assert_eq!(layer.features.len(), expected);
