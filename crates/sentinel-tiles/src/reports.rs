@@ -243,15 +243,6 @@ impl Sorted {
         self.run = out;
     }
 
-    /// The reports whose cell lies in `lo..=hi`.
-    fn range(&self, lo: u64, hi: u64) -> impl Iterator<Item = &Payload> {
-        let a = self.run.partition_point(|p| p.cell < lo);
-        let b = self.run.partition_point(|p| p.cell <= hi);
-        self.run[a..b.max(a)]
-            .iter()
-            .chain(self.recent.range((lo, 0)..=(hi, u32::MAX)).map(|(_, p)| p))
-    }
-
     fn all(&self) -> impl Iterator<Item = &Payload> {
         self.run.iter().chain(self.recent.values())
     }
