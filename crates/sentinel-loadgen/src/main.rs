@@ -110,6 +110,13 @@ enum Cmd {
         /// A staff bearer token, for staff-only URLs (the tiles).
         #[arg(long)]
         bearer: Option<String>,
+        /// Give each run a distinct value of this query parameter (a `since` far
+        /// in the past), so no cache can answer: the cold rendering time.
+        #[arg(long)]
+        bust: Option<String>,
+        /// Decode the answer as a vector tile and print its layers' feature counts.
+        #[arg(long)]
+        mvt: bool,
     },
     /// Open many event-stream subscribers, file reports at a steady rate, and
     /// time each report from the POST being sent to its event reaching every
@@ -384,10 +391,26 @@ fn seed(data: PathBuf, reports: u64) -> Result<()> {
     Ok(())
 }
 
-async fn get(url: String, runs: usize, bearer: Option<String>) -> Result<()> {
+async fn get(
+    url: String,
+    runs: usize,
+    bearer: Option<String>,
+    bust: Option<String>,
+    mvt: bool,
+) -> Result<()> {
     use http_body_util::BodyExt;
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let counter = std::sync::atomic::AtomicU64::new(0);
+    let last = std::sync::Mutex::new(Bytes::new());
     let once = || async {
+        let url = match &bust {
+            Some(param) => {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}{param}=1970-01-01T{:02}:{:02}:{:02}Z", n / 3600 % 24, n / 60 % 60, n % 60)
+            }
+            None => url.clone(),
+        };
         let mut req = hyper::Request::get(url.as_str());
         if let Some(b) = &bearer {
             req = req.header("authorization", format!("Bearer {b}"));
@@ -401,7 +424,11 @@ async fn get(url: String, runs: usize, bearer: Option<String>) -> Result<()> {
             "{status}: {}",
             String::from_utf8_lossy(&body)
         );
-        Ok::<usize, anyhow::Error>(body.len())
+        let n = body.len();
+        if let Ok(mut l) = last.lock() {
+            *l = body;
+        }
+        Ok::<usize, anyhow::Error>(n)
     };
     for _ in 0..3 {
         once().await?;
@@ -415,8 +442,21 @@ async fn get(url: String, runs: usize, bearer: Option<String>) -> Result<()> {
     }
     times.sort_by(f64::total_cmp);
     let n = times.len();
+    let layers = if mvt {
+        use geozero::mvt::Message;
+        let body = last.lock().map(|b| b.clone()).unwrap_or_default();
+        let tile = geozero::mvt::Tile::decode(body).context("not a vector tile")?;
+        let parts: Vec<String> = tile
+            .layers
+            .iter()
+            .map(|l| format!("{}:{}", l.name, l.features.len()))
+            .collect();
+        format!(" features={}", parts.join(","))
+    } else {
+        String::new()
+    };
     println!(
-        "get runs={n} bytes={bytes} median={:.1}ms p90={:.1}ms min={:.1}ms max={:.1}ms",
+        "get runs={n} bytes={bytes}{layers} median={:.1}ms p90={:.1}ms min={:.1}ms max={:.1}ms",
         times[n / 2],
         times[(n * 9 / 10).min(n - 1)],
         times[0],
@@ -708,7 +748,13 @@ fn main() -> Result<()> {
         Cmd::Photo { count, bytes } => photo(count, bytes),
         Cmd::LayerFile { features, out } => layer_file(features, out),
         Cmd::GridWkt { polygons, points } => grid_wkt(polygons, points),
-        Cmd::Get { url, runs, bearer } => rt.block_on(get(url, runs, bearer)),
+        Cmd::Get {
+            url,
+            runs,
+            bearer,
+            bust,
+            mvt,
+        } => rt.block_on(get(url, runs, bearer, bust, mvt)),
         Cmd::Sse {
             url,
             bearer,

@@ -1,6 +1,7 @@
 //! Rendering report tiles from an index of 1,000,000 reports spread over a city
 //! 55 x 45 km, with a tenth of them in one dense hotspot: the densest z12 tile
-//! (hexagons), a z14 tile in the hotspot (points) and a z10 tile (the city).
+//! (hexagons), z14 and z16 tiles in the hotspot (finest hexagons past 20,000
+//! reports; points) and a z10 tile (the city).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use sentinel_core::{Priority, Status};
@@ -77,6 +78,7 @@ fn bench(c: &mut Criterion) {
         x: 841,
         y: 400,
     });
+    let z16 = TileId::new(16, 53881, 25633).unwrap_or(TileId { z: 16, x: 53881, y: 25633 });
     let mut g = c.benchmark_group("report tiles, 1M reports");
     g.sample_size(30);
     g.bench_function("z12 dense (hexagons)", |b| {
@@ -88,14 +90,16 @@ fn bench(c: &mut Criterion) {
     g.bench_function("z14 hotspot (points)", |b| {
         b.iter(|| black_box(idx.render(z14, &all, now)))
     });
+    g.bench_function("z16 hotspot (points)", |b| b.iter(|| black_box(idx.render(z16, &all, now))));
     g.bench_function("z10 city (hexagons)", |b| {
         b.iter(|| black_box(idx.render(z10, &all, now)))
     });
     g.finish();
     println!(
-        "tile sizes: z12 {} B, z14 {} B, z10 {} B",
+        "tile sizes: z12 {} B, z14 {} B, z16 {} B, z10 {} B",
         idx.render(z12, &all, now).len(),
         idx.render(z14, &all, now).len(),
+        idx.render(z16, &all, now).len(),
         idx.render(z10, &all, now).len()
     );
 }

@@ -10,6 +10,7 @@
 //! No I/O: callers hand records in and get bytes out.
 
 mod layers;
+mod points;
 mod reports;
 mod tile;
 

@@ -1,5 +1,6 @@
 //! The report index and its tiles.
 
+use crate::points::{self, PointFeature};
 use crate::tile::{EXTENT, TileId, project};
 use h3o::{CellIndex, LatLng, Resolution};
 use mvt::{GeomEncoder, GeomType, Tile};
@@ -526,31 +527,27 @@ impl ReportIndex {
                 inside.len() <= POINT_LIMIT
             });
             if inside.len() <= POINT_LIMIT {
-                let mut layer = out.create_layer("reports");
-                for e in &inside {
-                    let (px, py) = tile.to_tile(e.mx, e.my);
-                    let Ok(geom) = GeomEncoder::new(GeomType::Point)
-                        .point(px.round() as i32, py.round() as i32)
-                        .and_then(|g| g.encode())
-                    else {
-                        continue;
-                    };
-                    let code = self
-                        .entries
-                        .get(e.id as usize)
-                        .and_then(|x| x.as_ref())
-                        .map_or("", |(_, c)| c);
-                    let mut feature = layer.into_feature(geom);
-                    feature.set_id(u64::from(e.id));
-                    feature.add_tag_string("code", code);
-                    feature.add_tag_string("status", e.status.as_str());
-                    feature.add_tag_string("category", self.categories.name(e.category));
-                    feature.add_tag_string("priority", e.priority.as_str());
-                    feature.add_tag_bool("overdue", e.status.is_open() && e.due < now);
-                    layer = feature.into_layer();
-                }
-                let _ = out.add_layer(layer);
-                return out.to_bytes().unwrap_or_default();
+                let features: Vec<PointFeature<'_>> = inside
+                    .iter()
+                    .map(|e| {
+                        let (px, py) = tile.to_tile(e.mx, e.my);
+                        PointFeature {
+                            id: u64::from(e.id),
+                            x: px.round() as i32,
+                            y: py.round() as i32,
+                            code: self
+                                .entries
+                                .get(e.id as usize)
+                                .and_then(|x| x.as_ref())
+                                .map_or("", |(_, c)| c),
+                            status: e.status.as_str(),
+                            category: self.categories.name(e.category),
+                            priority: e.priority.as_str(),
+                            overdue: e.status.is_open() && e.due < now,
+                        }
+                    })
+                    .collect();
+                return points::encode("reports", EXTENT, &features);
             }
         }
         self.render_cells(&mut out, tile, &f, now);
