@@ -148,7 +148,7 @@ function refreshTiles(now = false) {
 // ---- the map ----
 
 function layerIds(key) {
-  if (key === 'reports') return ['report-points', 'report-cells', 'report-cells-line'];
+  if (key === 'reports') return ['report-points', 'report-cells'];
   if (key === 'heat') return ['report-heat'];
   if (key === 'units') return ['units'];
   if (key === 'areas') return ['areas'];
@@ -204,16 +204,23 @@ async function buildMap() {
     const key = `layer-${l.id}`;
     const colour = KIND_COLOURS[l.kind] || KIND_COLOURS.generic;
     map.addSource(key, { type: 'vector', tiles: [`${location.origin}/tiles/layers/${l.id}/{z}/{x}/{y}.mvt`], minzoom: 0, maxzoom: 16 });
-    map.addLayer({ id: `${key}-fill`, type: 'fill', source: key, 'source-layer': l.name, filter: ['==', '$type', 'Polygon'], layout: { visibility: visibility(key) }, paint: { 'fill-color': colour, 'fill-opacity': 0.12 } });
-    map.addLayer({ id: `${key}-line`, type: 'line', source: key, 'source-layer': l.name, filter: ['!=', '$type', 'Point'], layout: { visibility: visibility(key) }, paint: { 'line-color': colour, 'line-width': 1.2 } });
+    // The point kinds draw circles only: every layer costs draw calls on every frame.
+    if (l.kind === 'generic') {
+      map.addLayer({ id: `${key}-fill`, type: 'fill', source: key, 'source-layer': l.name, filter: ['==', '$type', 'Polygon'], layout: { visibility: visibility(key) }, paint: { 'fill-color': colour, 'fill-opacity': 0.12 } });
+      map.addLayer({ id: `${key}-line`, type: 'line', source: key, 'source-layer': l.name, filter: ['!=', '$type', 'Point'], layout: { visibility: visibility(key) }, paint: { 'line-color': colour, 'line-width': 1.2 } });
+    }
     map.addLayer({ id: `${key}-point`, type: 'circle', source: key, 'source-layer': l.name, filter: ['==', '$type', 'Point'], layout: { visibility: visibility(key) }, paint: { 'circle-color': colour, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 1.5, 14, 5], 'circle-stroke-color': '#fff', 'circle-stroke-width': 0.5 } });
   }
 
   map.addSource('reports', { type: 'vector', tiles: reportTiles(), minzoom: 0, maxzoom: 16 });
+  // Hexagons: the fill's own outline (a cheap one-pixel line) marks cells with
+  // overdue reports in red; a separate line layer would cost every frame.
   map.addLayer({ id: 'report-cells', type: 'fill', source: 'reports', 'source-layer': 'report_cells', layout: { visibility: visibility('reports') },
-    paint: { 'fill-color': ['interpolate', ['linear'], ['get', 'count'], 1, '#fde68a', 20, '#f59e0b', 200, '#b45309', 2000, '#7c2d12'], 'fill-opacity': 0.55 } });
-  map.addLayer({ id: 'report-cells-line', type: 'line', source: 'reports', 'source-layer': 'report_cells', layout: { visibility: visibility('reports') },
-    paint: { 'line-color': ['case', ['>', ['get', 'overdue'], 0], '#b3261e', '#ffffff'], 'line-width': ['case', ['>', ['get', 'overdue'], 0], 1.5, 0.5] } });
+    paint: {
+      'fill-color': ['interpolate', ['linear'], ['get', 'count'], 1, '#fde68a', 20, '#f59e0b', 200, '#b45309', 2000, '#7c2d12'],
+      'fill-opacity': 0.55,
+      'fill-outline-color': ['case', ['>', ['get', 'overdue'], 0], '#b3261e', '#ffffff'],
+    } });
   map.addLayer({ id: 'report-heat', type: 'heatmap', source: 'reports', 'source-layer': 'report_heat', layout: { visibility: visibility('heat', false) },
     paint: { 'heatmap-weight': ['interpolate', ['linear'], ['get', 'count'], 0, 0, 200, 1], 'heatmap-radius': 24, 'heatmap-opacity': 0.7 } });
   map.addLayer({ id: 'report-points', type: 'circle', source: 'reports', 'source-layer': 'reports', layout: { visibility: visibility('reports') },
