@@ -193,13 +193,19 @@ await test('the reporter confirms the fix and rates it from the tracking page', 
   await shot(page, 'zh-track-1-resolved');
   await page.click('#confirm-fix');
   await page.locator('#track-thanks').waitFor();
+  await page.locator('.stars').waitFor();
   assert.equal((await api(`/api/v1/reports/${firstCode}`)).body.status, 'closed');
   await page.click('.stars button[data-score="4"]');
   await page.fill('#rating-comment', '很快 / quick');
   await shot(page, 'zh-track-2-rating');
   await page.click('#send-rating');
-  await page.locator('#track-thanks').waitFor();
-  assert.equal((await api(`/api/v1/reports/${firstCode}`)).body.rating, 4);
+  // The thanks from confirming is already on the page: wait for the rating itself.
+  let rating;
+  for (let i = 0; i < 50 && rating !== 4; i++) {
+    rating = (await api(`/api/v1/reports/${firstCode}`)).body.rating;
+    if (rating !== 4) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(rating, 4);
   // Another phone sees the progress but not the reporter's buttons.
   const other = await phone('zh-CN');
   await other.page.goto(`${base}/r/${firstCode}`);
