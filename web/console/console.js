@@ -244,7 +244,8 @@ async function buildMap() {
       'circle-stroke-width': 1.5,
     } });
 
-  map.on('click', 'report-points', (e) => openReport(e.features[0].properties.code));
+  // A point's feature id is the report id, which the API takes like a code.
+  map.on('click', 'report-points', (e) => openReport(String(e.features[0].id)));
   map.on('click', 'report-cells', (e) => map.easeTo({ center: e.lngLat, zoom: Math.min(map.getZoom() + 2, 14) }));
   map.on('click', 'units', (e) => {
     const p = e.features[0].properties;

@@ -407,7 +407,12 @@ async fn get(
             Some(param) => {
                 let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let sep = if url.contains('?') { '&' } else { '?' };
-                format!("{url}{sep}{param}=1970-01-01T{:02}:{:02}:{:02}Z", n / 3600 % 24, n / 60 % 60, n % 60)
+                format!(
+                    "{url}{sep}{param}=1970-01-01T{:02}:{:02}:{:02}Z",
+                    n / 3600 % 24,
+                    n / 60 % 60,
+                    n % 60
+                )
             }
             None => url.clone(),
         };

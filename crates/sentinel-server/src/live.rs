@@ -34,7 +34,7 @@ const TILE_CACHE_ENTRIES: usize = 8192;
 /// A rendered tile's identity: the tile and its filter.
 pub type TileKey = (sentinel_tiles::TileId, String);
 /// A rendered tile and the ETag it was drawn for.
-type CachedTile = (String, Arc<Vec<u8>>);
+type CachedTile = (String, bytes::Bytes);
 
 /// Who may see a message.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,7 +151,7 @@ impl Live {
 
     /// A tile drawn earlier for this very ETag (same data version, same minute,
     /// same filter), if still kept.
-    pub fn cached_tile(&self, key: &TileKey, etag: &str) -> Option<Arc<Vec<u8>>> {
+    pub fn cached_tile(&self, key: &TileKey, etag: &str) -> Option<bytes::Bytes> {
         let tiles = self.tiles.lock().ok()?;
         tiles
             .get(key)
@@ -161,7 +161,7 @@ impl Live {
 
     /// Keeps a drawn tile; the cache is emptied whole when it passes its budget
     /// (tiles are cheap to draw again, and a simple bound cannot leak).
-    pub fn cache_tile(&self, key: TileKey, etag: String, bytes: Arc<Vec<u8>>) {
+    pub fn cache_tile(&self, key: TileKey, etag: String, bytes: bytes::Bytes) {
         let Ok(mut tiles) = self.tiles.lock() else {
             return;
         };
@@ -271,7 +271,6 @@ impl Live {
 fn record(p: &ReportPoint) -> PointRecord {
     PointRecord {
         id: p.id,
-        code: p.code.clone(),
         lat: p.lat,
         lon: p.lon,
         status: p.status,

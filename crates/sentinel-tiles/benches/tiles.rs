@@ -36,7 +36,6 @@ fn index() -> ReportIndex {
             };
             PointRecord {
                 id,
-                code: format!("SB-{id:08}"),
                 lat,
                 lon,
                 status: statuses[(id % 4) as usize],
@@ -78,7 +77,11 @@ fn bench(c: &mut Criterion) {
         x: 841,
         y: 400,
     });
-    let z16 = TileId::new(16, 53881, 25633).unwrap_or(TileId { z: 16, x: 53881, y: 25633 });
+    let z16 = TileId::new(16, 53881, 25633).unwrap_or(TileId {
+        z: 16,
+        x: 53881,
+        y: 25633,
+    });
     let mut g = c.benchmark_group("report tiles, 1M reports");
     g.sample_size(30);
     g.bench_function("z12 dense (hexagons)", |b| {
@@ -90,7 +93,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function("z14 hotspot (points)", |b| {
         b.iter(|| black_box(idx.render(z14, &all, now)))
     });
-    g.bench_function("z16 hotspot (points)", |b| b.iter(|| black_box(idx.render(z16, &all, now))));
+    g.bench_function("z16 hotspot (points)", |b| {
+        b.iter(|| black_box(idx.render(z16, &all, now)))
+    });
     g.bench_function("z10 city (hexagons)", |b| {
         b.iter(|| black_box(idx.render(z10, &all, now)))
     });

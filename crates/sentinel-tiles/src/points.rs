@@ -1,6 +1,6 @@
 //! The point layer of a report tile, written straight to protobuf.
 //!
-//! A point tile can hold 20,000 reports with five tags each; through a general
+//! A point tile can hold 20,000 reports with four tags each; through a general
 //! MVT builder every feature costs allocations and hashed lookups (about 2 µs),
 //! here a few hundred nanoseconds. The layout is the Mapbox Vector Tile 2.1 one:
 //! `Tile { layers: [Layer { version, name, features, keys, values, extent }] }`.
@@ -10,7 +10,6 @@ pub(crate) struct PointFeature<'a> {
     pub id: u64,
     pub x: i32,
     pub y: i32,
-    pub code: &'a str,
     pub status: &'a str,
     pub category: &'a str,
     pub priority: &'a str,
@@ -57,7 +56,6 @@ impl<'a> Values<'a> {
         i
     }
 
-    /// A string known to be new (tracking codes are unique).
     fn push_string(&mut self, s: &str) -> u32 {
         let mut v = Vec::with_capacity(s.len() + 2);
         bytes(&mut v, 1, s.as_bytes());
@@ -76,7 +74,7 @@ impl<'a> Values<'a> {
     }
 }
 
-const KEYS: [&str; 5] = ["code", "status", "category", "priority", "overdue"];
+const KEYS: [&str; 4] = ["status", "category", "priority", "overdue"];
 
 /// A whole tile with one point layer `name`.
 pub(crate) fn encode(name: &str, extent: u32, features: &[PointFeature<'_>]) -> Vec<u8> {
@@ -92,7 +90,6 @@ pub(crate) fn encode(name: &str, extent: u32, features: &[PointFeature<'_>]) -> 
     let mut geom = Vec::with_capacity(12);
     for p in features {
         let tag_values = [
-            values.push_string(p.code),
             values.string(p.status),
             values.string(p.category),
             values.string(p.priority),

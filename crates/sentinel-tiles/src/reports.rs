@@ -27,8 +27,6 @@ pub fn hex_resolution(z: u8) -> Resolution {
 pub struct PointRecord {
     /// Internal id (dense, from 1).
     pub id: i64,
-    /// Tracking code.
-    pub code: String,
     /// Latitude.
     pub lat: f64,
     /// Longitude.
@@ -274,8 +272,8 @@ const POINT_LIMIT: usize = 20_000;
 /// order of their H3 cell at [`CELL_RES`], so the reports under any coarser cell
 /// are one contiguous range: a tile is the cells covering it, each a range read.
 pub struct ReportIndex {
-    /// By id: the report's key in `cells` and its tracking code.
-    entries: Vec<Option<(u64, Box<str>)>>,
+    /// By id: the report's cell, to find it in `cells` again.
+    entries: Vec<Option<u64>>,
     cells: Sorted,
     categories: Interner,
     departments: Interner,
@@ -341,7 +339,7 @@ impl ReportIndex {
         if self.entries.len() <= i {
             self.entries.resize_with(i + 1, || None);
         }
-        if let Some((cell, _)) = self.entries[i] {
+        if let Some(cell) = self.entries[i] {
             if cell == p.cell {
                 let old = self.cells.find_mut((cell, p.id))?;
                 if *old == p {
@@ -354,7 +352,7 @@ impl ReportIndex {
             self.cells.remove((cell, p.id));
         }
         self.cells.insert(p);
-        self.entries[i] = Some((p.cell, r.code.as_str().into()));
+        self.entries[i] = Some(p.cell);
         Some((p.mx, p.my))
     }
 
@@ -371,7 +369,7 @@ impl ReportIndex {
             if self.entries[i].is_some() {
                 self.put(&r);
             } else {
-                self.entries[i] = Some((p.cell, r.code.as_str().into()));
+                self.entries[i] = Some(p.cell);
                 fresh.push(p);
             }
         }
@@ -508,7 +506,8 @@ impl ReportIndex {
     }
 
     /// The tile as Mapbox Vector Tile bytes: layer `reports` (points, from
-    /// [`POINT_ZOOM`]) or layers `report_cells` (hexagons with `count`, `open`,
+    /// [`POINT_ZOOM`]; the feature id is the report id, with `status`, `category`,
+    /// `priority` and `overdue`) or layers `report_cells` (hexagons with `count`, `open`,
     /// `overdue`) and `report_heat` (their centroids with `count`). A point tile
     /// holding more than 20,000 reports is drawn as the finest hexagons instead.
     pub fn render(&self, tile: TileId, filter: &Filter, now: OffsetDateTime) -> Vec<u8> {
@@ -535,11 +534,6 @@ impl ReportIndex {
                             id: u64::from(e.id),
                             x: px.round() as i32,
                             y: py.round() as i32,
-                            code: self
-                                .entries
-                                .get(e.id as usize)
-                                .and_then(|x| x.as_ref())
-                                .map_or("", |(_, c)| c),
                             status: e.status.as_str(),
                             category: self.categories.name(e.category),
                             priority: e.priority.as_str(),
@@ -690,7 +684,6 @@ mod tests {
     fn record(id: i64, lat: f64, lon: f64, status: Status, category: &str) -> PointRecord {
         PointRecord {
             id,
-            code: format!("LC-{id}"),
             lat,
             lon,
             status,
@@ -771,8 +764,6 @@ mod tests {
         assert_eq!(layer.features.len(), expected);
         for f in &layer.features {
             assert_eq!(f.r#type, Some(DecodedType::Point as i32));
-            let code = tag(layer, f, "code").unwrap().string_value.clone().unwrap();
-            assert_eq!(code, format!("LC-{}", f.id.unwrap()));
             let status = tag(layer, f, "status")
                 .unwrap()
                 .string_value
@@ -939,9 +930,7 @@ mod tests {
         let here = tile_of(36.444, 115.984, 14);
         let far = tile_of(37.5, 117.0, 14);
         let (v_here, v_far) = (idx.version(here), idx.version(far));
-        let mut r = record(7, 36.4402, 115.9802, Status::Accepted, "pothole");
-        r.code = "LC-7".into();
-        idx.upsert(&r);
+        idx.upsert(&record(7, 36.4402, 115.9802, Status::Accepted, "pothole"));
         assert_ne!(idx.version(here), v_here);
         assert_eq!(idx.version(far), v_far);
         assert_ne!(idx.version(tile_of(36.444, 115.984, 6)), v_here);

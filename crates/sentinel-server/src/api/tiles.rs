@@ -10,6 +10,7 @@ use crate::extract::{ApiPath, ApiQuery};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use sentinel_core::{Role, Status};
 use sentinel_tiles::{Filter, TileId, render_layer};
 use serde::Deserialize;
@@ -36,7 +37,7 @@ fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }
 
-fn tile_response(etag: String, cache: &'static str, body: Option<Vec<u8>>) -> Response {
+fn tile_response(etag: String, cache: &'static str, body: Option<Bytes>) -> Response {
     let mut res = match body {
         Some(b) => (StatusCode::OK, b).into_response(),
         None => StatusCode::NOT_MODIFIED.into_response(),
@@ -128,11 +129,7 @@ pub(crate) async fn reports_tile(
     }
     let key = (tile, filter_key);
     if let Some(bytes) = s.live.cached_tile(&key, &etag) {
-        return Ok(tile_response(
-            etag,
-            "private, no-cache",
-            Some(bytes.to_vec()),
-        ));
+        return Ok(tile_response(etag, "private, no-cache", Some(bytes)));
     }
     let live = s.live.clone();
     let bytes = tokio::task::spawn_blocking(move || {
@@ -143,13 +140,9 @@ pub(crate) async fn reports_tile(
     })
     .await
     .map_err(|_| ApiError::Unavailable)??;
-    let bytes = std::sync::Arc::new(bytes);
+    let bytes = Bytes::from(bytes);
     s.live.cache_tile(key, etag.clone(), bytes.clone());
-    Ok(tile_response(
-        etag,
-        "private, no-cache",
-        Some(bytes.to_vec()),
-    ))
+    Ok(tile_response(etag, "private, no-cache", Some(bytes)))
 }
 
 /// `GET /tiles/layers/{layer}/{z}/{x}/{y}.mvt`: an imported layer (by name or id).
@@ -187,5 +180,9 @@ pub(crate) async fn layer_tile(
     let bytes = tokio::task::spawn_blocking(move || render_layer(tile, &name, &rows))
         .await
         .map_err(|_| ApiError::Unavailable)?;
-    Ok(tile_response(etag, "private, max-age=300", Some(bytes)))
+    Ok(tile_response(
+        etag,
+        "private, max-age=300",
+        Some(Bytes::from(bytes)),
+    ))
 }

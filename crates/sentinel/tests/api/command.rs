@@ -644,12 +644,13 @@ async fn report_tiles_decode_with_points_and_hexagons_and_honour_filters_and_eta
     let t = decode(&res.bytes().await.unwrap());
     let layer = &t.layers[0];
     assert_eq!(layer.features.len(), 1);
-    assert!(
-        layer
-            .values
-            .iter()
-            .any(|v| v.string_value.as_deref() == Some(codes[4].as_str()))
-    );
+    // The feature id is the report id (the fifth report filed).
+    assert_eq!(layer.features[0].id, Some(5));
+    let pothole = c
+        .app
+        .get_json_as(&format!("/api/v1/reports/{}", codes[4]), &c.dispatcher)
+        .await;
+    assert_eq!(pothole["id"], 5);
 
     // Unchanged: 304 on the same ETag (tiles are drawn per minute, so a request
     // that straddles a minute gets a fresh tile once); a change nearby: a new ETag.
