@@ -27,6 +27,8 @@ use tokio::sync::{Notify, broadcast, watch};
 const RING: usize = 4096;
 /// Feed rows read at once.
 const PAGE: u32 = 2000;
+/// The shortest time between two reads of the feed when changes keep coming.
+const BATCH: Duration = Duration::from_millis(15);
 /// The rendered-tile cache's budget.
 const TILE_CACHE_BYTES: usize = 128 << 20;
 const TILE_CACHE_ENTRIES: usize = 8192;
@@ -244,6 +246,7 @@ impl Live {
         }
         let mut cursor = self.head();
         loop {
+            let last_read = std::time::Instant::now();
             let page = store.feed(cursor, PAGE).await?;
             let more = page.next > cursor;
             for e in &page.entries {
@@ -262,6 +265,12 @@ impl Live {
                 tokio::select! {
                     () = self.wake.notified() => {}
                     () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                }
+                // Under heavy intake, read at most every BATCH so one read carries
+                // many changes instead of one query per request; a lone change is
+                // read at once.
+                if let Some(wait) = BATCH.checked_sub(last_read.elapsed()) {
+                    tokio::time::sleep(wait).await;
                 }
             }
         }

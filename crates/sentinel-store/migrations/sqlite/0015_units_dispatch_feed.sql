@@ -61,10 +61,11 @@ CREATE TRIGGER dispatch_steps_append_only_delete BEFORE DELETE ON dispatch_steps
     BEGIN SELECT RAISE(ABORT, 'dispatch steps are append-only'); END;
 
 -- The change feed behind the live stream: one row per change, in commit order.
--- AUTOINCREMENT so a sequence number is never reused after old rows are pruned
--- (a client resuming with Last-Event-ID must not skip or repeat).
+-- A sequence number is never reused (a client resuming with Last-Event-ID must not
+-- skip or repeat): pruning always keeps the latest row, so new rowids stay above
+-- every old one without AUTOINCREMENT's extra write per insert.
 CREATE TABLE feed (
-    seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq   INTEGER PRIMARY KEY,
     kind  TEXT    NOT NULL,
     ref   INTEGER NOT NULL,
     at    INTEGER NOT NULL

@@ -364,47 +364,58 @@ pub(crate) fn report_points(conn: &Connection, after: i64, limit: u32) -> Result
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-fn report_point(conn: &Connection, id: i64) -> Result<Option<ReportPoint>> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {POINT_COLUMNS} FROM reports WHERE id = ?1"
-        ))?
-        .query_row([id], point_from_row)
-        .optional()?)
-}
-
 pub(crate) fn feed_since(conn: &Connection, after: i64, limit: u32) -> Result<FeedPage> {
+    // Reports are most of the feed: they come joined in the same read.
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, kind, ref, at FROM feed WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        "SELECT f.seq, f.kind, f.ref, f.at, r.id, r.tracking_code, r.lat, r.lon, r.status, r.category, \
+                r.department, r.priority, r.created_at, r.due_at, r.assignee \
+         FROM feed f LEFT JOIN reports r ON f.kind = 'report' AND r.id = f.ref \
+         WHERE f.seq > ?1 ORDER BY f.seq LIMIT ?2",
     )?;
-    let rows: Vec<(i64, String, i64, i64)> = stmt
-        .query_map(params![after, limit], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut rows: Vec<(i64, String, i64, i64, Option<ReportPoint>)> = Vec::new();
+    let mut q = stmt.query(params![after, limit])?;
+    while let Some(r) = q.next()? {
+        let point = match r.get::<_, Option<i64>>(4)? {
+            Some(_) => Some(ReportPoint {
+                id: r.get(4)?,
+                code: r.get(5)?,
+                lat: r.get(6)?,
+                lon: r.get(7)?,
+                status: bad(8, r.get(8)?)?,
+                category: r.get(9)?,
+                department: r.get(10)?,
+                priority: bad::<Priority>(11, r.get(11)?)?,
+                created_at: from_ms(r.get(12)?),
+                due_at: r.get::<_, Option<i64>>(13)?.map(from_ms),
+                assignee: r.get(14)?,
+            }),
+            None => None,
+        };
+        rows.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, point));
+    }
+    drop(q);
     let next = rows.last().map_or(after, |r| r.0);
     // Several changes to one thing in this window: keep the latest.
-    // (kind, ref) -> (seq, at)
-    type Latest<'a> = ((&'a str, i64), (i64, i64));
-    let mut latest: HashMap<(&str, i64), (i64, i64)> = HashMap::new();
-    for (seq, kind, reference, at) in &rows {
-        latest.insert((kind.as_str(), *reference), (*seq, *at));
+    let mut latest: HashMap<(String, i64), usize> = HashMap::new();
+    for (i, (_, kind, reference, _, _)) in rows.iter().enumerate() {
+        latest.insert((kind.clone(), *reference), i);
     }
-    let mut keys: Vec<Latest<'_>> = latest.into_iter().collect();
-    keys.sort_by_key(|(_, (seq, _))| *seq);
-    let mut out = Vec::with_capacity(keys.len());
-    for ((kind, reference), (seq, at)) in keys {
-        let item = match kind {
-            "report" => report_point(conn, reference)?.map(FeedItem::Report),
-            "unit" => unit(conn, reference)?.map(FeedItem::Unit),
-            "dispatch" => dispatch_by_id(conn, reference)?.map(FeedItem::Dispatch),
-            "visit" => super::patrol::visit(conn, reference)?.map(FeedItem::Visit),
+    let mut keep: Vec<usize> = latest.into_values().collect();
+    keep.sort_unstable();
+    let mut out = Vec::with_capacity(keep.len());
+    for i in keep {
+        let (seq, kind, reference, at, point) = &mut rows[i];
+        let item = match kind.as_str() {
+            "report" => point.take().map(FeedItem::Report),
+            "unit" => unit(conn, *reference)?.map(FeedItem::Unit),
+            "dispatch" => dispatch_by_id(conn, *reference)?.map(FeedItem::Dispatch),
+            "visit" => super::patrol::visit(conn, *reference)?.map(FeedItem::Visit),
             _ => None,
         };
         if let Some(item) = item {
             out.push(FeedEntry {
-                seq,
-                at: from_ms(at),
+                seq: *seq,
+                at: from_ms(*at),
                 item,
             });
         }
