@@ -425,18 +425,27 @@ impl Store for SqliteStore {
         steps: Vec<ActionRequest>,
     ) -> Result<Report> {
         self.write(move |c| {
-            let Submitted::Created(report, _) = submit_in_tx(c, submission)? else {
-                return Err(StoreError::InvalidTarget(
-                    "an import cannot replay an idempotency key".into(),
-                ));
-            };
-            // The report stays in memory between steps; its row is written once.
-            let mut last = *report;
-            for mut step in steps {
-                step.report = last.id;
-                last = apply_to(c, last, step)?.0;
-            }
-            queries::update_report(c, &last)?;
+            // One feed row for the whole history, not one per event.
+            queries::FEED_PAUSED.with(|p| p.set(true));
+            let result = (|| {
+                let Submitted::Created(report, _) = submit_in_tx(c, submission)? else {
+                    return Err(StoreError::InvalidTarget(
+                        "an import cannot replay an idempotency key".into(),
+                    ));
+                };
+                // The report stays in memory between steps; its row is written once.
+                let mut last = *report;
+                for mut step in steps {
+                    step.report = last.id;
+                    last = apply_to(c, last, step)?.0;
+                }
+                queries::update_report(c, &last)?;
+                Ok(last)
+            })();
+            queries::FEED_PAUSED.with(|p| p.set(false));
+            let last = result?;
+            c.prepare_cached("INSERT INTO feed (kind, ref, at) VALUES ('report', ?1, ?2)")?
+                .execute(rusqlite::params![last.id.0, queries::ms(last.updated_at)])?;
             Ok(last)
         })
         .await

@@ -235,6 +235,11 @@ pub(crate) fn photo(conn: &Connection, id: &str) -> Result<Option<PhotoRecord>> 
         .optional()?)
 }
 
+thread_local! {
+    /// Set on the writer thread while a report's whole history is imported.
+    pub(crate) static FEED_PAUSED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn insert_event(
     conn: &Connection,
@@ -263,8 +268,15 @@ pub(crate) fn insert_event(
         note,
         data.to_string()
     ])?;
+    let id = conn.last_insert_rowid();
+    // Every event is a change to its report for the live feed (every event is
+    // written here), unless a bulk history import writes one row at its end.
+    if !FEED_PAUSED.with(std::cell::Cell::get) {
+        conn.prepare_cached("INSERT INTO feed (kind, ref, at) VALUES ('report', ?1, ?2)")?
+            .execute(params![report.0, ms(at)])?;
+    }
     Ok(Event {
-        id: conn.last_insert_rowid(),
+        id,
         report_id: report,
         at: from_ms(ms(at)),
         actor: actor.to_owned(),
