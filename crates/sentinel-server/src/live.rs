@@ -10,6 +10,7 @@ use crate::AppState;
 use crate::api::patrol::visit_json;
 use crate::api::units::{dispatch_json, unit_json};
 use crate::auth::Staff;
+use crate::views::ts;
 use sentinel_core::Role;
 use sentinel_store::{FeedEntry, FeedItem, ReportPoint, Store};
 use sentinel_tiles::{PointRecord, ReportIndex};
@@ -19,7 +20,6 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use tokio::sync::{Notify, broadcast, watch};
 
 /// Messages kept for subscribers that fall behind before they must catch up
@@ -291,10 +291,6 @@ fn record(p: &ReportPoint) -> PointRecord {
     }
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
 /// A feed entry as a stream message.
 pub fn message(e: &FeedEntry, stale_secs: u64) -> Message {
     let (kind, data, scope) = match &e.item {
@@ -309,8 +305,8 @@ pub fn message(e: &FeedEntry, stale_secs: u64) -> Message {
                 "department": p.department,
                 "priority": p.priority,
                 "assignee": p.assignee,
-                "created_at": rfc3339(p.created_at),
-                "due_at": p.due_at.map(rfc3339),
+                "created_at": ts(p.created_at),
+                "due_at": p.due_at.map(ts),
             }),
             Scope::Report {
                 department: p.department.clone(),

@@ -67,6 +67,14 @@ async fn vendor(Path(path): Path<String>, headers: HeaderMap) -> Response {
     asset(&format!("vendor/{path}"), &headers)
 }
 
+/// Whether the client already holds this ETag (`If-None-Match`, a list or `*`).
+pub(crate) fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
 /// One embedded file with its type and an ETag; pages and the service worker are
 /// revalidated every time, the rest for an hour (a new binary changes the ETag).
 fn asset(path: &str, headers: &HeaderMap) -> Response {
@@ -97,11 +105,7 @@ fn asset(path: &str, headers: &HeaderMap) -> Response {
     } else {
         "public, max-age=3600"
     };
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
-    {
+    if not_modified(headers, &etag) {
         return (
             StatusCode::NOT_MODIFIED,
             [

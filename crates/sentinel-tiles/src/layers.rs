@@ -92,7 +92,7 @@ fn clipped_polygon(tile: TileId, rings: &Value) -> Vec<mvt::GeomData> {
 
 /// Adds one ring, wound clockwise on screen for an outer ring, anticlockwise for a
 /// hole; `None` when the ring has no area left at tile resolution.
-fn wind(enc: &mut GeomEncoder<i32>, ring: &[(f64, f64)], outer: bool) -> Option<()> {
+pub(crate) fn wind(enc: &mut GeomEncoder<i32>, ring: &[(f64, f64)], outer: bool) -> Option<()> {
     let mut pts: Vec<(i32, i32)> = ring
         .iter()
         .map(|&(x, y)| (x.round() as i32, y.round() as i32))
@@ -104,6 +104,7 @@ fn wind(enc: &mut GeomEncoder<i32>, ring: &[(f64, f64)], outer: bool) -> Option<
     if pts.len() < 3 {
         return None;
     }
+    // Shoelace: positive area means clockwise with y pointing down.
     let area: i64 = pts
         .iter()
         .zip(pts.iter().cycle().skip(1))

@@ -643,33 +643,8 @@ impl ReportIndex {
 /// One ring as an MVT polygon, wound clockwise on screen (y down) as the
 /// specification wants for an exterior ring.
 pub(crate) fn polygon(ring: &[(f64, f64)]) -> Option<mvt::GeomData> {
-    let mut pts: Vec<(i32, i32)> = ring
-        .iter()
-        .map(|&(x, y)| (x.round() as i32, y.round() as i32))
-        .collect();
-    pts.dedup();
-    if pts.len() > 1 && pts.first() == pts.last() {
-        pts.pop();
-    }
-    if pts.len() < 3 {
-        return None;
-    }
-    // Shoelace: positive area means clockwise with y pointing down.
-    let area: i64 = pts
-        .iter()
-        .zip(pts.iter().cycle().skip(1))
-        .map(|(a, b)| i64::from(a.0) * i64::from(b.1) - i64::from(b.0) * i64::from(a.1))
-        .sum();
-    if area == 0 {
-        return None;
-    }
-    if area < 0 {
-        pts.reverse();
-    }
     let mut enc = GeomEncoder::new(GeomType::Polygon);
-    for (x, y) in pts {
-        enc.add_point(x, y).ok()?;
-    }
+    crate::layers::wind(&mut enc, ring, true)?;
     enc.encode().ok()
 }
 

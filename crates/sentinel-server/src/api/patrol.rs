@@ -6,6 +6,7 @@ use crate::AppState;
 use crate::auth::Staff;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, parse_json};
+use crate::views::ts;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -20,11 +21,6 @@ use sentinel_store::{PatrolPoint, PatrolVisit};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
 
 pub(crate) fn visit_json(v: &PatrolVisit) -> Value {
     json!({
@@ -33,7 +29,7 @@ pub(crate) fn visit_json(v: &PatrolVisit) -> Value {
         "point_name": v.point_name,
         "unit": v.unit,
         "user": v.user,
-        "at": rfc3339(v.at),
+        "at": ts(v.at),
         "method": v.method,
     })
 }
@@ -51,7 +47,7 @@ fn point_json(p: &PatrolPoint, now: OffsetDateTime) -> Value {
         "visits_today": p.visits,
         "expected_by_now": patrol::expected_by(p.visits_per_day, now, CHINA),
         "state": state,
-        "last_visit_at": p.last_visit.map(rfc3339),
+        "last_visit_at": p.last_visit.map(ts),
         "qr": format!("/api/v1/patrol/points/{}/qr.svg", p.id),
     })
 }

@@ -7,6 +7,7 @@ use crate::api::reports::{list, time_param};
 use crate::auth::Staff;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery};
+use crate::web::not_modified;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -28,13 +29,6 @@ fn tile_id(z: u32, x: u32, file: &str) -> ApiResult<TileId> {
         .and_then(|y| y.parse::<u32>().ok())
         .ok_or_else(|| ApiError::NotFound("tiles are addressed as {z}/{x}/{y}.mvt".into()))?;
     TileId::new(z, x, y).map_err(|e| ApiError::BadRequest(e.to_string()))
-}
-
-fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }
 
 fn tile_response(etag: String, cache: &'static str, body: Option<Bytes>) -> Response {

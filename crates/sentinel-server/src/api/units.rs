@@ -7,6 +7,7 @@ use crate::api::reports::load_report;
 use crate::auth::Staff;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::views::ts;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -26,10 +27,6 @@ const CLOCK_SKEW: Duration = Duration::minutes(5);
 /// Most positions in one batch.
 const MAX_BATCH: usize = 1_000;
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
 /// A unit as staff see it. The tracker id is a credential and never shown.
 pub(crate) fn unit_json(u: &Unit, now: OffsetDateTime, stale_secs: u64) -> Value {
     let p = u.position.as_ref();
@@ -46,8 +43,8 @@ pub(crate) fn unit_json(u: &Unit, now: OffsetDateTime, stale_secs: u64) -> Value
         "accuracy_m": p.and_then(|p| p.accuracy_m),
         "speed_mps": p.and_then(|p| p.speed_mps),
         "bearing": p.and_then(|p| p.bearing),
-        "position_at": p.map(|p| rfc3339(p.at)),
-        "updated_at": rfc3339(u.updated_at),
+        "position_at": p.map(|p| ts(p.at)),
+        "updated_at": ts(u.updated_at),
         "stale": stale,
         "dispatch": u.dispatch,
     })

@@ -23,7 +23,7 @@ pub(crate) fn from_ms(v: i64) -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-fn parse<T: std::str::FromStr>(idx: usize, s: String) -> rusqlite::Result<T> {
+pub(crate) fn parse<T: std::str::FromStr>(idx: usize, s: String) -> rusqlite::Result<T> {
     s.parse::<T>()
         .map_err(|_| rusqlite::Error::InvalidColumnType(idx, s, rusqlite::types::Type::Text))
 }

@@ -1,6 +1,6 @@
 //! Statements for units, dispatches, the change feed and the map's report points.
 
-use super::queries::{from_ms, ms};
+use super::queries::{from_ms, ms, parse};
 use crate::{
     DispatchRequest, DispatchesOf, FeedEntry, FeedItem, FeedPage, ReportPoint, Result, StoreError,
 };
@@ -16,11 +16,6 @@ use time::OffsetDateTime;
 
 const UNIT_COLUMNS: &str = "id, callsign, kind, tracker_id, user_name, department, status, \
      lat, lon, accuracy_m, speed_mps, bearing, position_at, dispatch_id, updated_at";
-
-fn bad<T: std::str::FromStr>(idx: usize, s: String) -> rusqlite::Result<T> {
-    s.parse::<T>()
-        .map_err(|_| rusqlite::Error::InvalidColumnType(idx, s, rusqlite::types::Type::Text))
-}
 
 fn unit_from_row(r: &Row<'_>) -> rusqlite::Result<Unit> {
     let lat: Option<f64> = r.get(7)?;
@@ -43,7 +38,7 @@ fn unit_from_row(r: &Row<'_>) -> rusqlite::Result<Unit> {
         tracker_id: r.get(3)?,
         user: r.get(4)?,
         department: r.get(5)?,
-        status: bad(6, r.get(6)?)?,
+        status: parse(6, r.get(6)?)?,
         position,
         dispatch: r.get(13)?,
         updated_at: from_ms(r.get(14)?),
@@ -200,7 +195,7 @@ pub(crate) fn set_duty(
 fn report_code_and_status(conn: &Connection, id: ReportId) -> Result<(String, Status)> {
     conn.prepare_cached("SELECT tracking_code, status FROM reports WHERE id = ?1")?
         .query_row([id.0], |r| {
-            Ok((r.get::<_, String>(0)?, bad::<Status>(1, r.get(1)?)?))
+            Ok((r.get::<_, String>(0)?, parse::<Status>(1, r.get(1)?)?))
         })
         .optional()?
         .ok_or(StoreError::NotFound)
@@ -292,7 +287,7 @@ fn dispatch_from_row(r: &Row<'_>) -> rusqlite::Result<Dispatch> {
         report: r.get(1)?,
         unit: r.get(2)?,
         callsign: r.get(3)?,
-        step: bad(4, r.get(4)?)?,
+        step: parse(4, r.get(4)?)?,
         distance_m: r.get(5)?,
         eta_s: r.get(6)?,
         steps: Vec::new(),
@@ -306,7 +301,7 @@ fn with_steps(conn: &Connection, mut d: Dispatch) -> Result<Dispatch> {
     d.steps = stmt
         .query_map([d.id], |r| {
             Ok(StepRecord {
-                step: bad(0, r.get(0)?)?,
+                step: parse(0, r.get(0)?)?,
                 at: from_ms(r.get(1)?),
                 by: r.get(2)?,
             })
@@ -346,10 +341,10 @@ fn point_from_row(r: &Row<'_>) -> rusqlite::Result<ReportPoint> {
         code: r.get(1)?,
         lat: r.get(2)?,
         lon: r.get(3)?,
-        status: bad(4, r.get(4)?)?,
+        status: parse(4, r.get(4)?)?,
         category: r.get(5)?,
         department: r.get(6)?,
-        priority: bad::<Priority>(7, r.get(7)?)?,
+        priority: parse::<Priority>(7, r.get(7)?)?,
         created_at: from_ms(r.get(8)?),
         due_at: r.get::<_, Option<i64>>(9)?.map(from_ms),
         assignee: r.get(10)?,
@@ -381,10 +376,10 @@ pub(crate) fn feed_since(conn: &Connection, after: i64, limit: u32) -> Result<Fe
                 code: r.get(5)?,
                 lat: r.get(6)?,
                 lon: r.get(7)?,
-                status: bad(8, r.get(8)?)?,
+                status: parse(8, r.get(8)?)?,
                 category: r.get(9)?,
                 department: r.get(10)?,
-                priority: bad::<Priority>(11, r.get(11)?)?,
+                priority: parse::<Priority>(11, r.get(11)?)?,
                 created_at: from_ms(r.get(12)?),
                 due_at: r.get::<_, Option<i64>>(13)?.map(from_ms),
                 assignee: r.get(14)?,

@@ -8,27 +8,7 @@ use std::process::Command;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reporter_app_works_in_a_real_browser() {
-    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let web = format!("{repo}/web");
-    assert!(
-        std::path::Path::new(&format!("{web}/node_modules/playwright-core")).exists(),
-        "playwright-core is missing: run scripts/test (it runs `npm ci` in web/ and installs chromium)"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    // The real Liaocheng city outline: a point outside it is outside the service area.
-    let city = format!("{repo}/data/demo/liaocheng/city.geojson");
-    let out = crate::cli::import(
-        "jurisdictions",
-        &["--level", "city", "--code-field", "adcode"],
-        std::path::Path::new(&city),
-        &data,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (web, dir, data) = city_with_browser();
     // The city's own tile server, faked on loopback: every map must draw on it.
     let (tiles, tile_hits) = tile_server().await;
     let server = Server::start_with(&data, &["--base-map-tiles", &tiles]);
@@ -109,18 +89,15 @@ async fn the_reporter_app_works_in_a_real_browser() {
     );
 }
 
-/// The command console against a small city: a dispatcher signs in, the map draws
-/// reports, units, cameras and hexagons, a report is triaged with the keyboard, a
-/// report filed meanwhile appears live, and a unit is dispatched end to end.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_console_works_in_a_real_browser() {
-    use sentinel_core::{Fix, NewUnit, Role, UnitStatus};
-    use sentinel_store::Store;
+/// The web folder (checked to hold playwright-core), a temporary folder, and a data
+/// folder inside it with the real Liaocheng city outline (a point outside it is
+/// outside the service area).
+fn city_with_browser() -> (String, tempfile::TempDir, std::path::PathBuf) {
     let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let web = format!("{repo}/web");
     assert!(
         std::path::Path::new(&format!("{web}/node_modules/playwright-core")).exists(),
-        "playwright-core is missing: run scripts/test"
+        "playwright-core is missing: run scripts/test (it runs `npm ci` in web/ and installs chromium)"
     );
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -136,6 +113,17 @@ async fn the_console_works_in_a_real_browser() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    (web, dir, data)
+}
+
+/// The command console against a small city: a dispatcher signs in, the map draws
+/// reports, units, cameras and hexagons, a report is triaged with the keyboard, a
+/// report filed meanwhile appears live, and a unit is dispatched end to end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_works_in_a_real_browser() {
+    use sentinel_core::{Fix, NewUnit, Role, UnitStatus};
+    use sentinel_store::Store;
+    let (web, dir, data) = city_with_browser();
     let cameras = dir.path().join("cameras.geojson");
     let features: Vec<String> = (0..3)
         .map(|i| {
