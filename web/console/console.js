@@ -176,7 +176,8 @@ function drawLayersPanel() {
   const rows = [
     { key: 'reports', name: t('layer.reports'), legend: [swatch('#2457a6', t('legend.open')), swatch('#b3261e', t('legend.overdue')), swatch('#9ca3af', t('legend.done')), swatch('#f59e0b', t('legend.cells'))] },
     { key: 'heat', name: t('layer.heat'), byDefault: false },
-    { key: 'units', name: t('layer.units'), legend: [swatch(UNIT_COLOURS.available, t('legend.available')), swatch(UNIT_COLOURS.en_route, t('legend.busy')), swatch(UNIT_COLOURS.off_duty, t('legend.off')), swatch('#d1d5db', t('legend.stale'))] },
+    { key: 'units', name: t('layer.units'), legend: [swatch(UNIT_COLOURS.available, t('legend.available')), swatch(UNIT_COLOURS.en_route, t('legend.busy')), swatch(UNIT_COLOURS.on_scene, t('legend.on_scene')), swatch(UNIT_COLOURS.off_duty, t('legend.off')), swatch('#d1d5db', t('legend.stale')),
+      ...[...UNIT_SHAPES.keys()].map((k) => el('span', {}, unitGlyph(k, '#475569'), t(`unit.${k}`)))] },
     ...(state.layers.some((l) => l.kind === 'patrol_points') ? [{ key: 'patrol', name: t('layer.kind.patrol_points'), legend: Object.entries(PATROL_COLOURS).map(([k, c]) => swatch(c, t(`patrol.state.${k}`))) }] : []),
     ...state.layers.filter((l) => l.kind !== 'patrol_points').map((l) => ({ key: `layer-${l.id}`, name: `${t(`layer.kind.${l.kind}`)} · ${l.name}`, legend: [swatch(KIND_COLOURS[l.kind] || KIND_COLOURS.generic, String(l.feature_count))], byDefault: l.kind !== 'generic' || l.feature_count < 100000 })),
     { key: 'areas', name: t('layer.areas') },
@@ -236,13 +237,19 @@ async function buildMap() {
   map.addLayer({ id: 'patrol', type: 'circle', source: 'patrol', layout: { visibility: visibility('patrol') },
     paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 4, 15, 8], 'circle-color': ['get', 'colour'], 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
   map.addSource('units', { type: 'geojson', data: unitsGeoJson() });
-  map.addLayer({ id: 'units', type: 'circle', source: 'units', layout: { visibility: visibility('units') },
-    paint: {
-      'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 2.5, 15, 7],
-      'circle-color': ['case', ['get', 'stale'], '#d1d5db', ['match', ['get', 'status'], 'available', UNIT_COLOURS.available, 'off_duty', UNIT_COLOURS.off_duty, 'on_scene', UNIT_COLOURS.on_scene, UNIT_COLOURS.en_route]],
-      'circle-stroke-color': ['match', ['get', 'kind'], 'traffic_police', '#1e3a8a', 'special_police', '#111827', 'office_staff', '#0f766e', '#92400e'],
-      'circle-stroke-width': 1.5,
-    } });
+  // One icon per kind and state colour, drawn here: no sprite sheet to fetch.
+  for (const kind of [...UNIT_SHAPES.keys(), 'other']) {
+    for (const [colour, fill] of Object.entries(UNIT_FILLS)) {
+      map.addImage(`unit-${kind}-${colour}`, unitIcon(kind, fill, 2), { pixelRatio: 2 });
+    }
+  }
+  map.addLayer({ id: 'units', type: 'symbol', source: 'units', layout: {
+    visibility: visibility('units'),
+    'icon-image': ['concat', 'unit-', ['match', ['get', 'kind'], [...UNIT_SHAPES.keys()], ['get', 'kind'], 'other'], '-',
+      ['case', ['get', 'stale'], 'stale', ['match', ['get', 'status'], 'available', 'available', 'off_duty', 'off_duty', 'on_scene', 'on_scene', 'busy']]],
+    'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.45, 15, 1],
+    'icon-allow-overlap': true, 'icon-ignore-placement': true,
+  } });
 
   // A point's feature id is the report id, which the API takes like a code.
   map.on('click', 'report-points', (e) => openReport(String(e.features[0].id)));
@@ -291,6 +298,45 @@ async function checkInFor(point) {
 }
 
 // ---- units ----
+
+// The unit icons: the shape says the kind, the fill the state.
+const UNIT_FILLS = { available: UNIT_COLOURS.available, busy: UNIT_COLOURS.en_route, on_scene: UNIT_COLOURS.on_scene, off_duty: UNIT_COLOURS.off_duty, stale: '#d1d5db' };
+const UNIT_SHAPES = new Map([
+  // A car seen from above.
+  ['traffic_police', (c) => { c.roundRect(5, 3, 12, 16, 4); }],
+  // A shield.
+  ['special_police', (c) => { c.moveTo(11, 2); c.lineTo(19, 5); c.lineTo(18, 13); c.quadraticCurveTo(16, 18, 11, 20); c.quadraticCurveTo(6, 18, 4, 13); c.lineTo(3, 5); c.closePath(); }],
+  // A person.
+  ['office_staff', (c) => { c.arc(11, 6, 3.6, 0, Math.PI * 2); c.moveTo(4.5, 20); c.quadraticCurveTo(4.5, 10.5, 11, 10.5); c.quadraticCurveTo(17.5, 10.5, 17.5, 20); c.closePath(); }],
+  // A building with a roof.
+  ['police_station', (c) => { c.moveTo(11, 2); c.lineTo(20, 9); c.lineTo(18, 9); c.lineTo(18, 20); c.lineTo(4, 20); c.lineTo(4, 9); c.lineTo(2, 9); c.closePath(); }],
+]);
+
+/** Draws one unit icon (22 px at `ratio` 1) as ImageData for `map.addImage`. */
+function unitIcon(kind, fill, ratio) {
+  const size = 22 * ratio;
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = size;
+  const c = canvas.getContext('2d');
+  c.scale(ratio, ratio);
+  c.beginPath();
+  (UNIT_SHAPES.get(kind) || ((x) => { x.moveTo(11, 2); x.lineTo(20, 11); x.lineTo(11, 20); x.lineTo(2, 11); x.closePath(); }))(c);
+  c.fillStyle = fill;
+  c.fill();
+  c.lineWidth = 1.6;
+  c.strokeStyle = '#ffffff';
+  c.stroke();
+  return c.getImageData(0, 0, size, size);
+}
+
+/** The same icon as an image for the legend. */
+function unitGlyph(kind, fill) {
+  const data = unitIcon(kind, fill, 1);
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 22;
+  canvas.getContext('2d').putImageData(data, 0, 0);
+  return el('img', { class: 'glyph', src: canvas.toDataURL(), alt: '' });
+}
 
 function unitsGeoJson() {
   const features = [];

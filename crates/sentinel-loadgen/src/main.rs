@@ -137,6 +137,18 @@ enum Cmd {
         /// Reports per second.
         #[arg(long, default_value_t = 20)]
         rate: u32,
+        /// Extra subscribers that connect and never read a byte (a small receive
+        /// buffer), to see that they cost the server bounded memory and slow no one.
+        #[arg(long, default_value_t = 0)]
+        stalled: usize,
+        /// Keep the stalled subscribers this many seconds after the run, to see the
+        /// server let them go.
+        #[arg(long, default_value_t = 0)]
+        hold: u64,
+        /// The server's process id on this machine: its resident memory is printed
+        /// before, after the run and after the hold.
+        #[arg(long)]
+        server_pid: Option<u32>,
     },
     /// Time `sentinel serve` from start to ready.
     Startup {
@@ -518,14 +530,47 @@ async fn subscriber(
     Ok(())
 }
 
-async fn sse(
+/// What an `sse` run does.
+struct SseRun {
     url: String,
     bearer: String,
     subscribers: usize,
     reports: usize,
     rate: u32,
-) -> Result<()> {
+    stalled: usize,
+    hold: u64,
+    server_pid: Option<u32>,
+}
+
+async fn sse(run: SseRun) -> Result<()> {
+    let SseRun {
+        url,
+        bearer,
+        subscribers,
+        reports,
+        rate,
+        stalled,
+        hold,
+        server_pid,
+    } = run;
+    let memory = |when: &str| {
+        if let Some(pid) = server_pid {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let kib = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
+            if let Some(kib) = kib {
+                println!("server memory {when}: {:.0} MiB", kib / 1024.0);
+            }
+        }
+    };
+    memory("before");
     let seen = Arc::new(std::sync::Mutex::new(Vec::<(String, Instant)>::new()));
+    let mut stuck = Vec::with_capacity(stalled);
+    for _ in 0..stalled {
+        stuck.push(never_reading(&url, &bearer).await?);
+    }
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(subscribers.max(1));
     let mut tasks = Vec::new();
     for _ in 0..subscribers {
@@ -573,8 +618,9 @@ async fn sse(
     for t in &tasks {
         t.abort();
     }
-    let seen = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
     let mut lat: Vec<f64> = seen
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
         .iter()
         .filter_map(|(code, at)| {
             sent.get(code)
@@ -585,14 +631,64 @@ async fn sse(
     let n = lat.len();
     anyhow::ensure!(n > 0, "no event arrived");
     println!(
-        "sse subscribers={subscribers} reports={reports} rate={rate}/s delivered={n}/{} p50={:.1}ms p90={:.1}ms p99={:.1}ms max={:.1}ms",
+        "sse subscribers={subscribers} stalled={} reports={reports} rate={rate}/s delivered={n}/{} p50={:.1}ms p90={:.1}ms p99={:.1}ms max={:.1}ms",
+        stuck.len(),
         subscribers * reports,
         lat[n / 2],
         lat[(n * 9 / 10).min(n - 1)],
         lat[(n * 99 / 100).min(n - 1)],
         lat[n - 1]
     );
+    memory("after the run");
+    if hold > 0 && !stuck.is_empty() {
+        tokio::time::sleep(Duration::from_secs(hold)).await;
+        memory(&format!("after holding the stalled clients {hold} s"));
+        let req = hyper::Request::get(format!("{url}/metrics")).body(Full::new(Bytes::new()))?;
+        let body = client
+            .request(req)
+            .await?
+            .into_body()
+            .collect()
+            .await?
+            .to_bytes();
+        for l in String::from_utf8_lossy(&body).lines() {
+            if l.starts_with("sentinel_event_streams") {
+                println!("  {l}");
+            }
+        }
+    }
+    drop(stuck);
     Ok(())
+}
+
+/// An event-stream request on a socket with a 4 KiB receive buffer that is then
+/// never read.
+async fn never_reading(url: &str, bearer: &str) -> Result<tokio::net::TcpStream> {
+    use tokio::io::AsyncWriteExt;
+    let authority = url
+        .strip_prefix("http://")
+        .context("the URL must be http://host:port")?
+        .trim_end_matches('/');
+    let addr = tokio::net::lookup_host(authority)
+        .await?
+        .next()
+        .context("the host does not resolve")?;
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_recv_buffer_size(4096)?;
+    let mut stream = socket.connect(addr).await?;
+    stream
+        .write_all(
+            format!(
+                "GET /api/v1/events/stream HTTP/1.1\r\nhost: {authority}\r\nauthorization: Bearer {bearer}\r\naccept: text/event-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await?;
+    Ok(stream)
 }
 
 async fn startup(bin: PathBuf, data: PathBuf, runs: usize) -> Result<()> {
@@ -766,7 +862,19 @@ fn main() -> Result<()> {
             subscribers,
             reports,
             rate,
-        } => rt.block_on(sse(url, bearer, subscribers, reports, rate)),
+            stalled,
+            hold,
+            server_pid,
+        } => rt.block_on(sse(SseRun {
+            url,
+            bearer,
+            subscribers,
+            reports,
+            rate,
+            stalled,
+            hold,
+            server_pid,
+        })),
         Cmd::Startup { bin, data, runs } => rt.block_on(startup(bin, data, runs)),
     }
 }

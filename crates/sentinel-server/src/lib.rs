@@ -69,6 +69,9 @@ pub struct Config {
     /// A unit's position older than this many seconds is stale (greyed on the map,
     /// not trusted for dispatch).
     pub unit_stale_secs: u64,
+    /// An event-stream client that has not taken a waiting message for this long
+    /// is disconnected (it can resume with `Last-Event-ID`).
+    pub stream_stall_secs: u64,
     /// How dispatch estimates travel time.
     pub eta: sentinel_core::dispatch::StraightLine,
     /// How far dispatch looks for units, in metres, unless asked otherwise.
@@ -96,6 +99,7 @@ impl Default for Config {
             media_fetch_hosts: Vec::new(),
             media_fetch_allow_private: false,
             unit_stale_secs: 120,
+            stream_stall_secs: 60,
             eta: sentinel_core::dispatch::StraightLine::default(),
             dispatch_radius_m: 15_000.0,
         }

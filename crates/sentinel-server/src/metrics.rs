@@ -7,6 +7,7 @@ use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::time::Instant;
@@ -30,6 +31,10 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     /// Reports created.
     pub reports_created: Counter,
+    /// Event streams open now.
+    pub streams_open: Gauge,
+    /// Event streams closed because the client stopped reading.
+    pub streams_stalled: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -61,7 +66,21 @@ impl Default for Metrics {
             "Reports created",
             reports_created.clone(),
         );
+        let streams_open = Gauge::default();
+        let streams_stalled = Counter::default();
+        registry.register(
+            "event_streams_open",
+            "Server-sent event streams open now",
+            streams_open.clone(),
+        );
+        registry.register(
+            "event_streams_stalled",
+            "Event streams closed because the client stopped reading",
+            streams_stalled.clone(),
+        );
         Metrics {
+            streams_open,
+            streams_stalled,
             registry,
             requests,
             latency,

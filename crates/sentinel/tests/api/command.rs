@@ -576,6 +576,46 @@ async fn the_event_stream_carries_changes_and_resumes_without_gaps() {
         .await
         .unwrap();
     problem(res, StatusCode::BAD_REQUEST).await;
+
+    // Streams are counted while open and let go as soon as their client leaves.
+    let open_streams = || async {
+        let m = c
+            .app
+            .client
+            .get(c.app.url("/metrics"))
+            .send()
+            .await
+            .unwrap();
+        let m = m.text().await.unwrap();
+        m.lines()
+            .find_map(|l| l.strip_prefix("sentinel_event_streams_open "))
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .expect("the open-streams gauge")
+    };
+    let before = open_streams().await;
+    assert!(before >= 1, "the streams above are still open");
+    let extra = open(None).await.unwrap();
+    let mut now = open_streams().await;
+    for _ in 0..50 {
+        if now > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        now = open_streams().await;
+    }
+    assert_eq!(now, before + 1);
+    drop(extra);
+    for _ in 0..50 {
+        if now == before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        now = open_streams().await;
+    }
+    assert_eq!(
+        now, before,
+        "a stream whose client left is closed without waiting for a message"
+    );
 }
 
 fn decode(bytes: &[u8]) -> Tile {
