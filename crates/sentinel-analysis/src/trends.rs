@@ -116,20 +116,43 @@ pub struct Trends {
     pub double_decline: bool,
     /// The significance level.
     pub alpha: f64,
+    /// The period is still running: all three periods are compared over its first
+    /// `days` days only (to date against the same stretch then).
+    pub partial: bool,
+    /// Days compared in each period.
+    pub days: i32,
 }
 
 /// The significance level used throughout.
 pub const ALPHA: f64 = 0.05;
 
 impl Facts {
-    /// The trend table for `period` by `group_by`.
-    pub fn trends(&self, group_by: &GroupBy, period: Period) -> Result<Trends, AnalysisError> {
+    /// The trend table for `period` by `group_by`; `today` (a local day number)
+    /// cuts a running period short, and its comparisons with it.
+    pub fn trends(
+        &self,
+        group_by: &GroupBy,
+        period: Period,
+        today: i32,
+    ) -> Result<Trends, AnalysisError> {
         let (keys, names) = self.keys(group_by)?;
         let n = names.len();
         let windows = [period, period.year_before(), period.previous()];
+        let full = period.len_days();
+        let elapsed = (today + 1 - period.days().0).clamp(0, full);
+        let partial = elapsed < full;
+        // Each window's days: all of them, or its first `elapsed` for a running period.
+        let span = |p: &Period| {
+            let (a, b) = p.days();
+            if partial {
+                (a, (a + elapsed).min(b))
+            } else {
+                (a, b)
+            }
+        };
         let mut counts = vec![vec![0u64; n + 1]; 3];
         for (w, p) in windows.iter().enumerate() {
-            let (a, b) = p.days();
+            let (a, b) = span(p);
             let c = &mut counts[w];
             for i in self.range(a, b) {
                 if self.flags[i] & EXCLUDED != 0 {
@@ -140,8 +163,11 @@ impl Facts {
             }
         }
         let first = self.first_day();
-        let days = windows.map(|p| f64::from(p.len_days()));
-        let comparable = windows.map(|p| first.is_some_and(|f| p.days().1 > f));
+        let days = windows.map(|p| {
+            let (a, b) = span(&p);
+            f64::from(b - a)
+        });
+        let comparable = windows.map(|p| first.is_some_and(|f| span(&p).1 > f));
         let change = |now: u64, w: usize, then: u64, p: Option<f64>| -> Change {
             if !comparable[w] {
                 let v = Verdict::NoComparison;
@@ -232,6 +258,8 @@ impl Facts {
             total,
             items,
             alpha: ALPHA,
+            partial,
+            days: if partial { elapsed } else { full },
         })
     }
 

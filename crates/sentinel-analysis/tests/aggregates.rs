@@ -225,7 +225,7 @@ fn trends_equal_brute_force_counts_across_local_midnights() {
         ] {
             let p = Period::parse(kind, at).unwrap();
             for (g, key) in &cases {
-                let t = facts.trends(g, p).unwrap();
+                let t = facts.trends(g, p, i32::MAX - 1).unwrap();
                 let now = brute(&reports, offset, p, key);
                 let yoy = brute(&reports, offset, p.year_before(), key);
                 let mom = brute(&reports, offset, p.previous(), key);
@@ -258,6 +258,7 @@ fn trends_equal_brute_force_counts_across_local_midnights() {
             .trends(
                 &GroupBy::Category,
                 Period::parse(PeriodKind::Month, "2030-01").unwrap(),
+                i32::MAX - 1,
             )
             .unwrap();
         assert_eq!(empty.total.count, 0);
@@ -312,6 +313,7 @@ fn a_real_drop_is_significant_and_noise_is_not() {
         .trends(
             &GroupBy::Category,
             Period::parse(PeriodKind::Month, "2026-10").unwrap(),
+            i32::MAX - 1,
         )
         .unwrap();
     let pot = t.items.iter().find(|i| i.key == "pothole").unwrap();
@@ -330,6 +332,27 @@ fn a_real_drop_is_significant_and_noise_is_not() {
     );
     assert!(!lit.double_decline);
     assert!(t.double_decline);
+    assert!(!t.partial);
+
+    // On 2026-10-10 the month is running: ten days against the first ten days of
+    // September and of October 2025.
+    let today =
+        period::day_number(Date::from_calendar_date(2026, time::Month::October, 10).unwrap());
+    let t = f
+        .trends(
+            &GroupBy::Category,
+            Period::parse(PeriodKind::Month, "2026-10").unwrap(),
+            today,
+        )
+        .unwrap();
+    assert!(t.partial);
+    assert_eq!(t.days, 10);
+    let pot = t.items.iter().find(|i| i.key == "pothole").unwrap();
+    // Days 1..=10 of each month: potholes fall on day 1 + k % 28.
+    let first_ten = |n: u64| (0..n).filter(|k| k % 28 < 10).count() as u64;
+    assert_eq!(pot.count, first_ten(100));
+    assert_eq!(pot.yoy.previous, Some(first_ten(200)));
+    assert_eq!(pot.mom.previous, Some(first_ten(200)));
 }
 
 #[test]

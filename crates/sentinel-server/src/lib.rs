@@ -2,6 +2,7 @@
 //! call the store, and render views. Rules live in `sentinel-core`; SQL lives in
 //! `sentinel-store`; errors become problem documents in [`error`].
 
+pub mod analysis;
 pub mod api;
 pub mod auth;
 pub mod deadlines;
@@ -69,6 +70,8 @@ pub struct Config {
     /// A unit's position older than this many seconds is stale (greyed on the map,
     /// not trusted for dispatch).
     pub unit_stale_secs: u64,
+    /// The city's time zone: analysis counts days, weeks and months in it.
+    pub utc_offset: time::UtcOffset,
     /// An event-stream client that has not taken a waiting message for this long
     /// is disconnected (it can resume with `Last-Event-ID`).
     pub stream_stall_secs: u64,
@@ -100,6 +103,7 @@ impl Default for Config {
             media_fetch_allow_private: false,
             unit_stale_secs: 120,
             stream_stall_secs: 60,
+            utc_offset: sentinel_core::calendar::CHINA,
             eta: sentinel_core::dispatch::StraightLine::default(),
             dispatch_radius_m: 15_000.0,
         }
@@ -149,6 +153,8 @@ pub struct AppState {
     pub code_sender: Arc<dyn api::sentinels::CodeSender>,
     /// The live map index and the event streams.
     pub live: Arc<live::Live>,
+    /// Every report's facts for analysis.
+    pub analysis: Arc<analysis::Analysis>,
 }
 
 impl AppState {
@@ -167,6 +173,7 @@ impl AppState {
             started_at: time::OffsetDateTime::now_utc(),
             code_sender: Arc::new(api::sentinels::LogSender),
             live: Arc::new(live::Live::new(config.unit_stale_secs)),
+            analysis: Arc::new(analysis::Analysis::new(config.utc_offset)),
             store,
             photos,
             catalog_in_force: Arc::new(RwLock::new(Arc::new(Catalog::builtin()))),
@@ -260,6 +267,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     state.live.start(state.store.clone());
+    state.analysis.start(state.clone());
     Router::new()
         .merge(api::router())
         .merge(open311::routes())

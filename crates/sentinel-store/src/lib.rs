@@ -734,6 +734,14 @@ pub trait Store: Send + Sync + 'static {
     async fn prune_feed(&self, before: OffsetDateTime) -> Result<u64>;
     /// Reports as map points in id order after `after`, `limit` at a time.
     async fn report_points(&self, after: i64, limit: u32) -> Result<Vec<ReportPoint>>;
+    /// Reports' facts for analysis, in id order after `after`, `limit` at a time.
+    async fn report_facts(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<sentinel_analysis::ReportFacts>>;
+    /// The facts of these reports, for keeping analysis current.
+    async fn report_facts_for(&self, ids: Vec<i64>) -> Result<Vec<sentinel_analysis::ReportFacts>>;
 
     /// Active patrol points with their visits since `since`.
     async fn patrol_points(&self, since: OffsetDateTime) -> Result<Vec<PatrolPoint>>;

@@ -2,6 +2,7 @@
 //! uses typed errors.
 
 mod demo;
+mod stats;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -131,6 +132,11 @@ enum Command {
     /// Import data from files.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Trends by category, group, department, jurisdiction or channel for a period,
+    /// with 同比 and 环比 and whether each change is significant.
+    Stats(stats::StatsArgs),
+    /// Write any filtered set of reports to a CSV, GeoJSON or XLSX file.
+    Export(stats::ExportArgs),
 }
 
 #[derive(Subcommand)]
@@ -512,6 +518,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::User(cmd) => user_command(cmd).await,
         Command::Import(cmd) => import_command(cmd).await,
         Command::Token(cmd) => token_command(cmd).await,
+        Command::Stats(args) => stats::stats(args).await,
+        Command::Export(args) => stats::export(args).await,
     }
 }
 

@@ -1,8 +1,10 @@
 //! Routes, one module per area, all wired here.
 
 mod admin;
+mod analysis;
 mod catalog;
 mod duplicates;
+pub mod export;
 mod jurisdictions;
 mod layers;
 mod ops;
@@ -105,6 +107,11 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/api/v1/patrol/points/{id}/qr.svg", get(patrol::qr))
         .route("/api/v1/patrol/qr/{token}", post(patrol::scan))
+        .route("/api/v1/analysis/trends", get(analysis::trends))
+        .route("/api/v1/analysis/departments", get(analysis::departments))
+        .route("/api/v1/analysis/hotspots", get(analysis::hotspots))
+        .route("/api/v1/analysis/patterns", get(analysis::patterns))
+        .route("/api/v1/analysis/export", get(export::export))
         .route("/tiles/reports/{z}/{x}/{y}", get(tiles::reports_tile))
         .route("/tiles/layers/{layer}/{z}/{x}/{y}", get(tiles::layer_tile))
         .route("/api/v1/reports/{key}/units", get(units::recommend))

@@ -438,16 +438,16 @@ pub(crate) async fn get_report(
 /// Query of `GET /api/v1/reports`.
 #[derive(Deserialize, Default)]
 pub(crate) struct ListQuery {
-    bbox: Option<String>,
-    status: Option<String>,
-    category: Option<String>,
-    department: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
+    pub(crate) bbox: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) category: Option<String>,
+    pub(crate) department: Option<String>,
+    pub(crate) since: Option<String>,
+    pub(crate) until: Option<String>,
+    pub(crate) limit: Option<u32>,
+    pub(crate) cursor: Option<String>,
     /// Staff: one of the command centre's queues (new, overdue, returned, escalated).
-    queue: Option<String>,
+    pub(crate) queue: Option<String>,
 }
 
 pub(crate) fn list(value: &Option<String>) -> Vec<String> {
@@ -470,7 +470,7 @@ pub(crate) fn time_param(name: &str, v: &Option<String>) -> ApiResult<Option<Off
 }
 
 impl ListQuery {
-    fn into_query(self, s: &AppState) -> ApiResult<ReportQuery> {
+    pub(crate) fn into_query(self, s: &AppState) -> ApiResult<ReportQuery> {
         let statuses = list(&self.status)
             .iter()
             .map(|v| v.parse::<Status>().map_err(ApiError::BadRequest))

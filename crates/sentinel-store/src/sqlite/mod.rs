@@ -3,6 +3,7 @@
 //! group-commit writer thread; reads use a small pool of read-only connections
 //! that WAL lets run beside the writer.
 
+mod analysis;
 mod patrol;
 mod queries;
 mod units;
@@ -389,6 +390,13 @@ fn apply_to(conn: &Connection, mut r: Report, req: ActionRequest) -> Result<(Rep
             queries::insert_photo(conn, p, req.now)?;
         }
         data["photos"] = json!(req.photos.iter().map(|p| &p.id).collect::<Vec<_>>());
+    }
+    // The deadline this action ends, and whether it was met: what analysis reads
+    // for response and on-time rates, fixed as it stood at the time.
+    if !matches!(req.due, sentinel_core::calendar::DueChange::Keep)
+        && let Some((at, kind)) = r.due
+    {
+        data["due"] = json!({ "kind": kind.as_str(), "at": queries::ms(at), "late": req.now > at });
     }
     match req.due {
         sentinel_core::calendar::DueChange::Keep => {}
@@ -1096,6 +1104,20 @@ impl Store for SqliteStore {
 
     async fn report_points(&self, after: i64, limit: u32) -> Result<Vec<ReportPoint>> {
         self.read(move |c| units::report_points(c, after, limit))
+            .await
+    }
+
+    async fn report_facts(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<sentinel_analysis::ReportFacts>> {
+        self.read(move |c| analysis::report_facts(c, after, limit))
+            .await
+    }
+
+    async fn report_facts_for(&self, ids: Vec<i64>) -> Result<Vec<sentinel_analysis::ReportFacts>> {
+        self.read(move |c| analysis::report_facts_for(c, &ids))
             .await
     }
 

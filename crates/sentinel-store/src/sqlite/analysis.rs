@@ -1,0 +1,109 @@
+//! What analysis reads: each report's facts, folded from its row and its
+//! timeline in one pass over a page of ids.
+
+use crate::Result;
+use rusqlite::{Connection, params};
+use sentinel_analysis::ReportFacts;
+
+/// Reports with their facts in id order after `after`, `limit` at a time.
+pub(crate) fn report_facts(conn: &Connection, after: i64, limit: u32) -> Result<Vec<ReportFacts>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, created_at, category, department, jurisdiction, channel, status, lat, lon, rating \
+         FROM reports WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![after, limit], base)?;
+    let mut out: Vec<ReportFacts> = rows.collect::<rusqlite::Result<_>>()?;
+    let (Some(first), Some(last)) = (out.first().map(|r| r.id), out.last().map(|r| r.id)) else {
+        return Ok(out);
+    };
+    fold_events(conn, &mut out, first, last)?;
+    Ok(out)
+}
+
+/// The facts of these reports (those that exist).
+pub(crate) fn report_facts_for(conn: &Connection, ids: &[i64]) -> Result<Vec<ReportFacts>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, created_at, category, department, jurisdiction, channel, status, lat, lon, rating \
+         FROM reports WHERE id = ?1",
+    )?;
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        if let Some(r) = stmt.query_map(params![id], base)?.next() {
+            let mut one = vec![r?];
+            fold_events(conn, &mut one, id, id)?;
+            out.extend(one);
+        }
+    }
+    Ok(out)
+}
+
+fn base(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportFacts> {
+    let status: String = r.get(6)?;
+    Ok(ReportFacts {
+        id: r.get(0)?,
+        created_ms: r.get(1)?,
+        category: r.get(2)?,
+        department: r.get(3)?,
+        jurisdiction: r.get(4)?,
+        channel: r.get(5)?,
+        excluded: status == "merged" || status == "rejected",
+        lat: r.get(7)?,
+        lon: r.get(8)?,
+        rating: r.get::<_, Option<i64>>(9)?.map(|v| v.clamp(0, 5) as u8),
+        accepted_ms: None,
+        accept_late: None,
+        resolved_ms: None,
+        resolve_late: None,
+        reopened: false,
+        returned_by: None,
+    })
+}
+
+/// Folds the timeline of the reports with ids in `[first, last]` into `rows`
+/// (sorted by id): the first 受理 and 办结 with whether each met its deadline,
+/// reopenings, and which department last sent the report back.
+fn fold_events(conn: &Connection, rows: &mut [ReportFacts], first: i64, last: i64) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT report_id, at, action, json_extract(data, '$.due.late'), \
+                json_extract(data, '$.department') \
+         FROM events WHERE report_id BETWEEN ?1 AND ?2 \
+           AND action IN ('accept', 'assign', 'return', 'resolve', 'reopen') \
+         ORDER BY report_id, id",
+    )?;
+    let mut q = stmt.query(params![first, last])?;
+    let mut k = 0;
+    // The department the report was with, as the timeline goes.
+    let mut holder: Option<String> = None;
+    let mut current = i64::MIN;
+    while let Some(e) = q.next()? {
+        let id: i64 = e.get(0)?;
+        if id != current {
+            current = id;
+            holder = None;
+            while k < rows.len() && rows[k].id < id {
+                k += 1;
+            }
+        }
+        let Some(r) = rows.get_mut(k).filter(|r| r.id == id) else {
+            continue;
+        };
+        let at: i64 = e.get(1)?;
+        let action: String = e.get(2)?;
+        let late: Option<bool> = e.get::<_, Option<i64>>(3)?.map(|v| v != 0);
+        match action.as_str() {
+            "accept" if r.accepted_ms.is_none() => {
+                r.accepted_ms = Some(at);
+                r.accept_late = late;
+            }
+            "assign" => holder = e.get(4)?,
+            "return" => r.returned_by = holder.take(),
+            "resolve" if r.resolved_ms.is_none() => {
+                r.resolved_ms = Some(at);
+                r.resolve_late = late;
+            }
+            "reopen" => r.reopened = true,
+            _ => {}
+        }
+    }
+    Ok(())
+}
