@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod access;
+mod analysis;
 mod bad_input;
 mod browser;
 mod cli;
