@@ -153,11 +153,13 @@ function layerIds(key) {
   if (key === 'units') return ['units'];
   if (key === 'areas') return ['areas'];
   if (key === 'patrol') return ['patrol', 'patrol-ring'];
+  if (key === 'hotspots') return ['hotspot-fill', 'hotspot-line'];
   return [`${key}-point`, `${key}-line`, `${key}-fill`];
 }
 
 function setVisible(key, on) {
   state.visible[key] = on;
+  if (key === 'hotspots' && on) loadHotspots();
   localStorage.setItem('console.layers', JSON.stringify(state.visible));
   for (const id of layerIds(key)) {
     if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
@@ -180,6 +182,7 @@ function drawLayersPanel() {
       ...[...UNIT_SHAPES.keys()].map((k) => el('span', {}, unitGlyph(k, '#475569'), t(`unit.${k}`)))] },
     ...(state.layers.some((l) => l.kind === 'patrol_points') ? [{ key: 'patrol', name: t('layer.kind.patrol_points'), legend: Object.entries(PATROL_COLOURS).map(([k, c]) => swatch(c, t(`patrol.state.${k}`))) }] : []),
     ...state.layers.filter((l) => l.kind !== 'patrol_points').map((l) => ({ key: `layer-${l.id}`, name: `${t(`layer.kind.${l.kind}`)} · ${l.name}`, legend: [swatch(KIND_COLOURS[l.kind] || KIND_COLOURS.generic, String(l.feature_count))], byDefault: l.kind !== 'generic' || l.feature_count < 100000 })),
+    { key: 'hotspots', name: t('layer.hotspots'), byDefault: false, legend: [swatch('#f59e0b', t('legend.cells')), swatch('#b3261e', t('legend.emerging'))] },
     { key: 'areas', name: t('layer.areas') },
   ];
   $('layer-list').replaceChildren(...rows.map((r) => el('label', { class: 'layer' },
@@ -236,6 +239,18 @@ async function buildMap() {
     paint: { 'circle-radius': ['interpolate', ['exponential', 2], ['zoom'], 13, ['/', ['get', 'radius_m'], 7.73], 18, ['/', ['get', 'radius_m'], 0.2415]], 'circle-color': ['get', 'colour'], 'circle-opacity': 0.12, 'circle-stroke-color': ['get', 'colour'], 'circle-stroke-width': 1 } });
   map.addLayer({ id: 'patrol', type: 'circle', source: 'patrol', layout: { visibility: visibility('patrol') },
     paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 4, 15, 8], 'circle-color': ['get', 'colour'], 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
+  // Hotspots from the analysis API: H3 cells of the last 90 days, emerging ones
+  // (the last week significantly above the weeks before) outlined in red.
+  map.addSource('hotspots', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  map.addLayer({ id: 'hotspot-fill', type: 'fill', source: 'hotspots', layout: { visibility: visibility('hotspots', false) },
+    paint: { 'fill-color': ['interpolate', ['linear'], ['get', 'count'], 1, '#fde68a', 20, '#f59e0b', 100, '#b45309', 500, '#7c2d12'], 'fill-opacity': 0.5 } });
+  map.addLayer({ id: 'hotspot-line', type: 'line', source: 'hotspots', filter: ['==', ['get', 'emerging'], true], layout: { visibility: visibility('hotspots', false) },
+    paint: { 'line-color': '#b3261e', 'line-width': 2.5 } });
+  if (isVisible('hotspots', false)) loadHotspots();
+  map.on('click', 'hotspot-fill', (e) => {
+    const p = e.features[0].properties;
+    new maplibregl.Popup().setLngLat(e.lngLat).setText(`${p.count} · ${t('legend.emerging')}: ${p.emerging ? '✓' : '–'}${p.p_adjusted ? ` (p=${Number(p.p_adjusted).toFixed(4)})` : ''}`).addTo(map);
+  });
   map.addSource('units', { type: 'geojson', data: unitsGeoJson() });
   // One icon per kind and state colour, drawn here: no sprite sheet to fetch.
   for (const kind of [...UNIT_SHAPES.keys(), 'other']) {
@@ -261,6 +276,22 @@ async function buildMap() {
   for (const id of ['report-points', 'report-cells', 'units']) {
     map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
     map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
+  }
+}
+
+// ---- hotspots ----
+
+let hotspotsLoaded = 0;
+async function loadHotspots() {
+  // At most once every ten minutes: the analysis moves slowly.
+  if (Date.now() - hotspotsLoaded < 600_000) return;
+  hotspotsLoaded = Date.now();
+  try {
+    const geo = await api('/api/v1/analysis/hotspots?resolution=8');
+    map?.getSource('hotspots')?.setData(geo);
+  } catch (e) {
+    hotspotsLoaded = 0;
+    toast(t('a.failed', { why: e.message }));
   }
 }
 

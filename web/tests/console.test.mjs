@@ -168,6 +168,42 @@ await test('patrol: points with their coverage, a check-in for a unit shows at o
   await page.keyboard.press('1');
 });
 
+await test('the analysis page: trends tested for significance, scores, patterns, charts drawn; hotspots on the map', async () => {
+  const a = await context.newPage();
+  a.on('pageerror', (e) => errors.push(e));
+  await a.goto(`${base}/console/analysis`);
+  const row = a.locator('#trend-table tbody tr[data-key="pothole"]');
+  await row.waitFor({ timeout: 30000 });
+  // 30 potholes last month against 90 a year before: a real decline, said so.
+  assert.equal(await row.locator('td').nth(1).textContent(), '30');
+  assert.equal(await row.locator('td').nth(2).textContent(), '90');
+  assert.equal(await row.locator('.v-significant_decline').count(), 1);
+  await a.locator('#score-table tbody tr[data-key="housing"]').waitFor();
+  const inked = await a.evaluate(() => ['trend-chart', 'heat-chart', 'resolve-chart'].map((id) => {
+    const c = document.querySelector(`#${id} canvas`);
+    if (!c) return 0;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] < 235 || d[i + 1] < 235 || d[i + 2] < 235)) n++;
+    return n;
+  }));
+  assert.ok(inked.every((n) => n > 200), `every chart draws something: ${JSON.stringify(inked)}`);
+  assert.match(await a.getAttribute('#export-csv', 'href'), /format=csv&since=/);
+  await a.screenshot({ path: `${shots}/console-6-analysis.png`, fullPage: true });
+  await a.click('#lang');
+  await a.waitForFunction(() => document.title.startsWith('Analysis'));
+  await a.locator('#trend-table .v-significant_decline', { hasText: 'significant decline' }).first().waitFor();
+  await a.click('#lang');
+  await a.waitForFunction(() => document.title.startsWith('研判'));
+  // A bad period is a sentence, not a blank page.
+  await a.fill('#at', '2026-13');
+  await a.click('#go');
+  await a.waitForFunction(() => document.querySelector('#error').textContent.includes('2026-13'));
+  await a.close();
+  await page.check('input[data-layer="hotspots"]');
+  await page.waitForFunction(() => (window.consoleMap.getSource('hotspots').serialize().data.features || []).length > 0, null, { timeout: 15000 });
+});
+
 await test('panning stays smooth (frames counted while panning)', async () => {
   await page.evaluate(() => window.consoleMap.jumpTo({ zoom: 12 }));
   await idle(page);

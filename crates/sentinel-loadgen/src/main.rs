@@ -13,6 +13,8 @@
 //! - `sse`: many event-stream subscribers, and the time from filing a report to
 //!   its event reaching each of them.
 
+mod analysis;
+
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
@@ -149,6 +151,19 @@ enum Cmd {
         /// before, after the run and after the hold.
         #[arg(long)]
         server_pid: Option<u32>,
+    },
+    /// Generate reports' analysis facts in memory, time the trend, score, hotspot
+    /// and pattern queries (medians), and optionally write the same data as CSV.
+    Analysis {
+        /// Reports to generate.
+        #[arg(long, default_value_t = 10_000_000)]
+        reports: usize,
+        /// Write facts.csv and jurisdictions.csv into this folder.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Runs per query.
+        #[arg(long, default_value_t = 11)]
+        runs: usize,
     },
     /// Time `sentinel serve` from start to ready.
     Startup {
@@ -876,5 +891,6 @@ fn main() -> Result<()> {
             server_pid,
         })),
         Cmd::Startup { bin, data, runs } => rt.block_on(startup(bin, data, runs)),
+        Cmd::Analysis { reports, csv, runs } => analysis::run(reports, csv, runs),
     }
 }

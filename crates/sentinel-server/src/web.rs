@@ -42,6 +42,10 @@ pub(crate) fn routes() -> Router<crate::AppState> {
             get(|h: HeaderMap| async move { asset("console/index.html", &h) }),
         )
         .route(
+            "/console/analysis",
+            get(|h: HeaderMap| async move { asset("console/analysis.html", &h) }),
+        )
+        .route(
             "/console/{*path}",
             get(|Path(path): Path<String>, h: HeaderMap| async move {
                 asset(&format!("console/{path}"), &h)

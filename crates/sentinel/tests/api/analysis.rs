@@ -3,12 +3,11 @@
 //! the test counts itself; exports round-trip in each format; bad input is refused.
 
 use crate::cli::BIN;
-use crate::helpers::{TestApp, problem};
+use crate::helpers::{TestApp, filed_at, problem};
 use reqwest::StatusCode;
 use sentinel_core::calendar::{DueChange, DueKind};
-use sentinel_core::{Action, Actor, Channel, LifecyclePolicy, NewReport, Priority, Reporter, Role};
-use sentinel_geo::Point;
-use sentinel_store::{ActionRequest, Store, Submission};
+use sentinel_core::{Action, Actor, Channel, LifecyclePolicy, Role};
+use sentinel_store::{ActionRequest, Store};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -85,29 +84,10 @@ async fn file_history(store: &dyn Store, n: usize) -> Vec<Filed> {
                 115.80 + next(300) as f64 * 0.001,
             )
         };
-        let report = NewReport {
-            category: category.into(),
-            description: format!("generated {i}"),
-            location: Point::new(lat, lon).unwrap(),
-            accuracy_m: None,
-            address: None,
-            attributes: Default::default(),
-            reporter: Reporter::Contact(sentinel_core::Contact {
-                phone: Some("13800138000".into()),
-                ..Default::default()
-            }),
-            channel: if i % 2 == 0 {
-                Channel::Web
-            } else {
-                Channel::Api
-            },
-            priority: Priority::Normal,
-            observed_at: None,
-            jurisdiction: None,
-            routing: None,
-            due: Some((created + time::Duration::hours(2), DueKind::Accept)),
-            media_urls: vec![],
-            reporter_key_hash: None,
+        let channel = if i % 2 == 0 {
+            Channel::Web
+        } else {
+            Channel::Api
         };
         let mut steps = Vec::new();
         let mut f = Filed {
@@ -168,16 +148,7 @@ async fn file_history(store: &dyn Store, n: usize) -> Vec<Filed> {
             }
         }
         store
-            .submit_with_history(
-                Submission {
-                    report,
-                    photos: vec![],
-                    actor: "public".into(),
-                    idempotency: None,
-                    now: created,
-                },
-                steps,
-            )
+            .submit_with_history(filed_at(category, lat, lon, created, channel), steps)
             .await
             .expect("filed");
         filed.push(f);

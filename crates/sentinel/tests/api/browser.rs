@@ -217,6 +217,40 @@ async fn the_console_works_in_a_real_browser() {
         )
         .await
         .unwrap();
+    // History for the analysis page: potholes in last month, three times as many
+    // in the same month a year before (a significant decline).
+    let china = time::UtcOffset::from_hms(8, 0, 0).unwrap();
+    let today = now.to_offset(china).date();
+    let last_month = today
+        .replace_day(1)
+        .unwrap()
+        .previous_day()
+        .unwrap()
+        .replace_day(1)
+        .unwrap();
+    let year_before = last_month.replace_year(last_month.year() - 1).unwrap();
+    for (month, n) in [(last_month, 30), (year_before, 90)] {
+        for k in 0..n {
+            let at = time::OffsetDateTime::new_in_offset(
+                month.replace_day(1 + (k % 28) as u8).unwrap(),
+                time::Time::from_hms(9 + (k % 10) as u8, 0, 0).unwrap(),
+                china,
+            );
+            store
+                .submit_with_history(
+                    crate::helpers::filed_at(
+                        "pothole",
+                        36.4567,
+                        115.9854,
+                        at,
+                        sentinel_core::Channel::Web,
+                    ),
+                    crate::helpers::worked("housing", at),
+                )
+                .await
+                .unwrap();
+        }
+    }
     drop(store);
     let server = Server::start(&data);
     let client = reqwest::Client::new();

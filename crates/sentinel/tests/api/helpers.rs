@@ -206,3 +206,102 @@ pub async fn problem(res: Response, status: StatusCode) -> Value {
     );
     body
 }
+
+/// A report filed at `created` (for histories written straight into the store),
+/// with an accept deadline two hours later.
+pub fn filed_at(
+    category: &str,
+    lat: f64,
+    lon: f64,
+    created: OffsetDateTime,
+    channel: sentinel_core::Channel,
+) -> sentinel_store::Submission {
+    sentinel_store::Submission {
+        report: sentinel_core::NewReport {
+            category: category.into(),
+            description: format!("{category} filed at {created}"),
+            location: sentinel_geo::Point::new(lat, lon).unwrap(),
+            accuracy_m: None,
+            address: None,
+            attributes: Default::default(),
+            reporter: sentinel_core::Reporter::Contact(sentinel_core::Contact {
+                phone: Some("13800138000".into()),
+                ..Default::default()
+            }),
+            channel,
+            priority: sentinel_core::Priority::Normal,
+            observed_at: None,
+            jurisdiction: None,
+            routing: None,
+            due: Some((
+                created + time::Duration::hours(2),
+                sentinel_core::calendar::DueKind::Accept,
+            )),
+            media_urls: vec![],
+            reporter_key_hash: None,
+        },
+        photos: vec![],
+        actor: "public".into(),
+        idempotency: None,
+        now: created,
+    }
+}
+
+/// The steps of a report worked to the end by `department`, starting an hour
+/// after `created`: accepted, assigned, started, resolved a day later, closed.
+pub fn worked(department: &str, created: OffsetDateTime) -> Vec<sentinel_store::ActionRequest> {
+    use sentinel_core::calendar::{DueChange, DueKind};
+    use sentinel_core::{Action, Actor};
+    let dispatcher = Actor::Staff {
+        user: "duty".into(),
+        role: Role::Dispatcher,
+        department: None,
+    };
+    let officer = Actor::Staff {
+        user: format!("{department}-officer"),
+        role: Role::Officer,
+        department: Some(department.into()),
+    };
+    let h = |n: i64| created + time::Duration::hours(n);
+    let step = |actor: &Actor, action: Action, due: DueChange, at: OffsetDateTime| {
+        sentinel_store::ActionRequest {
+            report: sentinel_core::ReportId(0),
+            actor: actor.clone(),
+            action,
+            photos: vec![],
+            due,
+            requires_verification: false,
+            policy: sentinel_core::LifecyclePolicy::default(),
+            now: at,
+        }
+    };
+    vec![
+        step(
+            &dispatcher,
+            Action::Accept,
+            DueChange::Set(h(5), DueKind::Dispatch),
+            h(1),
+        ),
+        step(
+            &dispatcher,
+            Action::Assign {
+                department: department.into(),
+                co_departments: vec![],
+                assignee: None,
+                reason: None,
+            },
+            DueChange::Set(h(120), DueKind::Resolve),
+            h(2),
+        ),
+        step(&officer, Action::Start, DueChange::Keep, h(3)),
+        step(
+            &officer,
+            Action::Resolve {
+                note: "fixed".into(),
+            },
+            DueChange::Clear,
+            h(26),
+        ),
+        step(&dispatcher, Action::Close, DueChange::Keep, h(27)),
+    ]
+}
