@@ -227,7 +227,8 @@ pub fn run(reports: usize, csv: Option<PathBuf>, runs: usize) -> Result<()> {
     let week = p(PeriodKind::Week, "2026-W40")?;
     let day = p(PeriodKind::Day, "2026-10-15")?;
     let district = GroupBy::Jurisdiction(Some("district".into()));
-    let cases: Vec<(&str, Box<dyn Fn()>)> = vec![
+    type Case<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let cases: Vec<Case> = vec![
         (
             "trends category month 2026-10",
             Box::new(|| {
