@@ -612,6 +612,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records a staff read of personal data; durable before the data is shown.
     async fn log_personal_data_access(&self, entry: AccessLogEntry) -> Result<()>;
+    /// Records many reads at once (an export with contact details), in one commit.
+    async fn log_personal_data_access_many(&self, entries: Vec<AccessLogEntry>) -> Result<()>;
     /// The access log for one report.
     async fn personal_data_access(&self, report: ReportId) -> Result<Vec<AccessLogEntry>>;
 

@@ -304,8 +304,9 @@ pub async fn export(args: ExportArgs) -> Result<()> {
         let bar = pb.clone();
         let book = sentinel_server::api::export::xlsx_of(
             &store,
-            query,
+            Pages::new(query),
             std::sync::Arc::new(names),
+            false,
             move |n| bar.set_position(n),
         )
         .await
@@ -319,7 +320,7 @@ pub async fn export(args: ExportArgs) -> Result<()> {
         return Ok(());
     }
     let mut pages = Pages::new(query);
-    let (mut w, start) = Writer::new(format);
+    let (mut w, start) = Writer::new(format, false);
     let to_stdout = args.out == Path::new("-");
     // Written to a temporary name and renamed at the end: a half-written export
     // never sits under the name asked for.

@@ -1,7 +1,9 @@
 //! `GET /api/v1/analysis/export`: any filtered set of reports as CSV, GeoJSON or
-//! XLSX, streamed page by page so a million rows never sit in memory. Exports carry
-//! no reporter contact details, for any role; each export is logged with who asked,
-//! the filter and the row count.
+//! XLSX, streamed page by page so a million rows never sit in memory. Each export is
+//! logged with who asked, the filter and the row count. Reporter contact details
+//! come only with `contact=true`, only for the command centre (admin, dispatcher),
+//! and every row that carries them is written to the personal-data access log
+//! before it is sent.
 
 use crate::AppState;
 use crate::api::analysis::READERS;
@@ -15,8 +17,8 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use sentinel_core::{Report, ReportId};
-use sentinel_store::{ReportQuery, Store};
+use sentinel_core::{Report, ReportId, Reporter, Role};
+use sentinel_store::{AccessLogEntry, ReportQuery, Store};
 use serde::Deserialize;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -48,6 +50,10 @@ pub const COLUMNS: [&str; 20] = [
     "merged_into",
 ];
 
+/// The columns `contact=true` adds.
+pub const CONTACT_COLUMNS: [&str; 4] =
+    ["reporter", "contact_name", "contact_phone", "contact_email"];
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ExportParams {
@@ -58,6 +64,7 @@ pub(crate) struct ExportParams {
     department: Option<String>,
     since: Option<String>,
     until: Option<String>,
+    contact: Option<bool>,
 }
 
 /// How an export is written.
@@ -104,10 +111,11 @@ impl Format {
     }
 }
 
-/// One report as export cells, in [`COLUMNS`] order.
-pub fn cells(r: &Report, category_name: &str) -> [String; 20] {
+/// One report as export cells, in [`COLUMNS`] order, then [`CONTACT_COLUMNS`]
+/// when `contact` (the caller logged the access).
+pub fn cells(r: &Report, category_name: &str, contact: bool) -> Vec<String> {
     let opt = |v: Option<String>| v.unwrap_or_default();
-    [
+    let mut c = vec![
         r.id.to_string(),
         r.tracking_code.to_string(),
         r.category.clone(),
@@ -128,29 +136,74 @@ pub fn cells(r: &Report, category_name: &str) -> [String; 20] {
         opt(r.due.map(|d| ts(d.0))),
         opt(r.rating.map(|x| x.0.to_string())),
         opt(r.merged_into.map(|m| m.to_string())),
-    ]
+    ];
+    if contact {
+        match &r.reporter {
+            Reporter::Contact(p) => c.extend([
+                "contact".into(),
+                opt(p.name.clone()),
+                opt(p.phone.clone()),
+                opt(p.email.clone()),
+            ]),
+            Reporter::Account(h) => c.extend([
+                format!("account:{h}"),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]),
+            Reporter::Anonymous => c.extend([
+                "anonymous".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]),
+        }
+    }
+    c
+}
+
+/// The header of an export.
+pub fn columns(contact: bool) -> Vec<&'static str> {
+    let mut h = COLUMNS.to_vec();
+    if contact {
+        h.extend(CONTACT_COLUMNS);
+    }
+    h
+}
+
+/// Whether a report carries contact details worth logging a read of.
+fn has_contact(r: &Report) -> bool {
+    matches!(r.reporter, Reporter::Contact(_) | Reporter::Account(_))
 }
 
 /// Writes pages of reports in one format; `finish` closes the document.
 pub struct Writer {
     format: Format,
+    contact: bool,
     rows: u64,
 }
 
 impl Writer {
     /// A writer; `start` gives the document's opening bytes.
-    pub fn new(format: Format) -> (Writer, Vec<u8>) {
+    pub fn new(format: Format, contact: bool) -> (Writer, Vec<u8>) {
         let start = match format {
             Format::Csv => {
                 let mut b = "\u{feff}".as_bytes().to_vec();
-                b.extend_from_slice(COLUMNS.join(",").as_bytes());
+                b.extend_from_slice(columns(contact).join(",").as_bytes());
                 b.extend_from_slice(b"\r\n");
                 b
             }
             Format::GeoJson => br#"{"type":"FeatureCollection","features":["#.to_vec(),
             Format::Xlsx => Vec::new(),
         };
-        (Writer { format, rows: 0 }, start)
+        (
+            Writer {
+                format,
+                contact,
+                rows: 0,
+            },
+            start,
+        )
     }
 
     /// Rows written so far.
@@ -166,7 +219,7 @@ impl Writer {
                     .terminator(csv::Terminator::CRLF)
                     .from_writer(std::mem::take(out));
                 for r in reports {
-                    let _ = w.write_record(cells(r, &name(&r.category)));
+                    let _ = w.write_record(cells(r, &name(&r.category), self.contact));
                 }
                 *out = w.into_inner().unwrap_or_default();
             }
@@ -175,9 +228,9 @@ impl Writer {
                     if self.rows > 0 || out.len() > 1 && !out.ends_with(b"[") {
                         out.push(b',');
                     }
-                    let c = cells(r, &name(&r.category));
+                    let c = cells(r, &name(&r.category), self.contact);
                     let mut props = serde_json::Map::new();
-                    for (k, v) in COLUMNS.iter().zip(c) {
+                    for (k, v) in columns(self.contact).iter().zip(c) {
                         if *k != "lat" && *k != "lon" {
                             props.insert((*k).into(), serde_json::Value::String(v));
                         }
@@ -210,6 +263,9 @@ impl Writer {
 pub struct Pages {
     query: ReportQuery,
     done: bool,
+    /// Who reads contact details (user, role): each page's reports with contact
+    /// details go to the access log before the page is handed out.
+    reader: Option<(String, String)>,
 }
 
 impl Pages {
@@ -217,7 +273,17 @@ impl Pages {
     pub fn new(mut query: ReportQuery) -> Pages {
         query.limit = PAGE;
         query.before_id = None;
-        Pages { query, done: false }
+        Pages {
+            query,
+            done: false,
+            reader: None,
+        }
+    }
+
+    /// The same pages, each logged as read with contact details by `user`.
+    pub fn logged_for(mut self, user: &str, role: &str) -> Pages {
+        self.reader = Some((user.to_owned(), role.to_owned()));
+        self
     }
 
     /// The next page; `None` after the last.
@@ -230,6 +296,24 @@ impl Pages {
         }
         let page = store.reports(&self.query).await?;
         self.done = page.len() < PAGE as usize;
+        if let Some((user, role)) = &self.reader {
+            let at = time::OffsetDateTime::now_utc();
+            let entries: Vec<AccessLogEntry> = page
+                .iter()
+                .filter(|r| has_contact(r))
+                .map(|r| AccessLogEntry {
+                    at,
+                    user: user.clone(),
+                    role: role.clone(),
+                    report_id: r.id,
+                    fields: "contact".into(),
+                    purpose: "export".into(),
+                })
+                .collect();
+            if !entries.is_empty() {
+                store.log_personal_data_access_many(entries).await?;
+            }
+        }
         match page.last() {
             Some(last) => {
                 self.query.before_id = Some(ReportId(last.id.0));
@@ -253,8 +337,14 @@ pub(crate) async fn export(
         .unwrap_or("csv")
         .parse()
         .map_err(ApiError::BadRequest)?;
+    let contact = q.contact.unwrap_or(false);
+    if contact && !matches!(staff.user.role, Role::Admin | Role::Dispatcher) {
+        return Err(ApiError::Forbidden(
+            "contact details in exports are for the command centre (admin, dispatcher)".into(),
+        ));
+    }
     let filter = format!(
-        "status={} category={} department={} since={} until={} bbox={}",
+        "status={} category={} department={} since={} until={} bbox={} contact={contact}",
         q.status.as_deref().unwrap_or("*"),
         q.category.as_deref().unwrap_or("*"),
         q.department.as_deref().unwrap_or("*"),
@@ -286,8 +376,14 @@ pub(crate) async fn export(
         "attachment; filename=\"sentinel-reports-{stamp}.{}\"",
         format.extension()
     );
+    let mut pages = Pages::new(query);
+    if contact {
+        pages = pages.logged_for(&user, staff.user.role.as_str());
+    }
     if format == Format::Xlsx {
-        let bytes = xlsx(&s, query, names).await?;
+        let bytes = xlsx_of(&*s.store, pages, names, contact, |_| {})
+            .await
+            .map_err(ApiError::Internal)?;
         tracing::info!(user = %user, format = "xlsx", %filter, bytes = bytes.len(), "reports exported");
         return Ok((
             [
@@ -301,14 +397,14 @@ pub(crate) async fn export(
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let store = s.store.clone();
     tokio::spawn(async move {
-        let (mut w, start) = Writer::new(format);
+        let (mut w, start) = Writer::new(format, contact);
         if tx.send(Ok(Bytes::from(start))).await.is_err() {
             return;
         }
         let (page_tx, mut page_rx) = mpsc::channel::<Result<Vec<Report>, String>>(2);
         // The store is read ahead of the encoder by up to two pages.
         tokio::spawn(async move {
-            let mut pages = Pages::new(query);
+            let mut pages = pages;
             loop {
                 match pages.next(&*store).await {
                     Ok(Some(p)) => {
@@ -370,8 +466,10 @@ const SHEET_ROWS: u32 = 1_000_000;
 pub fn write_xlsx(
     mut next: impl FnMut() -> Option<Vec<Report>>,
     names: &dyn Fn(&str) -> String,
+    contact: bool,
     mut progress: impl FnMut(u64),
 ) -> Result<Vec<u8>, String> {
+    let head = columns(contact);
     let mut book = rust_xlsxwriter::Workbook::new();
     let bold = rust_xlsxwriter::Format::new().set_bold();
     let mut row: u32 = 0;
@@ -379,7 +477,7 @@ pub fn write_xlsx(
     let mut sheets: usize = 0;
     let err = |e: rust_xlsxwriter::XlsxError| e.to_string();
     let header = |ws: &mut rust_xlsxwriter::Worksheet| -> Result<(), String> {
-        for (c, h) in COLUMNS.iter().enumerate() {
+        for (c, h) in head.iter().enumerate() {
             ws.write_string_with_format(0, c as u16, *h, &bold)
                 .map_err(err)?;
         }
@@ -395,9 +493,9 @@ pub fn write_xlsx(
                 row = 1;
             }
             let ws = book.worksheet_from_index(sheets - 1).map_err(err)?;
-            for (c, v) in cells(r, &names(&r.category)).iter().enumerate() {
+            for (c, v) in cells(r, &names(&r.category), contact).iter().enumerate() {
                 let col = c as u16;
-                match COLUMNS[c] {
+                match head[c] {
                     "id" | "lat" | "lon" | "supporters" => {
                         ws.write_number(row, col, v.parse::<f64>().unwrap_or(0.0))
                             .map_err(err)?;
@@ -419,18 +517,18 @@ pub fn write_xlsx(
     book.save_to_buffer().map_err(err)
 }
 
-/// Feeds pages of `query` to [`write_xlsx`] on a blocking thread.
+/// Feeds `pages` to [`write_xlsx`] on a blocking thread.
 pub async fn xlsx_of(
     store: &dyn Store,
-    query: ReportQuery,
+    mut pages: Pages,
     names: Arc<dyn Fn(&str) -> String + Send + Sync>,
+    contact: bool,
     progress: impl FnMut(u64) + Send + 'static,
 ) -> Result<Vec<u8>, String> {
     let (page_tx, mut page_rx) = mpsc::channel::<Vec<Report>>(2);
     let writer = tokio::task::spawn_blocking(move || {
-        write_xlsx(|| page_rx.blocking_recv(), &*names, progress)
+        write_xlsx(|| page_rx.blocking_recv(), &*names, contact, progress)
     });
-    let mut pages = Pages::new(query);
     let mut failed = None;
     loop {
         match pages.next(store).await {
@@ -452,14 +550,4 @@ pub async fn xlsx_of(
         Some(e) => Err(e),
         None => book,
     }
-}
-
-async fn xlsx(
-    s: &AppState,
-    query: ReportQuery,
-    names: Arc<dyn Fn(&str) -> String + Send + Sync>,
-) -> ApiResult<Vec<u8>> {
-    xlsx_of(&*s.store, query, names, |_| {})
-        .await
-        .map_err(ApiError::Internal)
 }

@@ -842,6 +842,16 @@ impl Store for SqliteStore {
         self.write(move |c| queries::insert_access(c, &entry)).await
     }
 
+    async fn log_personal_data_access_many(&self, entries: Vec<AccessLogEntry>) -> Result<()> {
+        self.write(move |c| {
+            for e in &entries {
+                queries::insert_access(c, e)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn personal_data_access(&self, report: ReportId) -> Result<Vec<AccessLogEntry>> {
         self.read(move |c| queries::access_log(c, report)).await
     }

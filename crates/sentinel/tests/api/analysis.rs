@@ -428,6 +428,42 @@ async fn analysis_answers_equal_brute_force_counts_and_exports_round_trip() {
     assert_eq!(sheet.get((0, 0)).unwrap().to_string(), "id");
     assert_eq!(sheet.get((1, cat)).unwrap().to_string(), "pothole");
 
+    // Contact details: only for the command centre, each row's read logged first.
+    let body = problem(
+        get(&app, "/api/v1/analysis/export?contact=true", &analyst).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert!(body["detail"].as_str().unwrap().contains("command centre"));
+    let dispatcher = app.token("disp", Role::Dispatcher, None).await;
+    let with = get(
+        &app,
+        "/api/v1/analysis/export?format=csv&contact=true&category=pothole",
+        &dispatcher,
+    )
+    .await;
+    assert_eq!(with.status(), StatusCode::OK);
+    let with = with.bytes().await.unwrap();
+    let mut r = csv::Reader::from_reader(&with[3..]);
+    let phone = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "contact_phone")
+        .unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), potholes);
+    assert!(rows.iter().all(|r| &r[phone] == "13800138000"));
+    for r in rows.iter().take(5) {
+        let id = sentinel_core::ReportId(r[0].parse().unwrap());
+        let log = app.store.personal_data_access(id).await.unwrap();
+        assert!(
+            log.iter()
+                .any(|e| e.user == "disp" && e.purpose == "export" && e.fields == "contact"),
+            "{log:?}"
+        );
+    }
+
     // The command line prints the same trends.
     let out = std::process::Command::new(BIN)
         .args([
