@@ -340,13 +340,29 @@ pub async fn export(args: ExportArgs) -> Result<()> {
         ))
     };
     file.write_all(&start)?;
+    // The store is read ahead of the encoder by up to two pages.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let reader = tokio::spawn(async move {
+        loop {
+            match pages.next(&store).await {
+                Ok(Some(p)) => {
+                    if tx.send(p).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    });
     let mut buf = Vec::new();
-    while let Some(page) = pages.next(&store).await? {
+    while let Some(page) = rx.recv().await {
         buf.clear();
         w.page(&page, &names, &mut buf);
         file.write_all(&buf)?;
         pb.set_position(w.rows());
     }
+    reader.await??;
     file.write_all(&w.finish())?;
     file.flush()?;
     drop(file);
