@@ -101,6 +101,15 @@ struct ServeArgs {
     /// Credit for the base map's tiles.
     #[arg(long, env = "SENTINEL_BASE_MAP_ATTRIBUTION")]
     base_map_attribution: Option<String>,
+    /// The city's offset from UTC in hours: analysis counts days, weeks and months
+    /// in it (China: 8, all year).
+    #[arg(
+        long,
+        env = "SENTINEL_UTC_OFFSET",
+        default_value_t = 8,
+        allow_hyphen_values = true
+    )]
+    utc_offset: i8,
 }
 
 #[derive(Args, Clone)]
@@ -384,6 +393,8 @@ async fn serve(args: ServeArgs, store: Arc<SqliteStore>, demo: bool) -> Result<(
             .collect(),
         media_fetch_allow_private: args.open311_fetch_media_allow_private,
         base_map,
+        utc_offset: time::UtcOffset::from_hms(args.utc_offset, 0, 0)
+            .context("--utc-offset must be between -25 and 25 hours")?,
         ..Config::default()
     };
     let mut state = AppState::new(store, photos, config);

@@ -45,8 +45,13 @@ pub struct StatsArgs {
     /// table, csv or json.
     #[arg(long, value_enum, default_value = "table")]
     format: StatsFormat,
-    /// The city's UTC offset in hours.
-    #[arg(long, default_value_t = 8, allow_hyphen_values = true)]
+    /// The city's UTC offset in hours (as `serve --utc-offset`).
+    #[arg(
+        long,
+        env = "SENTINEL_UTC_OFFSET",
+        default_value_t = 8,
+        allow_hyphen_values = true
+    )]
     utc_offset: i8,
 }
 
