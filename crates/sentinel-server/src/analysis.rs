@@ -29,7 +29,55 @@ const GROUPS: [(&str, &str, &str); 7] = [
 /// and the stored jurisdictions with their parents.
 pub async fn dimensions(store: &dyn Store, catalog: &Catalog) -> Result<Dimensions, StoreError> {
     let records = store.jurisdictions().await?;
-    let code_of: HashMap<i64, String> = records.iter().map(|j| (j.id, j.code.clone())).collect();
+    Ok(dimensions_of(
+        catalog,
+        records.iter().map(|j| {
+            (
+                j.id,
+                j.code.as_str(),
+                j.name.as_str(),
+                j.name_en.as_deref(),
+                j.level,
+                j.parent_id,
+            )
+        }),
+    ))
+}
+
+/// The same from the jurisdictions already in memory (no database read).
+pub fn dimensions_in_memory(
+    catalog: &Catalog,
+    index: &sentinel_geo::JurisdictionIndex,
+) -> Dimensions {
+    dimensions_of(
+        catalog,
+        index.all().iter().map(|j| {
+            (
+                j.id,
+                j.code.as_str(),
+                j.name.as_str(),
+                j.name_en.as_deref(),
+                j.level,
+                j.parent,
+            )
+        }),
+    )
+}
+
+type JurisdictionRow<'a> = (
+    i64,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    sentinel_geo::Level,
+    Option<i64>,
+);
+
+fn dimensions_of<'a>(
+    catalog: &Catalog,
+    jurisdictions: impl Iterator<Item = JurisdictionRow<'a>> + Clone,
+) -> Dimensions {
+    let code_of: HashMap<i64, &str> = jurisdictions.clone().map(|j| (j.0, j.1)).collect();
     let mut groups: Vec<Named> = GROUPS
         .iter()
         .map(|(c, zh, en)| Named {
@@ -47,7 +95,7 @@ pub async fn dimensions(store: &dyn Store, catalog: &Catalog) -> Result<Dimensio
             });
         }
     }
-    Ok(Dimensions {
+    Dimensions {
         categories: catalog
             .categories
             .iter()
@@ -68,17 +116,16 @@ pub async fn dimensions(store: &dyn Store, catalog: &Catalog) -> Result<Dimensio
                 name_en: d.name_en.clone(),
             })
             .collect(),
-        jurisdictions: records
-            .iter()
-            .map(|j| JurisdictionInfo {
-                code: j.code.clone(),
-                name: j.name.clone(),
-                name_en: j.name_en.clone().unwrap_or_else(|| j.name.clone()),
-                level: j.level.as_str().to_owned(),
-                parent: j.parent_id.and_then(|p| code_of.get(&p).cloned()),
+        jurisdictions: jurisdictions
+            .map(|(_, code, name, name_en, level, parent)| JurisdictionInfo {
+                code: code.to_owned(),
+                name: name.to_owned(),
+                name_en: name_en.unwrap_or(name).to_owned(),
+                level: level.as_str().to_owned(),
+                parent: parent.and_then(|p| code_of.get(&p).map(|c| (*c).to_owned())),
             })
             .collect(),
-    })
+    }
 }
 
 /// Reads every report's facts from the store; `progress` hears how many so far.
@@ -202,7 +249,12 @@ impl Analysis {
                 .report_facts_for(changed.into_iter().collect())
                 .await?;
             if rename {
-                dims = dimensions(store, &s.catalog()).await?;
+                // Configuration and boundaries may have been reloaded (SIGHUP): take
+                // the names in force, from memory.
+                let index = s.jurisdictions();
+                if !index.all().is_empty() {
+                    dims = dimensions_in_memory(&s.catalog(), &index);
+                }
                 names_checked = std::time::Instant::now();
             }
             if let Ok(mut f) = self.facts.write() {
