@@ -23,7 +23,7 @@ use sentinel_core::calendar::WorkCalendar;
 use sentinel_core::{Catalog, LifecyclePolicy};
 use sentinel_geo::JurisdictionIndex;
 use sentinel_photos::PhotoLimits;
-use sentinel_store::{PhotoFolder, Store};
+use sentinel_store::{Blobs, Store};
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -130,7 +130,7 @@ pub struct AppState {
     /// Storage.
     pub store: Arc<dyn Store>,
     /// Photo files.
-    pub photos: PhotoFolder,
+    pub photos: Arc<dyn Blobs>,
     /// Categories, departments and routing rules in force; replaced whole on change.
     pub catalog_in_force: Arc<RwLock<Arc<Catalog>>>,
     /// Settings.
@@ -159,7 +159,7 @@ pub struct AppState {
 
 impl AppState {
     /// State for a store and photo folder with the built-in catalogue.
-    pub fn new(store: Arc<dyn Store>, photos: PhotoFolder, config: Config) -> Self {
+    pub fn new(store: Arc<dyn Store>, photos: Arc<dyn Blobs>, config: Config) -> Self {
         AppState {
             intake_limit: Arc::new(RateLimit::per_minute(
                 config.intake_per_minute,

@@ -7,6 +7,7 @@
 //! Photo files are written and fsynced by [`PhotoFolder`] before the report that
 //! references them is committed, so a committed report never points at a missing file.
 
+mod blobs;
 mod live;
 mod photos;
 pub mod sqlite;
@@ -20,6 +21,7 @@ use sentinel_core::{
 };
 use time::OffsetDateTime;
 
+pub use blobs::{Blobs, ObjectBlobs, S3Options};
 pub use live::{FeedEntry, FeedItem, FeedPage, PatrolPoint, PatrolVisit, ReportPoint};
 pub use photos::PhotoFolder;
 

@@ -101,6 +101,12 @@ struct ServeArgs {
     /// Credit for the base map's tiles.
     #[arg(long, env = "SENTINEL_BASE_MAP_ATTRIBUTION")]
     base_map_attribution: Option<String>,
+    /// Where photos are kept: `s3://bucket/prefix` for S3-compatible object storage
+    /// (endpoint, region and credentials from AWS_ENDPOINT_URL, AWS_REGION,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; AWS_ALLOW_HTTP=true for plain
+    /// HTTP); by default the `photos/` folder in the data folder.
+    #[arg(long, env = "SENTINEL_BLOBS")]
+    blobs: Option<String>,
     /// The city's offset from UTC in hours: analysis counts days, weeks and months
     /// in it (China: 8, all year).
     #[arg(
@@ -368,8 +374,19 @@ fn base_map(args: &ServeArgs) -> Result<sentinel_server::BaseMap> {
 
 /// Serves until a signal; `demo` adds the demo banner once the port is known.
 async fn serve(args: ServeArgs, store: Arc<SqliteStore>, demo: bool) -> Result<()> {
-    let photos =
-        PhotoFolder::open(args.data.data.join("photos")).context("opening the photo folder")?;
+    let photos: Arc<dyn sentinel_store::Blobs> = match args.blobs.as_deref().map(str::trim) {
+        Some(url) if !url.is_empty() => {
+            let b = sentinel_store::ObjectBlobs::from_env(url)?;
+            b.check()
+                .await
+                .with_context(|| format!("the photo store {url} does not answer"))?;
+            tracing::info!(blobs = %url, "photos in object storage");
+            Arc::new(b)
+        }
+        _ => Arc::new(
+            PhotoFolder::open(args.data.data.join("photos")).context("opening the photo folder")?,
+        ),
+    };
     let base_map = base_map(&args)?;
     let config = Config {
         intake_per_minute: args.intake_per_minute,

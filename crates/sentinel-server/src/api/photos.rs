@@ -57,10 +57,10 @@ pub(crate) async fn get_photo(
     if cached(&headers, &etag) {
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
-    let folder = s.photos.clone();
-    let bytes = tokio::task::spawn_blocking(move || folder.read(&rec.id))
+    let bytes = s
+        .photos
+        .get(&rec.id)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(format!("reading photo {id}: {e}")))?;
     file_response(bytes, &rec.mime, &etag)
 }
@@ -76,21 +76,22 @@ pub(crate) async fn get_thumbnail(
     if cached(&headers, &etag) {
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
-    let folder = s.photos.clone();
-    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
-        let io = |e: std::io::Error| ApiError::Internal(format!("photo {}: {e}", rec.id));
-        if let Some(t) = folder.read_thumb(&rec.id).map_err(io)? {
-            return Ok(t);
-        }
-        let original = folder.read(&rec.id).map_err(io)?;
-        let thumb = sentinel_photos::thumbnail(&original, THUMB_SIDE)
+    let io = |e: std::io::Error| ApiError::Internal(format!("photo {}: {e}", rec.id));
+    let bytes = match s.photos.get_thumb(&rec.id).await.map_err(io)? {
+        Some(t) => t,
+        None => {
+            let original = s.photos.get(&rec.id).await.map_err(io)?;
+            let thumb = tokio::task::spawn_blocking(move || {
+                sentinel_photos::thumbnail(&original, THUMB_SIDE)
+            })
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-        if let Err(e) = folder.put_thumb(&rec.id, &thumb) {
-            tracing::warn!(error = %e, "could not cache a thumbnail");
+            if let Err(e) = s.photos.put_thumb(&rec.id, thumb.clone()).await {
+                tracing::warn!(error = %e, "could not cache a thumbnail");
+            }
+            thumb
         }
-        Ok(thumb)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    };
     file_response(bytes, "image/jpeg", &etag)
 }

@@ -232,13 +232,13 @@ pub(crate) async fn store_photos(
         })
         .collect();
     if !photos.is_empty() {
-        let folder = s.photos.clone();
-        tokio::task::spawn_blocking(move || {
-            photos.iter().try_for_each(|p| folder.put(&p.id, &p.bytes))
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(format!("storing a photo: {e}")))?;
+        for p in photos {
+            // Not stored, not acknowledged: the client keeps the report and retries.
+            s.photos.put(&p.id, p.bytes).await.map_err(|e| {
+                tracing::error!(error = %e, where_ = %s.photos.describe(), "storing a photo failed");
+                ApiError::Unavailable
+            })?;
+        }
     }
     Ok(records)
 }

@@ -40,9 +40,33 @@ impl TestApp {
         config: Config,
         sender: Arc<dyn sentinel_server::api::sentinels::CodeSender>,
     ) -> TestApp {
+        Self::spawn_full(config, sender, None).await
+    }
+
+    /// A server keeping its photos in `blobs`.
+    pub async fn spawn_with_blobs(
+        config: Config,
+        blobs: Arc<dyn sentinel_store::Blobs>,
+    ) -> TestApp {
+        Self::spawn_full(
+            config,
+            Arc::new(sentinel_server::api::sentinels::LogSender),
+            Some(blobs),
+        )
+        .await
+    }
+
+    async fn spawn_full(
+        config: Config,
+        sender: Arc<dyn sentinel_server::api::sentinels::CodeSender>,
+        blobs: Option<Arc<dyn sentinel_store::Blobs>>,
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
-        let photos = PhotoFolder::open(dir.path().join("photos")).expect("photos");
+        let photos: Arc<dyn sentinel_store::Blobs> = match blobs {
+            Some(b) => b,
+            None => Arc::new(PhotoFolder::open(dir.path().join("photos")).expect("photos")),
+        };
         let mut state = AppState::new(store.clone(), photos, config);
         state.code_sender = sender;
         let served = state.clone();

@@ -6,6 +6,7 @@
 mod access;
 mod analysis;
 mod bad_input;
+mod blobs;
 mod browser;
 mod cli;
 mod command;
