@@ -22,6 +22,8 @@ pub trait Blobs: Send + Sync + 'static {
     async fn get_thumb(&self, id: &str) -> io::Result<Option<Vec<u8>>>;
     /// Caches a thumbnail.
     async fn put_thumb(&self, id: &str, bytes: Vec<u8>) -> io::Result<()>;
+    /// Whether a photo is there (for resuming a move).
+    async fn has(&self, id: &str) -> io::Result<bool>;
     /// Where, for logs and `/readyz`.
     fn describe(&self) -> String;
 }
@@ -58,6 +60,10 @@ impl Blobs for PhotoFolder {
         tokio::task::spawn_blocking(move || PhotoFolder::put_thumb(&me, &id, &bytes))
             .await
             .map_err(joined)?
+    }
+
+    async fn has(&self, id: &str) -> io::Result<bool> {
+        Ok(self.path(id)?.exists())
     }
 
     fn describe(&self) -> String {
@@ -222,6 +228,14 @@ impl Blobs for ObjectBlobs {
             .await
             .map(|_| ())
             .map_err(s3_error)
+    }
+
+    async fn has(&self, id: &str) -> io::Result<bool> {
+        match self.store.head(&self.key(id, "")?).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(s3_error(e)),
+        }
     }
 
     fn describe(&self) -> String {

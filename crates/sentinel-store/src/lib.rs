@@ -439,6 +439,10 @@ pub trait Store: Send + Sync + 'static {
     async fn apply(&self, request: ActionRequest) -> Result<(Report, Event)>;
     /// A stored photo's record.
     async fn photo(&self, id: &str) -> Result<Option<PhotoRecord>>;
+    /// Photo ids in order after `after`, `limit` at a time (for moving photos).
+    async fn photo_ids(&self, after: &str, limit: u32) -> Result<Vec<String>>;
+    /// How many photos there are.
+    async fn count_photos(&self) -> Result<u64>;
     /// Number of reports.
     async fn count_reports(&self) -> Result<u64>;
 

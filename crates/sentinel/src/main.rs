@@ -2,6 +2,7 @@
 //! uses typed errors.
 
 mod demo;
+mod migrate;
 mod stats;
 
 use anyhow::{Context, Result, bail};
@@ -152,6 +153,9 @@ enum Command {
     Stats(stats::StatsArgs),
     /// Write any filtered set of reports to a CSV, GeoJSON or XLSX file.
     Export(stats::ExportArgs),
+    /// Move the photos from the data folder into S3-compatible object storage
+    /// (resumable; checksums checked), before serving with `--blobs`.
+    MigratePhotos(migrate::MigratePhotosArgs),
 }
 
 #[derive(Subcommand)]
@@ -548,6 +552,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Token(cmd) => token_command(cmd).await,
         Command::Stats(args) => stats::stats(args).await,
         Command::Export(args) => stats::export(args).await,
+        Command::MigratePhotos(args) => migrate::migrate_photos(args).await,
     }
 }
 

@@ -488,6 +488,24 @@ impl Store for SqliteStore {
         self.read(move |c| queries::photo(c, &id)).await
     }
 
+    async fn photo_ids(&self, after: &str, limit: u32) -> Result<Vec<String>> {
+        let after = after.to_owned();
+        self.read(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT id FROM photos WHERE id > ?1 ORDER BY id LIMIT ?2")?;
+            let rows = stmt.query_map(rusqlite::params![after, limit], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn count_photos(&self) -> Result<u64> {
+        self.read(|c| {
+            Ok(c.query_row("SELECT count(*) FROM photos", [], |r| r.get::<_, i64>(0))? as u64)
+        })
+        .await
+    }
+
     async fn count_reports(&self) -> Result<u64> {
         self.read(queries::count_reports).await
     }

@@ -148,3 +148,75 @@ async fn photos_live_in_object_storage_and_a_failed_upload_files_nothing() {
     let e = ObjectBlobs::with_options("gs://bucket", &options(&s3.endpoint)).unwrap_err();
     assert!(e.to_string().contains("s3://bucket/prefix"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_city_moves_its_photos_into_object_storage_resumably_with_checksums() {
+    let s3 = s3_server().await;
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for seed in 0..3 {
+        let photo = sentinel_photos::testing::jpeg(640, 480, 11 + seed, None, 80);
+        let res = app.post_multipart(&sample(), vec![photo]).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let body: serde_json::Value = res.json().await.unwrap();
+        let url = body["photos"][0].as_str().unwrap();
+        ids.push(url.rsplit('/').next().unwrap().to_owned());
+    }
+    let run = |extra: &[&str]| {
+        Command::new(crate::cli::BIN)
+            .args(["migrate-photos", "--to", "s3://city-photos/moved", "--data"])
+            .arg(app.dir.path())
+            .args(extra)
+            .env("AWS_ENDPOINT_URL", &s3.endpoint)
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("SENTINEL_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--verify"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("3 photos: 3 copied, 0 already there, 0 failed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("verified: all 3 photos"), "{stdout}");
+    let moved =
+        ObjectBlobs::with_options("s3://city-photos/moved", &options(&s3.endpoint)).unwrap();
+    let folder = sentinel_store::PhotoFolder::open(app.dir.path().join("photos")).unwrap();
+    for id in &ids {
+        assert_eq!(moved.get(id).await.unwrap(), folder.read(id).unwrap());
+    }
+    // Again: nothing left to copy.
+    let out = run(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("0 copied, 3 already there"), "{stdout}");
+    // A new photo damaged in the folder is not copied; the command says so and fails.
+    let photo = sentinel_photos::testing::jpeg(640, 480, 99, None, 80);
+    let res = app.post_multipart(&sample(), vec![photo]).await;
+    let body: serde_json::Value = res.json().await.unwrap();
+    let damaged = body["photos"][0]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    std::fs::write(folder.path(&damaged).unwrap(), b"not the photo").unwrap();
+    let out = run(&[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("damaged"), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("4 photos: 0 copied, 3 already there, 1 failed")
+    );
+    assert!(!moved.has(&damaged).await.unwrap());
+}
