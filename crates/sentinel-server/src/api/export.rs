@@ -225,7 +225,8 @@ impl Writer {
             }
             Format::GeoJson => {
                 for r in reports {
-                    if self.rows > 0 || out.len() > 1 && !out.ends_with(b"[") {
+                    // Every feature but the document's first follows a comma.
+                    if self.rows > 0 {
                         out.push(b',');
                     }
                     let c = cells(r, &name(&r.category), self.contact);
