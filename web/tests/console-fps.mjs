@@ -7,7 +7,11 @@ import { chromium } from 'playwright-core';
 const base = process.env.BASE_URL;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  // CHROMIUM_GL picks the renderer: unset, SwiftShader (Chromium's own, with
+  // --disable-gpu); "mesa", ANGLE on the system's OpenGL (Mesa's llvmpipe without a
+  // GPU, or the GPU's driver when there is one).
+  args: ['--headless', '--no-sandbox', '--disable-background-networking',
+    ...(process.env.CHROMIUM_GL === 'mesa' ? ['--use-gl=angle', '--use-angle=gl-egl', '--ozone-platform=headless', '--ignore-gpu-blocklist'] : ['--disable-gpu'])],
 });
 
 async function measure(width, height, zoom, bare = false) {
@@ -53,7 +57,12 @@ async function measure(width, height, zoom, bare = false) {
   await done;
   const frames = events.filter((e) => e.name === 'DrawFrame').length;
   const features = await page.evaluate(() => window.consoleMap.queryRenderedFeatures().length);
-  console.log(`MEASURE console pan ${width}x${height} zoom ${zoom}${bare ? ' (background only)' : ''}: ${(frames / seconds).toFixed(1)} fps (${frames} DrawFrame events in ${seconds.toFixed(1)} s, ${features} rendered features)`);
+  const renderer = await page.evaluate(() => {
+    const gl = window.consoleMap.painter.context.gl;
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    return info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
+  });
+  console.log(`MEASURE console pan ${width}x${height} zoom ${zoom}${bare ? ' (background only)' : ''}: ${(frames / seconds).toFixed(1)} fps (${frames} DrawFrame events in ${seconds.toFixed(1)} s, ${features} rendered features; ${renderer})`);
   await context.close();
 }
 

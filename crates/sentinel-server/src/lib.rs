@@ -14,6 +14,7 @@ mod metrics;
 mod open311;
 mod openapi;
 mod ratelimit;
+mod tls;
 pub mod views;
 mod web;
 

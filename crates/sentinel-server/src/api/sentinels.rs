@@ -64,8 +64,7 @@ impl CodeSender for WebhookSender {
     fn send<'a>(&'a self, to: &'a str, code: &'a str) -> Sending<'a> {
         Box::pin(async move {
             use http_body_util::Full;
-            let https = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_webpki_roots()
+            let https = crate::tls::connector()?
                 .https_or_http()
                 .enable_http1()
                 .build();

@@ -58,8 +58,7 @@ async fn fetch(s: &AppState, raw: &str) -> Result<Bytes, String> {
     let mut http = HttpConnector::new_with_resolver(pinned);
     http.enforce_http(false);
     http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_webpki_roots()
+    let https = crate::tls::connector()?
         .https_or_http()
         .enable_http1()
         .wrap_connector(http);
