@@ -247,6 +247,12 @@ async function buildMap() {
   map.addLayer({ id: 'hotspot-line', type: 'line', source: 'hotspots', filter: ['==', ['get', 'emerging'], true], layout: { visibility: visibility('hotspots', false) },
     paint: { 'line-color': '#b3261e', 'line-width': 2.5 } });
   if (isVisible('hotspots', false)) loadHotspots();
+  let hotspotRes = hotspotResolution(map.getZoom());
+  map.on('zoomend', () => {
+    const res = hotspotResolution(map.getZoom());
+    if (res !== hotspotRes && isVisible('hotspots', false)) loadHotspots();
+    hotspotRes = res;
+  });
   map.on('click', 'hotspot-fill', (e) => {
     const p = e.features[0].properties;
     new maplibregl.Popup().setLngLat(e.lngLat).setText(`${p.count} · ${t('legend.emerging')}: ${p.emerging ? '✓' : '–'}${p.p_adjusted ? ` (p=${Number(p.p_adjusted).toFixed(4)})` : ''}`).addTo(map);
@@ -281,16 +287,26 @@ async function buildMap() {
 
 // ---- hotspots ----
 
-let hotspotsLoaded = 0;
+// The hexagon size follows the zoom: city-wide cells when zoomed out, street
+// blocks when zoomed in.
+const hotspotResolution = (zoom) => (zoom < 9 ? 6 : zoom < 11 ? 7 : zoom < 13 ? 8 : 9);
+const hotspotsLoaded = new Map(); // resolution -> when
+const hotspotData = new Map(); // resolution -> GeoJSON
 async function loadHotspots() {
-  // At most once every ten minutes: the analysis moves slowly.
-  if (Date.now() - hotspotsLoaded < 600_000) return;
-  hotspotsLoaded = Date.now();
+  if (!map) return;
+  const res = hotspotResolution(map.getZoom());
+  // Each size at most once every ten minutes: the analysis moves slowly.
+  if (Date.now() - (hotspotsLoaded.get(res) || 0) < 600_000) {
+    if (hotspotData.has(res)) map.getSource('hotspots')?.setData(hotspotData.get(res));
+    return;
+  }
+  hotspotsLoaded.set(res, Date.now());
   try {
-    const geo = await api('/api/v1/analysis/hotspots?resolution=8');
-    map?.getSource('hotspots')?.setData(geo);
+    const geo = await api(`/api/v1/analysis/hotspots?resolution=${res}`);
+    hotspotData.set(res, geo);
+    if (hotspotResolution(map.getZoom()) === res) map.getSource('hotspots')?.setData(geo);
   } catch (e) {
-    hotspotsLoaded = 0;
+    hotspotsLoaded.delete(res);
     toast(t('a.failed', { why: e.message }));
   }
 }
