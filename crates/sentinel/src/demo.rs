@@ -6,10 +6,10 @@
 //! daily rhythm, hotspots, a real decline in some categories, and every lifecycle
 //! stage with deadlines met and missed. The same seed gives the same city.
 
+use crate::progress::bar;
 use anyhow::{Result, anyhow};
 use futures_util::StreamExt;
 use geo::{Area, BooleanOps, BoundingRect, Coord, MultiPolygon, Rect};
-use indicatif::{ProgressBar, ProgressStyle};
 use sentinel_core::SentinelGroup;
 use sentinel_core::calendar::{DueChange, WorkCalendar, due_after, due_at_submission};
 use sentinel_core::lifecycle::LifecyclePolicy;
@@ -102,16 +102,6 @@ impl Rng {
         let (u, v) = (self.unit().max(1e-12), self.unit());
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
-}
-
-fn bar(len: u64, what: &str) -> ProgressBar {
-    let pb = ProgressBar::new(len);
-    pb.set_style(
-        ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    pb.set_message(what.to_owned());
-    pb
 }
 
 /// Builds the demo city into `store` unless it already has data.

@@ -3,6 +3,7 @@
 
 mod demo;
 mod migrate;
+mod progress;
 mod stats;
 
 use anyhow::{Context, Result, bail};
@@ -108,15 +109,8 @@ struct ServeArgs {
     /// HTTP); by default the `photos/` folder in the data folder.
     #[arg(long, env = "SENTINEL_BLOBS")]
     blobs: Option<String>,
-    /// The city's offset from UTC in hours: analysis counts days, weeks and months
-    /// in it (China: 8, all year).
-    #[arg(
-        long,
-        env = "SENTINEL_UTC_OFFSET",
-        default_value_t = 8,
-        allow_hyphen_values = true
-    )]
-    utc_offset: i8,
+    #[command(flatten)]
+    offset: progress::OffsetArg,
 }
 
 #[derive(Args, Clone)]
@@ -414,8 +408,7 @@ async fn serve(args: ServeArgs, store: Arc<SqliteStore>, demo: bool) -> Result<(
             .collect(),
         media_fetch_allow_private: args.open311_fetch_media_allow_private,
         base_map,
-        utc_offset: time::UtcOffset::from_hms(args.utc_offset, 0, 0)
-            .context("--utc-offset must be between -25 and 25 hours")?,
+        utc_offset: args.offset.offset()?,
         ..Config::default()
     };
     let mut state = AppState::new(store, photos, config);

@@ -3,10 +3,10 @@
 //! every photo checked against its id (the SHA-256 of its bytes) on the way and,
 //! with `--verify`, read back and checked again at the end.
 
+use crate::progress::bar;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use futures_util::StreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
 use sentinel_store::{Blobs, ObjectBlobs, PhotoFolder, Store};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -35,17 +35,6 @@ fn hex_sha256(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-fn bar(total: u64, what: &str) -> ProgressBar {
-    let pb = ProgressBar::new(total);
-    pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-    pb.set_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    pb.set_message(what.to_owned());
-    pb
 }
 
 /// Every photo id, in order.

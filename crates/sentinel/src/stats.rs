@@ -1,9 +1,9 @@
 //! `sentinel stats` (the trend table in the terminal, as CSV or JSON) and
 //! `sentinel export` (any filtered set of reports to a file, with progress).
 
+use crate::progress::counter;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use sentinel_analysis::{GroupBy, Period, PeriodKind, Trends};
 use sentinel_core::{Catalog, Status};
 use sentinel_server::api::export::{Format, Pages, Writer};
@@ -45,14 +45,8 @@ pub struct StatsArgs {
     /// table, csv or json.
     #[arg(long, value_enum, default_value = "table")]
     format: StatsFormat,
-    /// The city's UTC offset in hours (as `serve --utc-offset`).
-    #[arg(
-        long,
-        env = "SENTINEL_UTC_OFFSET",
-        default_value_t = 8,
-        allow_hyphen_values = true
-    )]
-    utc_offset: i8,
+    #[command(flatten)]
+    offset: crate::progress::OffsetArg,
 }
 
 #[derive(Args)]
@@ -90,20 +84,9 @@ async fn catalog(store: &dyn Store) -> Result<Catalog> {
     })
 }
 
-fn counter(what: &str) -> ProgressBar {
-    let pb = ProgressBar::new_spinner();
-    pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-    pb.set_style(
-        ProgressStyle::with_template("{spinner} {msg} {pos} rows ({per_sec}, {elapsed})")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    pb.set_message(what.to_owned());
-    pb
-}
-
 /// `sentinel stats`.
 pub async fn stats(args: StatsArgs) -> Result<()> {
-    let offset = time::UtcOffset::from_hms(args.utc_offset, 0, 0).context("--utc-offset")?;
+    let offset = args.offset.offset()?;
     let group = GroupBy::parse(&args.group_by, args.level.as_deref())?;
     let kind: PeriodKind = args.period.parse()?;
     let period = match &args.at {
