@@ -9,7 +9,9 @@
 
 mod blobs;
 mod live;
+pub mod pg;
 mod photos;
+pub mod sql;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -56,12 +58,6 @@ pub enum StoreError {
     /// The store is shutting down or its writer died.
     #[error("storage is unavailable")]
     Unavailable,
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Database(e.to_string())
-    }
 }
 
 /// Shorthand.

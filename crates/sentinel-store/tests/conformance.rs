@@ -1,5 +1,5 @@
-//! The storage conformance suite: every backend must pass it unchanged. Today it
-//! runs against SQLite; the PostgreSQL backend will plug into `backends()`.
+//! The storage conformance suite: every backend must pass it unchanged, SQLite
+//! and PostgreSQL alike (see `backends()`).
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -15,16 +15,38 @@ use time::OffsetDateTime;
 
 struct Backend {
     store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
+    name: &'static str,
+    _dir: Option<tempfile::TempDir>,
+    _db: Option<sentinel_store::pg::ScratchDatabase>,
 }
 
+/// SQLite always; PostgreSQL too when `SENTINEL_TEST_POSTGRES` names a cluster
+/// (a superuser's URL), as `scripts/test` does.
 fn backends() -> Vec<Backend> {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
-    vec![Backend {
+    let mut out = vec![Backend {
         store: Arc::new(store),
-        _dir: dir,
-    }]
+        name: "sqlite",
+        _dir: Some(dir),
+        _db: None,
+    }];
+    match std::env::var("SENTINEL_TEST_POSTGRES") {
+        Ok(admin) => {
+            let db = sentinel_store::pg::ScratchDatabase::create(&admin).unwrap();
+            let store = sentinel_store::sql::SqlStore::connect_postgres(&db.url).unwrap();
+            out.push(Backend {
+                store: Arc::new(store),
+                name: "postgres",
+                _dir: None,
+                _db: Some(db),
+            });
+        }
+        Err(_) => {
+            eprintln!("SENTINEL_TEST_POSTGRES is not set: the PostgreSQL backend is not tested")
+        }
+    }
+    out
 }
 
 fn now() -> OffsetDateTime {
@@ -100,6 +122,7 @@ fn act(report: ReportId, actor: Actor, action: Action) -> ActionRequest {
 #[tokio::test]
 async fn a_submitted_report_reads_back_whole_with_its_first_event() {
     for b in backends() {
+        eprintln!("backend {}", b.name);
         let r = created(&*b.store, submission("fire_lane_blocked")).await;
         assert_eq!(r.status, Status::Submitted);
         let by_id = b.store.report(&ReportKey::Id(r.id)).await.unwrap().unwrap();
@@ -124,6 +147,7 @@ async fn a_submitted_report_reads_back_whole_with_its_first_event() {
 #[tokio::test]
 async fn an_idempotency_key_replays_the_same_request_and_refuses_a_different_one() {
     for b in backends() {
+        eprintln!("backend {}", b.name);
         let with_key = |hash: &str| Submission {
             idempotency: Some(Idempotency {
                 key: "k-1".into(),
@@ -152,6 +176,7 @@ async fn an_idempotency_key_replays_the_same_request_and_refuses_a_different_one
 #[tokio::test]
 async fn concurrent_submissions_share_commits_and_all_land() {
     for b in backends() {
+        eprintln!("backend {}", b.name);
         let mut tasks = Vec::new();
         for i in 0..200 {
             let store = b.store.clone();
@@ -172,6 +197,7 @@ async fn concurrent_submissions_share_commits_and_all_land() {
 #[tokio::test]
 async fn the_full_lifecycle_is_recorded_and_replays_to_the_current_state() {
     for b in backends() {
+        eprintln!("backend {}", b.name);
         let s = &*b.store;
         let r = created(s, submission("pothole")).await;
         let d = staff(Role::Dispatcher, None);
@@ -228,6 +254,7 @@ async fn the_full_lifecycle_is_recorded_and_replays_to_the_current_state() {
 #[tokio::test]
 async fn a_refused_action_changes_nothing() {
     for b in backends() {
+        eprintln!("backend {}", b.name);
         let s = &*b.store;
         let r = created(s, submission("pothole")).await;
         let err = s
@@ -256,6 +283,7 @@ async fn a_refused_action_changes_nothing() {
 #[tokio::test]
 async fn merging_moves_supporters_and_refuses_bad_targets() {
     for b in backends() {
+        eprintln!("backend {}", b.name);
         let s = &*b.store;
         let keep = created(s, submission("pothole")).await;
         let dup = created(s, submission("pothole")).await;
@@ -296,6 +324,7 @@ async fn merging_moves_supporters_and_refuses_bad_targets() {
 #[tokio::test]
 async fn listing_is_newest_first_filtered_and_pages_by_keyset() {
     for b in backends() {
+        eprintln!("backend {}", b.name);
         let s = &*b.store;
         for i in 0..25 {
             let mut sub = submission(if i % 5 == 0 { "gas_leak" } else { "pothole" });
@@ -342,6 +371,7 @@ async fn listing_is_newest_first_filtered_and_pages_by_keyset() {
 #[tokio::test]
 async fn users_tokens_and_sessions_respect_revocation_expiry_and_disabling() {
     for b in backends() {
+        eprintln!("backend {}", b.name);
         let s = &*b.store;
         let u = s
             .create_user("li", "$argon2id$fake", Role::Officer, Some("fire"), now())
@@ -398,6 +428,7 @@ async fn users_tokens_and_sessions_respect_revocation_expiry_and_disabling() {
 #[tokio::test]
 async fn jurisdictions_import_all_or_nothing_and_update_by_code() {
     for b in backends() {
+        eprintln!("backend {}", b.name);
         let s = &*b.store;
         let j = |code: &str, level: sentinel_geo::Level, parent: Option<&str>| NewJurisdiction {
             code: code.into(),
@@ -440,6 +471,7 @@ async fn jurisdictions_import_all_or_nothing_and_update_by_code() {
 #[tokio::test]
 async fn a_report_with_its_history_lands_whole_or_not_at_all() {
     for b in backends() {
+        eprintln!("backend {}", b.name);
         let s = &*b.store;
         let d = staff(Role::Dispatcher, None);
         let o = staff(Role::Officer, Some("housing"));
@@ -489,6 +521,7 @@ fn rider(handle: &str, phone: Option<&str>, email: Option<&str>) -> sentinel_cor
 async fn sentinels_sign_in_by_phone_or_email_and_join_groups_through_an_admin() {
     use sentinel_core::{MembershipStatus, SentinelGroup};
     for b in backends() {
+        eprintln!("backend {}", b.name);
         let s = &*b.store;
         s.create_sentinels(
             vec![
@@ -600,6 +633,7 @@ async fn sentinels_sign_in_by_phone_or_email_and_join_groups_through_an_admin() 
 #[tokio::test]
 async fn open311_clients_are_found_by_key_until_revoked_and_tokens_name_reports() {
     for b in backends() {
+        eprintln!("backend {}", b.name);
         let s = &*b.store;
         let c = s
             .create_open311_client("fixmystreet", "hash-k1", now())
@@ -640,6 +674,7 @@ async fn open311_clients_are_found_by_key_until_revoked_and_tokens_name_reports(
 #[tokio::test]
 async fn status_changes_feed_by_time_and_latest_notes_by_report() {
     for b in backends() {
+        eprintln!("backend {}", b.name);
         let s = &*b.store;
         let start = now() - time::Duration::seconds(1);
         let r = created(s, submission("pothole")).await;

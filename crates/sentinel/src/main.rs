@@ -15,7 +15,7 @@ use sentinel_server::auth::{
     Secret, check_password_strength, create_staff_user, hash_password, new_token, secret_hash,
 };
 use sentinel_server::{AppState, Config};
-use sentinel_store::sqlite::SqliteStore;
+use sentinel_store::sql::SqlStore;
 use sentinel_store::{PhotoFolder, Store};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -42,6 +42,10 @@ struct DataArg {
     /// Data folder: `sentinel.db` and `photos/`.
     #[arg(long, env = "SENTINEL_DATA", default_value = "./sentinel-data")]
     data: PathBuf,
+    /// The database: `postgres://user:password@host:port/db` for PostgreSQL (with
+    /// PostGIS) shared by several nodes; by default SQLite in the data folder.
+    #[arg(long, env = "SENTINEL_DATABASE")]
+    database: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -320,8 +324,25 @@ fn init_logging(filter: &str, format: &str) {
     }
 }
 
-fn open_store(data: &Path) -> Result<SqliteStore> {
-    SqliteStore::open(data).with_context(|| format!("opening the database in {}", data.display()))
+/// The SQLite file in the data folder.
+fn open_store(data: &Path) -> Result<SqlStore> {
+    SqlStore::open(data).with_context(|| format!("opening the database in {}", data.display()))
+}
+
+/// The database the arguments name: PostgreSQL with `--database`, else SQLite.
+fn open_database(data: &DataArg) -> Result<SqlStore> {
+    match data.database.as_deref().map(str::trim) {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(SqlStore::connect_postgres(url)?)
+        }
+        Some(other) if !other.is_empty() => {
+            let scheme = other.split("://").next().unwrap_or(other);
+            bail!(
+                "--database takes a postgres:// URL (got a {scheme:?} one); leave it out for SQLite in the data folder"
+            )
+        }
+        _ => open_store(&data.data),
+    }
 }
 
 fn read_password() -> Result<Secret> {
@@ -371,7 +392,7 @@ fn base_map(args: &ServeArgs) -> Result<sentinel_server::BaseMap> {
 }
 
 /// Serves until a signal; `demo` adds the demo banner once the port is known.
-async fn serve(args: ServeArgs, store: Arc<SqliteStore>, demo: bool) -> Result<()> {
+async fn serve(args: ServeArgs, store: Arc<SqlStore>, demo: bool) -> Result<()> {
     let photos: Arc<dyn sentinel_store::Blobs> = match args.blobs.as_deref().map(str::trim) {
         Some(url) if !url.is_empty() => {
             let b = sentinel_store::ObjectBlobs::from_env(url)?;
@@ -526,18 +547,21 @@ fn parse_role(role: &str) -> Result<Role> {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
-            let store = Arc::new(open_store(&args.data.data)?);
+            let store = Arc::new(open_database(&args.data)?);
             serve(args, store, false).await
         }
         Command::Demo(args) => {
-            let store = Arc::new(open_store(&args.serve.data.data)?);
+            let store = Arc::new(open_database(&args.serve.data)?);
             demo::prepare(store.clone(), args.seed, args.scale).await?;
             tokio::spawn(demo::simulate_trackers(store.clone(), args.seed));
             serve(args.serve, store, true).await
         }
         Command::Migrate(d) => {
-            open_store(&d.data)?;
-            println!("database in {} is up to date", d.data.display());
+            open_database(&d)?;
+            match &d.database {
+                Some(_) => println!("the PostgreSQL database is up to date"),
+                None => println!("database in {} is up to date", d.data.display()),
+            }
             Ok(())
         }
         Command::User(cmd) => user_command(cmd).await,
@@ -559,7 +583,7 @@ async fn user_command(cmd: UserCommand) -> Result<()> {
         } => {
             let role = parse_role(&role)?;
             let password = read_password()?;
-            let store = open_store(&data.data)?;
+            let store = open_database(&data)?;
             let user = create_staff_user(
                 &store,
                 &Catalog::builtin(),
@@ -573,7 +597,7 @@ async fn user_command(cmd: UserCommand) -> Result<()> {
             println!("added {} ({})", user.name, user.role);
         }
         UserCommand::List(data) => {
-            let store = open_store(&data.data)?;
+            let store = open_database(&data)?;
             println!(
                 "{:<24} {:<11} {:<18} {:<9} created",
                 "name", "role", "department", "state"
@@ -591,7 +615,7 @@ async fn user_command(cmd: UserCommand) -> Result<()> {
             }
         }
         UserCommand::Disable { name, data } => {
-            open_store(&data.data)?
+            open_database(&data)?
                 .disable_user(&name)
                 .await
                 .with_context(|| format!("disabling {name}"))?;
@@ -601,7 +625,7 @@ async fn user_command(cmd: UserCommand) -> Result<()> {
             let password = read_password()?;
             check_password_strength(&password).map_err(|e| anyhow::anyhow!(e))?;
             let hash = hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
-            open_store(&data.data)?
+            open_database(&data)?
                 .set_password(&name, &hash)
                 .await
                 .with_context(|| format!("setting the password of {name}"))?;
@@ -620,7 +644,7 @@ async fn token_command(cmd: TokenCommand) -> Result<()> {
             expires_days,
             data,
         } => {
-            let store = open_store(&data.data)?;
+            let store = open_database(&data)?;
             if let Some(app) = open311 {
                 let app = app.trim();
                 if app.is_empty() {
@@ -663,7 +687,7 @@ async fn token_command(cmd: TokenCommand) -> Result<()> {
             println!("{}", token.expose());
         }
         TokenCommand::List { user, data } => {
-            let store = open_store(&data.data)?;
+            let store = open_database(&data)?;
             println!(
                 "{:<5} {:<20} {:<16} {:<26} state",
                 "id", "user", "label", "created"
@@ -700,7 +724,7 @@ async fn token_command(cmd: TokenCommand) -> Result<()> {
             }
         }
         TokenCommand::Revoke { id, open311, data } => {
-            let store = open_store(&data.data)?;
+            let store = open_database(&data)?;
             if let Some(app) = open311 {
                 store
                     .revoke_open311_client(&app, OffsetDateTime::now_utc())
@@ -750,7 +774,7 @@ async fn import_command(cmd: ImportCommand) -> Result<()> {
             let source =
                 sentinel_server::geography::LayerSource::open(&file, &lat_field, &lon_field)
                     .map_err(|e| anyhow::anyhow!("{e}; nothing was imported"))?;
-            let store = open_store(&data.data)?;
+            let store = open_database(&data)?;
             let started = std::time::Instant::now();
             let n = sentinel_server::geography::import_layer(&store, source, how)
                 .await
@@ -766,7 +790,7 @@ async fn import_command(cmd: ImportCommand) -> Result<()> {
             let year = sentinel_core::calendar::WorkCalendar::default()
                 .add_year(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
-            open_store(&data.data)?
+            open_database(&data)?
                 .save_calendar_year(year, text, OffsetDateTime::now_utc())
                 .await?;
             println!(
@@ -777,7 +801,7 @@ async fn import_command(cmd: ImportCommand) -> Result<()> {
         ImportCommand::Config { file, data } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let store = open_store(&data.data)?;
+            let store = open_database(&data)?;
             let (version, c) =
                 sentinel_server::geography::save_config(&store, &text, "command line")
                     .await
@@ -809,7 +833,7 @@ async fn import_command(cmd: ImportCommand) -> Result<()> {
             };
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let store = open_store(&data.data)?;
+            let store = open_database(&data)?;
             let n = sentinel_server::geography::import_jurisdictions(&store, &text, &opts)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;

@@ -5,7 +5,7 @@ use reqwest::{Client, Response, StatusCode};
 use sentinel_core::{Catalog, Role};
 use sentinel_server::auth::{Secret, create_staff_user, new_token, secret_hash};
 use sentinel_server::{AppState, Config};
-use sentinel_store::sqlite::SqliteStore;
+use sentinel_store::sql::SqlStore;
 use sentinel_store::{PhotoFolder, Store};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -14,10 +14,29 @@ use time::OffsetDateTime;
 pub struct TestApp {
     pub base: String,
     pub client: Client,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<SqlStore>,
     pub dir: tempfile::TempDir,
     pub state: AppState,
     _shutdown: tokio::sync::oneshot::Sender<()>,
+    /// Dropped last: the server's connections go with the database.
+    _db: Option<sentinel_store::pg::ScratchDatabase>,
+}
+
+/// The store a test server runs on: SQLite in `dir`, or a fresh PostgreSQL
+/// database when `SENTINEL_TEST_BACKEND=postgres` (with `SENTINEL_TEST_POSTGRES`
+/// naming the cluster), as the second pass of `scripts/test` sets.
+pub fn test_store(
+    dir: &std::path::Path,
+) -> (Arc<SqlStore>, Option<sentinel_store::pg::ScratchDatabase>) {
+    if std::env::var("SENTINEL_TEST_BACKEND").as_deref() == Ok("postgres") {
+        let admin = std::env::var("SENTINEL_TEST_POSTGRES")
+            .expect("SENTINEL_TEST_BACKEND=postgres needs SENTINEL_TEST_POSTGRES");
+        let db = sentinel_store::pg::ScratchDatabase::create(&admin).expect("a scratch database");
+        let store = SqlStore::connect_postgres(&db.url).expect("PostgreSQL store");
+        (Arc::new(store), Some(db))
+    } else {
+        (Arc::new(SqlStore::open(dir).expect("store")), None)
+    }
 }
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -62,7 +81,7 @@ impl TestApp {
         blobs: Option<Arc<dyn sentinel_store::Blobs>>,
     ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
+        let (store, db) = test_store(dir.path());
         let photos: Arc<dyn sentinel_store::Blobs> = match blobs {
             Some(b) => b,
             None => Arc::new(PhotoFolder::open(dir.path().join("photos")).expect("photos")),
@@ -89,6 +108,7 @@ impl TestApp {
             dir,
             state,
             _shutdown: tx,
+            _db: db,
         }
     }
 

@@ -1,10 +1,10 @@
 //! Statements for units, dispatches, the change feed and the map's report points.
 
-use super::queries::{from_ms, ms, parse};
+use super::queries::{feed, from_ms, ms, parse};
+use super::{Conn, Row, SqlError, args};
 use crate::{
     DispatchRequest, DispatchesOf, FeedEntry, FeedItem, FeedPage, ReportPoint, Result, StoreError,
 };
-use rusqlite::{Connection, OptionalExtension, Row, params};
 use sentinel_core::dispatch::{check_assignable, check_duty_change, check_step};
 use sentinel_core::{
     Dispatch, DispatchStep, Fix, NewUnit, Priority, ReportId, Role, Status, StepRecord, Unit,
@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 const UNIT_COLUMNS: &str = "id, callsign, kind, tracker_id, user_name, department, status, \
      lat, lon, accuracy_m, speed_mps, bearing, position_at, dispatch_id, updated_at";
 
-fn unit_from_row(r: &Row<'_>) -> rusqlite::Result<Unit> {
+fn unit_from_row(r: &Row<'_>) -> Result<Unit> {
     let lat: Option<f64> = r.get(7)?;
     let lon: Option<f64> = r.get(8)?;
     let at: Option<i64> = r.get(12)?;
@@ -45,27 +45,19 @@ fn unit_from_row(r: &Row<'_>) -> rusqlite::Result<Unit> {
     })
 }
 
-fn feed(conn: &Connection, kind: &str, reference: i64, now: OffsetDateTime) -> Result<()> {
-    conn.prepare_cached("INSERT INTO feed (kind, ref, at) VALUES (?1, ?2, ?3)")?
-        .execute(params![kind, reference, ms(now)])?;
-    Ok(())
-}
-
 pub(crate) fn insert_units(
-    conn: &Connection,
+    conn: &dyn Conn,
     units: &[NewUnit],
     now: OffsetDateTime,
 ) -> Result<Vec<Unit>> {
     let mut out = Vec::with_capacity(units.len());
     for u in units {
         let p = u.position.as_ref();
-        let done = conn
-            .prepare_cached(
-                "INSERT INTO units (callsign, kind, tracker_id, user_name, department, status, \
-                 lat, lon, accuracy_m, speed_mps, bearing, position_at, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
-            )?
-            .execute(params![
+        let done = conn.insert(
+            "INSERT INTO units (callsign, kind, tracker_id, user_name, department, status, \
+             lat, lon, accuracy_m, speed_mps, bearing, position_at, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13) RETURNING id",
+            args![
                 u.callsign,
                 u.kind,
                 u.tracker_id,
@@ -79,74 +71,70 @@ pub(crate) fn insert_units(
                 p.and_then(|f| f.bearing),
                 p.map(|f| ms(f.at)),
                 ms(now),
-            ]);
-        match done {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
+            ],
+        );
+        let id = match done {
+            Err(SqlError::Constraint(_)) => {
                 return Err(StoreError::AlreadyExists(format!(
                     "a unit with callsign {} or its tracker id",
                     u.callsign
                 )));
             }
-            other => {
-                other?;
-            }
-        }
-        let id = conn.last_insert_rowid();
+            other => other?,
+        };
         feed(conn, "unit", id, now)?;
         out.push(unit(conn, id)?.ok_or(StoreError::NotFound)?);
     }
     Ok(out)
 }
 
-pub(crate) fn unit(conn: &Connection, id: i64) -> Result<Option<Unit>> {
-    Ok(conn
-        .prepare_cached(&format!("SELECT {UNIT_COLUMNS} FROM units WHERE id = ?1"))?
-        .query_row([id], unit_from_row)
-        .optional()?)
+pub(crate) fn unit(conn: &dyn Conn, id: i64) -> Result<Option<Unit>> {
+    conn.opt(
+        &format!("SELECT {UNIT_COLUMNS} FROM units WHERE id = ?1"),
+        args![id],
+        unit_from_row,
+    )
 }
 
-pub(crate) fn unit_where(conn: &Connection, column: &str, value: &str) -> Result<Option<Unit>> {
+pub(crate) fn unit_where(conn: &dyn Conn, column: &str, value: &str) -> Result<Option<Unit>> {
     debug_assert!(matches!(column, "tracker_id" | "user_name"));
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {UNIT_COLUMNS} FROM units WHERE {column} = ?1 ORDER BY id LIMIT 1"
-        ))?
-        .query_row([value], unit_from_row)
-        .optional()?)
+    conn.opt(
+        &format!("SELECT {UNIT_COLUMNS} FROM units WHERE {column} = ?1 ORDER BY id LIMIT 1"),
+        args![value],
+        unit_from_row,
+    )
 }
 
-pub(crate) fn units(conn: &Connection) -> Result<Vec<Unit>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {UNIT_COLUMNS} FROM units ORDER BY callsign"
-    ))?;
-    let rows = stmt.query_map([], unit_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(crate) fn units(conn: &dyn Conn) -> Result<Vec<Unit>> {
+    conn.all(
+        &format!("SELECT {UNIT_COLUMNS} FROM units ORDER BY callsign"),
+        args![],
+        unit_from_row,
+    )
 }
 
 pub(crate) fn record_positions(
-    conn: &Connection,
+    conn: &dyn Conn,
     id: i64,
     fixes: &[Fix],
     now: OffsetDateTime,
 ) -> Result<Unit> {
     let current = unit(conn, id)?.ok_or(StoreError::NotFound)?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO unit_positions (unit_id, at, lat, lon, accuracy_m, speed_mps, bearing, received_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
     for f in fixes {
-        insert.execute(params![
-            id,
-            ms(f.at),
-            f.point.lat(),
-            f.point.lon(),
-            f.accuracy_m,
-            f.speed_mps,
-            f.bearing,
-            ms(now)
-        ])?;
+        conn.execute(
+            "INSERT INTO unit_positions (unit_id, at, lat, lon, accuracy_m, speed_mps, bearing, received_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            args![
+                id,
+                ms(f.at),
+                f.point.lat(),
+                f.point.lon(),
+                f.accuracy_m,
+                f.speed_mps,
+                f.bearing,
+                ms(now)
+            ],
+        )?;
     }
     let mut in_order: Vec<&Fix> = fixes.iter().collect();
     in_order.sort_by_key(|f| f.at);
@@ -157,27 +145,27 @@ pub(crate) fn record_positions(
     if let Some(f) = newest
         && current.position.is_none_or(|p| f.at > p.at)
     {
-        conn.prepare_cached(
+        conn.execute(
             "UPDATE units SET lat = ?2, lon = ?3, accuracy_m = ?4, speed_mps = ?5, bearing = ?6, \
              position_at = ?7, updated_at = ?8 WHERE id = ?1",
-        )?
-        .execute(params![
-            id,
-            f.point.lat(),
-            f.point.lon(),
-            f.accuracy_m,
-            f.speed_mps,
-            f.bearing,
-            ms(f.at),
-            ms(now)
-        ])?;
+            args![
+                id,
+                f.point.lat(),
+                f.point.lon(),
+                f.accuracy_m,
+                f.speed_mps,
+                f.bearing,
+                ms(f.at),
+                ms(now)
+            ],
+        )?;
         feed(conn, "unit", id, now)?;
     }
     unit(conn, id)?.ok_or(StoreError::NotFound)
 }
 
 pub(crate) fn set_duty(
-    conn: &Connection,
+    conn: &dyn Conn,
     id: i64,
     to: UnitStatus,
     now: OffsetDateTime,
@@ -185,23 +173,25 @@ pub(crate) fn set_duty(
     let u = unit(conn, id)?.ok_or(StoreError::NotFound)?;
     check_duty_change(&u.callsign, u.status, to)?;
     if u.status != to {
-        conn.prepare_cached("UPDATE units SET status = ?2, updated_at = ?3 WHERE id = ?1")?
-            .execute(params![id, to.as_str(), ms(now)])?;
+        conn.execute(
+            "UPDATE units SET status = ?2, updated_at = ?3 WHERE id = ?1",
+            args![id, to.as_str(), ms(now)],
+        )?;
         feed(conn, "unit", id, now)?;
     }
     unit(conn, id)?.ok_or(StoreError::NotFound)
 }
 
-fn report_code_and_status(conn: &Connection, id: ReportId) -> Result<(String, Status)> {
-    conn.prepare_cached("SELECT tracking_code, status FROM reports WHERE id = ?1")?
-        .query_row([id.0], |r| {
-            Ok((r.get::<_, String>(0)?, parse::<Status>(1, r.get(1)?)?))
-        })
-        .optional()?
-        .ok_or(StoreError::NotFound)
+fn report_code_and_status(conn: &dyn Conn, id: ReportId) -> Result<(String, Status)> {
+    conn.opt(
+        "SELECT tracking_code, status FROM reports WHERE id = ?1",
+        args![id.0],
+        |r| Ok((r.get::<String>(0)?, parse::<Status>(1, r.get(1)?)?)),
+    )?
+    .ok_or(StoreError::NotFound)
 }
 
-pub(crate) fn dispatch(conn: &Connection, req: &DispatchRequest) -> Result<Dispatch> {
+pub(crate) fn dispatch(conn: &dyn Conn, req: &DispatchRequest) -> Result<Dispatch> {
     let (_code, status) = report_code_and_status(conn, req.report)?;
     if !status.is_open() {
         return Err(StoreError::InvalidTarget(format!(
@@ -214,43 +204,37 @@ pub(crate) fn dispatch(conn: &Connection, req: &DispatchRequest) -> Result<Dispa
         None => None,
     };
     check_assignable(&u.callsign, u.status, engaged_on.as_deref())?;
-    conn.prepare_cached(
+    let id = conn.insert(
         "INSERT INTO dispatches (report_id, unit_id, step, distance_m, eta_s, created_at, updated_at) \
-         VALUES (?1, ?2, 'assigned', ?3, ?4, ?5, ?5)",
-    )?
-    .execute(params![req.report.0, req.unit, req.distance_m, req.eta_s, ms(req.now)])?;
-    let id = conn.last_insert_rowid();
+         VALUES (?1, ?2, 'assigned', ?3, ?4, ?5, ?5) RETURNING id",
+        args![req.report.0, req.unit, req.distance_m, req.eta_s, ms(req.now)],
+    )?;
     insert_step(conn, id, DispatchStep::Assigned, &req.by, req.now)?;
-    conn.prepare_cached(
+    conn.execute(
         "UPDATE units SET status = ?2, dispatch_id = ?3, updated_at = ?4 WHERE id = ?1",
-    )?
-    .execute(params![
-        req.unit,
-        UnitStatus::Dispatched.as_str(),
-        id,
-        ms(req.now)
-    ])?;
+        args![req.unit, UnitStatus::Dispatched.as_str(), id, ms(req.now)],
+    )?;
     feed(conn, "dispatch", id, req.now)?;
     feed(conn, "unit", req.unit, req.now)?;
     dispatch_by_id(conn, id)?.ok_or(StoreError::NotFound)
 }
 
 fn insert_step(
-    conn: &Connection,
+    conn: &dyn Conn,
     dispatch: i64,
     step: DispatchStep,
     actor: &str,
     now: OffsetDateTime,
 ) -> Result<()> {
-    conn.prepare_cached(
+    conn.execute(
         "INSERT INTO dispatch_steps (dispatch_id, step, at, actor) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![dispatch, step.as_str(), ms(now), actor])?;
+        args![dispatch, step.as_str(), ms(now), actor],
+    )?;
     Ok(())
 }
 
 pub(crate) fn dispatch_step(
-    conn: &Connection,
+    conn: &dyn Conn,
     id: i64,
     step: DispatchStep,
     user: &str,
@@ -261,17 +245,19 @@ pub(crate) fn dispatch_step(
     let u = unit(conn, d.unit)?.ok_or(StoreError::NotFound)?;
     let own = u.user.as_deref() == Some(user);
     check_step(d.step, step, role, own)?;
-    conn.prepare_cached("UPDATE dispatches SET step = ?2, updated_at = ?3 WHERE id = ?1")?
-        .execute(params![id, step.as_str(), ms(now)])?;
+    conn.execute(
+        "UPDATE dispatches SET step = ?2, updated_at = ?3 WHERE id = ?1",
+        args![id, step.as_str(), ms(now)],
+    )?;
     insert_step(conn, id, step, user, now)?;
     // The unit follows its current dispatch; a stale dispatch (the unit moved on)
     // changes nothing on the unit.
     if u.dispatch == Some(id) {
         let current = if step.is_final() { None } else { Some(id) };
-        conn.prepare_cached(
+        conn.execute(
             "UPDATE units SET status = ?2, dispatch_id = ?3, updated_at = ?4 WHERE id = ?1",
-        )?
-        .execute(params![u.id, step.unit_status().as_str(), current, ms(now)])?;
+            args![u.id, step.unit_status().as_str(), current, ms(now)],
+        )?;
         feed(conn, "unit", u.id, now)?;
     }
     feed(conn, "dispatch", id, now)?;
@@ -281,7 +267,7 @@ pub(crate) fn dispatch_step(
 const DISPATCH_SELECT: &str = "SELECT d.id, r.tracking_code, d.unit_id, u.callsign, d.step, d.distance_m, d.eta_s \
      FROM dispatches d JOIN reports r ON r.id = d.report_id JOIN units u ON u.id = d.unit_id";
 
-fn dispatch_from_row(r: &Row<'_>) -> rusqlite::Result<Dispatch> {
+fn dispatch_from_row(r: &Row<'_>) -> Result<Dispatch> {
     Ok(Dispatch {
         id: r.get(0)?,
         report: r.get(1)?,
@@ -294,48 +280,47 @@ fn dispatch_from_row(r: &Row<'_>) -> rusqlite::Result<Dispatch> {
     })
 }
 
-fn with_steps(conn: &Connection, mut d: Dispatch) -> Result<Dispatch> {
-    let mut stmt = conn.prepare_cached(
+fn with_steps(conn: &dyn Conn, mut d: Dispatch) -> Result<Dispatch> {
+    d.steps = conn.all(
         "SELECT step, at, actor FROM dispatch_steps WHERE dispatch_id = ?1 ORDER BY id",
-    )?;
-    d.steps = stmt
-        .query_map([d.id], |r| {
+        args![d.id],
+        |r| {
             Ok(StepRecord {
                 step: parse(0, r.get(0)?)?,
                 at: from_ms(r.get(1)?),
                 by: r.get(2)?,
             })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+        },
+    )?;
     Ok(d)
 }
 
-pub(crate) fn dispatch_by_id(conn: &Connection, id: i64) -> Result<Option<Dispatch>> {
-    let d = conn
-        .prepare_cached(&format!("{DISPATCH_SELECT} WHERE d.id = ?1"))?
-        .query_row([id], dispatch_from_row)
-        .optional()?;
+pub(crate) fn dispatch_by_id(conn: &dyn Conn, id: i64) -> Result<Option<Dispatch>> {
+    let d = conn.opt(
+        &format!("{DISPATCH_SELECT} WHERE d.id = ?1"),
+        args![id],
+        dispatch_from_row,
+    )?;
     d.map(|d| with_steps(conn, d)).transpose()
 }
 
-pub(crate) fn dispatches(conn: &Connection, of: DispatchesOf, limit: u32) -> Result<Vec<Dispatch>> {
+pub(crate) fn dispatches(conn: &dyn Conn, of: DispatchesOf, limit: u32) -> Result<Vec<Dispatch>> {
     let (clause, key) = match of {
         DispatchesOf::Report(r) => ("d.report_id", r.0),
         DispatchesOf::Unit(u) => ("d.unit_id", u),
     };
-    let mut stmt = conn.prepare_cached(&format!(
-        "{DISPATCH_SELECT} WHERE {clause} = ?1 ORDER BY d.id DESC LIMIT ?2"
-    ))?;
-    let rows: Vec<Dispatch> = stmt
-        .query_map(params![key, limit], dispatch_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+    let rows: Vec<Dispatch> = conn.all(
+        &format!("{DISPATCH_SELECT} WHERE {clause} = ?1 ORDER BY d.id DESC LIMIT ?2"),
+        args![key, limit],
+        dispatch_from_row,
+    )?;
     rows.into_iter().map(|d| with_steps(conn, d)).collect()
 }
 
 const POINT_COLUMNS: &str = "id, tracking_code, lat, lon, status, category, department, priority, \
      created_at, due_at, assignee";
 
-fn point_from_row(r: &Row<'_>) -> rusqlite::Result<ReportPoint> {
+fn point_from_row(r: &Row<'_>) -> Result<ReportPoint> {
     Ok(ReportPoint {
         id: r.get(0)?,
         code: r.get(1)?,
@@ -346,31 +331,29 @@ fn point_from_row(r: &Row<'_>) -> rusqlite::Result<ReportPoint> {
         department: r.get(6)?,
         priority: parse::<Priority>(7, r.get(7)?)?,
         created_at: from_ms(r.get(8)?),
-        due_at: r.get::<_, Option<i64>>(9)?.map(from_ms),
+        due_at: r.get::<Option<i64>>(9)?.map(from_ms),
         assignee: r.get(10)?,
     })
 }
 
-pub(crate) fn report_points(conn: &Connection, after: i64, limit: u32) -> Result<Vec<ReportPoint>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {POINT_COLUMNS} FROM reports WHERE id > ?1 ORDER BY id LIMIT ?2"
-    ))?;
-    let rows = stmt.query_map(params![after, limit], point_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(crate) fn report_points(conn: &dyn Conn, after: i64, limit: u32) -> Result<Vec<ReportPoint>> {
+    conn.all(
+        &format!("SELECT {POINT_COLUMNS} FROM reports WHERE id > ?1 ORDER BY id LIMIT ?2"),
+        args![after, limit],
+        point_from_row,
+    )
 }
 
-pub(crate) fn feed_since(conn: &Connection, after: i64, limit: u32) -> Result<FeedPage> {
+pub(crate) fn feed_since(conn: &dyn Conn, after: i64, limit: u32) -> Result<FeedPage> {
     // Reports are most of the feed: they come joined in the same read.
-    let mut stmt = conn.prepare_cached(
+    let rows: Vec<(i64, String, i64, i64, Option<ReportPoint>)> = conn.all(
         "SELECT f.seq, f.kind, f.ref, f.at, r.id, r.tracking_code, r.lat, r.lon, r.status, r.category, \
                 r.department, r.priority, r.created_at, r.due_at, r.assignee \
          FROM feed f LEFT JOIN reports r ON f.kind = 'report' AND r.id = f.ref \
          WHERE f.seq > ?1 ORDER BY f.seq LIMIT ?2",
-    )?;
-    let mut rows: Vec<(i64, String, i64, i64, Option<ReportPoint>)> = Vec::new();
-    let mut q = stmt.query(params![after, limit])?;
-    while let Some(r) = q.next()? {
-        let point = match r.get::<_, Option<i64>>(4)? {
+        args![after, limit],
+        |r| {
+        let point = match r.get::<Option<i64>>(4)? {
             Some(_) => Some(ReportPoint {
                 id: r.get(4)?,
                 code: r.get(5)?,
@@ -381,14 +364,15 @@ pub(crate) fn feed_since(conn: &Connection, after: i64, limit: u32) -> Result<Fe
                 department: r.get(10)?,
                 priority: parse::<Priority>(11, r.get(11)?)?,
                 created_at: from_ms(r.get(12)?),
-                due_at: r.get::<_, Option<i64>>(13)?.map(from_ms),
+                due_at: r.get::<Option<i64>>(13)?.map(from_ms),
                 assignee: r.get(14)?,
             }),
             None => None,
         };
-        rows.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, point));
-    }
-    drop(q);
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, point))
+        },
+    )?;
+    let mut rows = rows;
     let next = rows.last().map_or(after, |r| r.0);
     // Several changes to one thing in this window: keep the latest.
     let mut latest: HashMap<(String, i64), usize> = HashMap::new();
@@ -418,17 +402,15 @@ pub(crate) fn feed_since(conn: &Connection, after: i64, limit: u32) -> Result<Fe
     Ok(FeedPage { entries: out, next })
 }
 
-pub(crate) fn feed_head(conn: &Connection) -> Result<i64> {
-    Ok(conn
-        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM feed")?
-        .query_row([], |r| r.get(0))?)
+pub(crate) fn feed_head(conn: &dyn Conn) -> Result<i64> {
+    conn.one("SELECT COALESCE(MAX(seq), 0) FROM feed", args![], |r| {
+        r.get(0)
+    })
 }
 
-pub(crate) fn prune_feed(conn: &Connection, before: OffsetDateTime) -> Result<u64> {
-    let n = conn
-        .prepare_cached(
-            "DELETE FROM feed WHERE at < ?1 AND seq < (SELECT COALESCE(MAX(seq), 0) FROM feed)",
-        )?
-        .execute([ms(before)])?;
-    Ok(n as u64)
+pub(crate) fn prune_feed(conn: &dyn Conn, before: OffsetDateTime) -> Result<u64> {
+    Ok(conn.execute(
+        "DELETE FROM feed WHERE at < ?1 AND seq < (SELECT COALESCE(MAX(seq), 0) FROM feed)",
+        args![ms(before)],
+    )?)
 }

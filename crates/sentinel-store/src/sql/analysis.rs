@@ -1,18 +1,18 @@
 //! What analysis reads: each report's facts, folded from its row and its
 //! timeline in one pass over a page of ids.
 
+use super::{Conn, Row, args};
 use crate::Result;
-use rusqlite::{Connection, params};
 use sentinel_analysis::ReportFacts;
 
 /// Reports with their facts in id order after `after`, `limit` at a time.
-pub(crate) fn report_facts(conn: &Connection, after: i64, limit: u32) -> Result<Vec<ReportFacts>> {
-    let mut stmt = conn.prepare_cached(
+pub(crate) fn report_facts(conn: &dyn Conn, after: i64, limit: u32) -> Result<Vec<ReportFacts>> {
+    let mut out: Vec<ReportFacts> = conn.all(
         "SELECT id, created_at, category, department, jurisdiction, channel, status, lat, lon, rating \
          FROM reports WHERE id > ?1 ORDER BY id LIMIT ?2",
+        args![after, limit],
+        base,
     )?;
-    let rows = stmt.query_map(params![after, limit], base)?;
-    let mut out: Vec<ReportFacts> = rows.collect::<rusqlite::Result<_>>()?;
     let (Some(first), Some(last)) = (out.first().map(|r| r.id), out.last().map(|r| r.id)) else {
         return Ok(out);
     };
@@ -21,15 +21,16 @@ pub(crate) fn report_facts(conn: &Connection, after: i64, limit: u32) -> Result<
 }
 
 /// The facts of these reports (those that exist).
-pub(crate) fn report_facts_for(conn: &Connection, ids: &[i64]) -> Result<Vec<ReportFacts>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, created_at, category, department, jurisdiction, channel, status, lat, lon, rating \
-         FROM reports WHERE id = ?1",
-    )?;
+pub(crate) fn report_facts_for(conn: &dyn Conn, ids: &[i64]) -> Result<Vec<ReportFacts>> {
     let mut out = Vec::with_capacity(ids.len());
     for &id in ids {
-        if let Some(r) = stmt.query_map(params![id], base)?.next() {
-            let mut one = vec![r?];
+        if let Some(r) = conn.opt(
+            "SELECT id, created_at, category, department, jurisdiction, channel, status, lat, lon, rating \
+             FROM reports WHERE id = ?1",
+            args![id],
+            base,
+        )? {
+            let mut one = vec![r];
             fold_events(conn, &mut one, id, id)?;
             out.extend(one);
         }
@@ -37,7 +38,7 @@ pub(crate) fn report_facts_for(conn: &Connection, ids: &[i64]) -> Result<Vec<Rep
     Ok(out)
 }
 
-fn base(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportFacts> {
+fn base(r: &Row<'_>) -> Result<ReportFacts> {
     let status: String = r.get(6)?;
     Ok(ReportFacts {
         id: r.get(0)?,
@@ -49,7 +50,7 @@ fn base(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportFacts> {
         excluded: status == "merged" || status == "rejected",
         lat: r.get(7)?,
         lon: r.get(8)?,
-        rating: r.get::<_, Option<i64>>(9)?.map(|v| v.clamp(0, 5) as u8),
+        rating: r.get::<Option<i64>>(9)?.map(|v| v.clamp(0, 5) as u8),
         accepted_ms: None,
         accept_late: None,
         resolved_ms: None,
@@ -62,20 +63,20 @@ fn base(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportFacts> {
 /// Folds the timeline of the reports with ids in `[first, last]` into `rows`
 /// (sorted by id): the first 受理 and 办结 with whether each met its deadline,
 /// reopenings, and which department last sent the report back.
-fn fold_events(conn: &Connection, rows: &mut [ReportFacts], first: i64, last: i64) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT report_id, at, action, json_extract(data, '$.due.late'), \
-                json_extract(data, '$.department') \
+fn fold_events(conn: &dyn Conn, rows: &mut [ReportFacts], first: i64, last: i64) -> Result<()> {
+    let sql = format!(
+        "SELECT report_id, at, action, {}, {} \
          FROM events WHERE report_id BETWEEN ?1 AND ?2 \
            AND action IN ('accept', 'assign', 'return', 'resolve', 'reopen') \
          ORDER BY report_id, id",
-    )?;
-    let mut q = stmt.query(params![first, last])?;
+        conn.json_number("data", &["due", "late"]),
+        conn.json_text("data", &["department"]),
+    );
     let mut k = 0;
     // The department the report was with, as the timeline goes.
     let mut holder: Option<String> = None;
     let mut current = i64::MIN;
-    while let Some(e) = q.next()? {
+    conn.each(&sql, args![first, last], &mut |e| {
         let id: i64 = e.get(0)?;
         if id != current {
             current = id;
@@ -85,11 +86,11 @@ fn fold_events(conn: &Connection, rows: &mut [ReportFacts], first: i64, last: i6
             }
         }
         let Some(r) = rows.get_mut(k).filter(|r| r.id == id) else {
-            continue;
+            return Ok(());
         };
         let at: i64 = e.get(1)?;
         let action: String = e.get(2)?;
-        let late: Option<bool> = e.get::<_, Option<i64>>(3)?.map(|v| v != 0);
+        let late: Option<bool> = e.get::<Option<f64>>(3)?.map(|v| v != 0.0);
         match action.as_str() {
             "accept" if r.accepted_ms.is_none() => {
                 r.accepted_ms = Some(at);
@@ -104,6 +105,6 @@ fn fold_events(conn: &Connection, rows: &mut [ReportFacts], first: i64, last: i6
             "reopen" => r.reopened = true,
             _ => {}
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }

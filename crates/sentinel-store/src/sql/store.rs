@@ -1,14 +1,10 @@
-//! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, so
-//! a COMMIT returns only after the WAL is fsynced. All writes go through the
-//! group-commit writer thread; reads use a small pool of read-only connections
-//! that WAL lets run beside the writer.
+//! The [`Store`] for both SQL backends: the rules of every write (what an action
+//! does to a report, its events, the feed) live here once; a backend supplies
+//! connections. Writes go through the group-commit writers; reads run on a
+//! pooled connection off the async threads.
 
-mod analysis;
-mod patrol;
-mod queries;
-mod units;
-mod writer;
-
+use super::writer::{self, Job, Outcome, WriterStats};
+use super::{Conn, Dialect, analysis, args, patrol, queries, units};
 use crate::{
     AccessLogEntry, ActionRequest, DispatchRequest, DispatchesOf, FeedPage, IdempotentResponse,
     JurisdictionRecord, NewJurisdiction, Open311Client, PhotoRecord, ReportKey, ReportPoint,
@@ -16,150 +12,51 @@ use crate::{
     Supporter, TokenInfo, User,
 };
 use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use sentinel_core::lifecycle::{ReportState, decide};
 use sentinel_core::{
     Action, Dispatch, DispatchStep, Event, Fix, Membership, MembershipStatus, NewSentinel, NewUnit,
     Report, ReportId, Role, Sentinel, SentinelGroup, Unit, UnitStatus,
 };
 use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
-use writer::{Job, Outcome};
 
-pub use writer::WriterStats;
+/// Where read connections come from.
+pub trait Engine: Send + Sync + 'static {
+    /// Runs `f` on a read connection (on the calling, blocking thread).
+    fn read(&self, f: &mut dyn FnMut(&dyn Conn) -> Result<()>) -> Result<()>;
+    /// The backend's own consistency check, as one line ("ok" when sound).
+    fn integrity_check(&self, conn: &dyn Conn) -> Result<String>;
+}
 
-/// Migrations, applied in order at open; each runs once.
-#[rustfmt::skip]
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
-    (2, include_str!("../../migrations/sqlite/0002_jurisdictions.sql")),
-    (3, include_str!("../../migrations/sqlite/0003_supporters.sql")),
-    (4, include_str!("../../migrations/sqlite/0004_routing_and_config.sql")),
-    (5, include_str!("../../migrations/sqlite/0005_deadlines.sql")),
-    (6, include_str!("../../migrations/sqlite/0006_calendars.sql")),
-    (7, include_str!("../../migrations/sqlite/0007_layers.sql")),
-    (8, include_str!("../../migrations/sqlite/0008_photo_hash.sql")),
-    (9, include_str!("../../migrations/sqlite/0009_rating.sql")),
-    (10, include_str!("../../migrations/sqlite/0010_sentinels.sql")),
-    (11, include_str!("../../migrations/sqlite/0011_open311.sql")),
-    (12, include_str!("../../migrations/sqlite/0012_status_changes.sql")),
-    (13, include_str!("../../migrations/sqlite/0013_reporter_key.sql")),
-    (14, include_str!("../../migrations/sqlite/0014_sentinel_sign_in.sql")),
-    (15, include_str!("../../migrations/sqlite/0015_units_dispatch_feed.sql")),
-    (16, include_str!("../../migrations/sqlite/0016_patrol.sql")),
-];
-
-/// The SQLite store.
-pub struct SqliteStore {
+/// A SQL store: SQLite (`crate::sqlite`) or PostgreSQL (`crate::pg`).
+pub struct SqlStore {
     jobs: mpsc::Sender<Job>,
-    readers: Arc<ReadPool>,
+    engine: Arc<dyn Engine>,
     stats: Arc<WriterStats>,
-    path: PathBuf,
+    dialect: Dialect,
 }
 
-struct ReadPool {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
-}
-
-const IDLE_READERS: usize = 8;
-
-impl ReadPool {
-    fn take(&self) -> Result<Connection> {
-        if let Some(c) = self.idle.lock().map_err(|_| StoreError::Unavailable)?.pop() {
-            return Ok(c);
-        }
-        let c = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_URI,
-        )?;
-        c.busy_timeout(std::time::Duration::from_secs(5))?;
-        Ok(c)
-    }
-
-    fn give_back(&self, c: Connection) {
-        if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < IDLE_READERS
-        {
-            idle.push(c);
-        }
-    }
-}
-
-fn configure_writer(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Database(format!(
-            "could not switch to WAL (got {mode})"
-        )));
-    }
-    // FULL: the WAL is fsynced at every commit. NORMAL would lose the last commits on power loss.
-    // temp_store MEMORY keeps the savepoint sub-journals (one savepoint per job in a
-    // group commit) in memory: they only serve rollback inside a transaction, and on
-    // disk they cost a third of the writer's time. Durability is the WAL's business.
-    // wal_autocheckpoint 8000 pages (32 MB): index pages written again and again
-    // between checkpoints reach the database file once (the demo build: 55 s -> 46 s).
-    conn.execute_batch(
-        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; \
-         PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 8000;",
-    )?;
-    Ok(())
-}
-
-fn migrate(conn: &Connection) -> Result<()> {
-    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")?;
-    for (version, sql) in MIGRATIONS {
-        let done: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
-            [version],
-            |r| r.get(0),
-        )?;
-        if done {
-            continue;
-        }
-        let tx = conn.unchecked_transaction()?;
-        tx.execute_batch(sql)?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-            [*version, queries::ms(OffsetDateTime::now_utc())],
-        )?;
-        tx.commit()?;
-        tracing::info!(version, "applied migration");
-    }
-    Ok(())
-}
-
-impl SqliteStore {
-    /// Opens (creating if needed) `DIR/sentinel.db` and applies pending migrations.
-    pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)?;
-        let path = dir.join("sentinel.db");
-        let conn = Connection::open(&path)?;
-        configure_writer(&conn)?;
-        migrate(&conn)?;
+impl SqlStore {
+    pub(crate) fn new<W: writer::WriteConn>(
+        writers: Vec<W>,
+        engine: Arc<dyn Engine>,
+        dialect: Dialect,
+    ) -> Self {
         let stats = Arc::new(WriterStats::default());
-        let jobs = writer::spawn(conn, stats.clone());
-        let readers = Arc::new(ReadPool {
-            path: path.clone(),
-            idle: Mutex::new(Vec::new()),
-        });
-        Ok(SqliteStore {
+        let jobs = writer::spawn(writers, stats.clone());
+        SqlStore {
             jobs,
-            readers,
+            engine,
             stats,
-            path,
-        })
+            dialect,
+        }
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Which SQL the database speaks.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// Group-commit counters.
@@ -171,7 +68,7 @@ impl SqliteStore {
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&dyn Conn) -> Result<T> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel::<Result<T>>();
         let job: Job = Box::new(move |conn| {
@@ -184,7 +81,9 @@ impl SqliteStore {
             };
             match f(conn) {
                 Ok(v) => Outcome::Done(Box::new(move |committed| {
-                    let _ = tx.send(committed.map(|()| v).map_err(StoreError::Database));
+                    // A failed COMMIT (the server gone, the disk full) is logged by
+                    // the writer; the caller learns that nothing was stored.
+                    let _ = tx.send(committed.map(|()| v).map_err(|_| StoreError::Unavailable));
                 })),
                 Err(e) => {
                     let _ = tx.send(Err(e));
@@ -203,21 +102,26 @@ impl SqliteStore {
     async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&dyn Conn) -> Result<T> + Send + 'static,
     {
-        let pool = self.readers.clone();
+        let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = pool.take()?;
-            let out = f(&conn);
-            pool.give_back(conn);
-            out
+            let mut f = Some(f);
+            let mut out = None;
+            engine.read(&mut |c| {
+                if let Some(f) = f.take() {
+                    out = Some(f(c)?);
+                }
+                Ok(())
+            })?;
+            out.ok_or(StoreError::Unavailable)
         })
         .await
         .map_err(|_| StoreError::Unavailable)?
     }
 }
 
-fn submit_in_tx(conn: &Connection, s: Submission) -> Result<Submitted> {
+fn submit_in_tx(conn: &dyn Conn, s: Submission) -> Result<Submitted> {
     if let Some(idem) = &s.idempotency
         && let Some(prev) = queries::idempotent_response(conn, &idem.key)?
     {
@@ -263,7 +167,7 @@ fn submit_in_tx(conn: &Connection, s: Submission) -> Result<Submitted> {
 }
 
 fn support_in_tx(
-    conn: &Connection,
+    conn: &dyn Conn,
     id: ReportId,
     supporter: &Supporter,
     now: OffsetDateTime,
@@ -300,7 +204,7 @@ fn support_in_tx(
     Ok((r, true))
 }
 
-fn apply_in_tx(conn: &Connection, req: ActionRequest) -> Result<(Report, Event)> {
+fn apply_in_tx(conn: &dyn Conn, req: ActionRequest) -> Result<(Report, Event)> {
     let r = queries::report(conn, &ReportKey::Id(req.report))?.ok_or(StoreError::NotFound)?;
     let (r, event) = apply_to(conn, r, req)?;
     queries::update_report(conn, &r)?;
@@ -309,7 +213,7 @@ fn apply_in_tx(conn: &Connection, req: ActionRequest) -> Result<(Report, Event)>
 
 /// Decides and records one action on `r` (its event, and any merge target), and
 /// returns the report as changed; writing the report row is the caller's.
-fn apply_to(conn: &Connection, mut r: Report, req: ActionRequest) -> Result<(Report, Event)> {
+fn apply_to(conn: &dyn Conn, mut r: Report, req: ActionRequest) -> Result<(Report, Event)> {
     let state = ReportState {
         status: r.status,
         department: r.department.as_deref(),
@@ -422,7 +326,7 @@ fn apply_to(conn: &Connection, mut r: Report, req: ActionRequest) -> Result<(Rep
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Store for SqlStore {
     async fn submit(&self, submission: Submission) -> Result<Submitted> {
         self.write(move |c| submit_in_tx(c, submission)).await
     }
@@ -452,8 +356,7 @@ impl Store for SqliteStore {
             })();
             queries::FEED_PAUSED.with(|p| p.set(false));
             let last = result?;
-            c.prepare_cached("INSERT INTO feed (kind, ref, at) VALUES ('report', ?1, ?2)")?
-                .execute(rusqlite::params![last.id.0, queries::ms(last.updated_at)])?;
+            queries::feed(c, "report", last.id.0, last.updated_at)?;
             Ok(last)
         })
         .await
@@ -491,17 +394,18 @@ impl Store for SqliteStore {
     async fn photo_ids(&self, after: &str, limit: u32) -> Result<Vec<String>> {
         let after = after.to_owned();
         self.read(move |c| {
-            let mut stmt =
-                c.prepare_cached("SELECT id FROM photos WHERE id > ?1 ORDER BY id LIMIT ?2")?;
-            let rows = stmt.query_map(rusqlite::params![after, limit], |r| r.get(0))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            c.all(
+                "SELECT id FROM photos WHERE id > ?1 ORDER BY id LIMIT ?2",
+                args![after, limit],
+                |r| r.get(0),
+            )
         })
         .await
     }
 
     async fn count_photos(&self) -> Result<u64> {
         self.read(|c| {
-            Ok(c.query_row("SELECT count(*) FROM photos", [], |r| r.get::<_, i64>(0))? as u64)
+            Ok(c.one("SELECT count(*) FROM photos", args![], |r| r.get::<i64>(0))? as u64)
         })
         .await
     }
@@ -919,11 +823,13 @@ impl Store for SqliteStore {
         ids: Vec<String>,
     ) -> Result<std::collections::HashMap<String, u64>> {
         self.read(move |c| {
-            let mut stmt =
-                c.prepare_cached("SELECT phash FROM photos WHERE id = ?1 AND phash IS NOT NULL")?;
             let mut out = std::collections::HashMap::new();
             for id in ids {
-                if let Some(h) = stmt.query_row([&id], |r| r.get::<_, i64>(0)).optional()? {
+                if let Some(h) = c.opt(
+                    "SELECT phash FROM photos WHERE id = ?1 AND phash IS NOT NULL",
+                    args![id],
+                    |r| r.get::<i64>(0),
+                )? {
                     out.insert(id, h as u64);
                 }
             }
@@ -934,14 +840,8 @@ impl Store for SqliteStore {
 
     async fn begin_layer(&self, name: &str, kind: &str, now: OffsetDateTime) -> Result<i64> {
         let (name, kind) = (name.to_owned(), kind.to_owned());
-        self.write(move |c| {
-            c.execute(
-                "INSERT INTO layers (name, kind, status, created_at) VALUES (?1, ?2, 'importing', ?3)",
-                rusqlite::params![name, kind, queries::ms(now)],
-            )?;
-            Ok(c.last_insert_rowid())
-        })
-        .await
+        self.write(move |c| queries::insert_layer(c, &name, &kind, now))
+            .await
     }
 
     async fn add_layer_features(
@@ -985,7 +885,7 @@ impl Store for SqliteStore {
             c.execute(
                 "INSERT INTO calendar_years (year, document, updated_at) VALUES (?1, ?2, ?3) \
                  ON CONFLICT(year) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
-                rusqlite::params![year, document, queries::ms(now)],
+                args![year, document, queries::ms(now)],
             )?;
             Ok(())
         })
@@ -994,9 +894,11 @@ impl Store for SqliteStore {
 
     async fn calendar_years(&self) -> Result<Vec<String>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT document FROM calendar_years ORDER BY year")?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            c.all(
+                "SELECT document FROM calendar_years ORDER BY year",
+                args![],
+                |r| r.get::<String>(0),
+            )
         })
         .await
     }
@@ -1150,12 +1052,11 @@ impl Store for SqliteStore {
     }
 
     async fn integrity_check(&self) -> Result<String> {
-        self.read(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))?))
-            .await
+        let engine = self.engine.clone();
+        self.read(move |c| engine.integrity_check(c)).await
     }
 
     async fn ping(&self) -> Result<()> {
-        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
-            .await
+        self.read(|c| c.one("SELECT 1", args![], |_| Ok(()))).await
     }
 }
