@@ -38,14 +38,14 @@ struct Cli {
 }
 
 #[derive(Args, Clone)]
-struct DataArg {
+pub(crate) struct DataArg {
     /// Data folder: `sentinel.db` and `photos/`.
     #[arg(long, env = "SENTINEL_DATA", default_value = "./sentinel-data")]
-    data: PathBuf,
+    pub(crate) data: PathBuf,
     /// The database: `postgres://user:password@host:port/db` for PostgreSQL (with
     /// PostGIS) shared by several nodes; by default SQLite in the data folder.
     #[arg(long, env = "SENTINEL_DATABASE")]
-    database: Option<String>,
+    pub(crate) database: Option<String>,
 }
 
 #[derive(Args, Clone)]

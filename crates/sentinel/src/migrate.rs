@@ -9,15 +9,13 @@ use clap::Args;
 use futures_util::StreamExt;
 use sentinel_store::{Blobs, ObjectBlobs, PhotoFolder, Store};
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Args)]
 pub struct MigratePhotosArgs {
-    /// Data folder (its database lists the photos; its `photos/` holds them).
-    #[arg(long, env = "SENTINEL_DATA", default_value = "./sentinel-data")]
-    data: PathBuf,
+    #[command(flatten)]
+    data: crate::DataArg,
     /// Where to: `s3://bucket/prefix` (endpoint, region and credentials from the
     /// AWS_* environment, as `serve --blobs`).
     #[arg(long)]
@@ -53,9 +51,10 @@ async fn all_ids(store: &dyn Store) -> Result<Vec<String>> {
 
 /// `sentinel migrate-photos`.
 pub async fn migrate_photos(args: MigratePhotosArgs) -> Result<()> {
-    let store = crate::open_store(&args.data)?;
-    let from =
-        Arc::new(PhotoFolder::open(args.data.join("photos")).context("opening the photo folder")?);
+    let store = crate::open_database(&args.data)?;
+    let from = Arc::new(
+        PhotoFolder::open(args.data.data.join("photos")).context("opening the photo folder")?,
+    );
     let to = Arc::new(ObjectBlobs::from_env(&args.to)?);
     to.check()
         .await

@@ -26,9 +26,8 @@ pub enum StatsFormat {
 
 #[derive(Args)]
 pub struct StatsArgs {
-    /// Data folder.
-    #[arg(long, env = "SENTINEL_DATA", default_value = "./sentinel-data")]
-    data: PathBuf,
+    #[command(flatten)]
+    data: crate::DataArg,
     /// category, group, department, jurisdiction or channel.
     #[arg(long, default_value = "category")]
     group_by: String,
@@ -51,9 +50,8 @@ pub struct StatsArgs {
 
 #[derive(Args)]
 pub struct ExportArgs {
-    /// Data folder.
-    #[arg(long, env = "SENTINEL_DATA", default_value = "./sentinel-data")]
-    data: PathBuf,
+    #[command(flatten)]
+    data: crate::DataArg,
     /// csv, geojson or xlsx.
     #[arg(long, default_value = "csv")]
     format: String,
@@ -95,7 +93,7 @@ pub async fn stats(args: StatsArgs) -> Result<()> {
             Period::containing(kind, OffsetDateTime::now_utc().to_offset(offset).date()).previous()
         }
     };
-    let store = crate::open_store(&args.data)?;
+    let store = crate::open_database(&args.data)?;
     let dims = sentinel_server::analysis::dimensions(&store, &catalog(&store).await?).await?;
     let pb = counter("reading reports");
     let facts =
@@ -261,7 +259,7 @@ pub async fn export(args: ExportArgs) -> Result<()> {
         .iter()
         .map(|s| s.parse::<Status>().map_err(anyhow::Error::msg))
         .collect::<Result<Vec<_>>>()?;
-    let store = crate::open_store(&args.data)?;
+    let store = crate::open_database(&args.data)?;
     let catalog = catalog(&store).await?;
     let categories = list(&args.category);
     if let Some(c) = categories.iter().find(|c| catalog.category(c).is_none()) {

@@ -543,10 +543,18 @@ pub(crate) fn insert_idempotency(
     response: &str,
     now: OffsetDateTime,
 ) -> Result<()> {
-    conn.execute(
-        "INSERT INTO idempotency_keys (key, request_hash, report_id, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    // Two nodes (or two PostgreSQL writers) may take the same key at once: the
+    // second waits for the first to commit, inserts nothing, and is told so.
+    let n = conn.execute(
+        "INSERT INTO idempotency_keys (key, request_hash, report_id, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (key) DO NOTHING",
         args![key, hash, report.0, response, ms(now)],
     )?;
+    if n == 0 {
+        return Err(StoreError::AlreadyExists(format!(
+            "the Idempotency-Key {key}"
+        )));
+    }
     Ok(())
 }
 

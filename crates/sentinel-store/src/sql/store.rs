@@ -328,7 +328,27 @@ fn apply_to(conn: &dyn Conn, mut r: Report, req: ActionRequest) -> Result<(Repor
 #[async_trait]
 impl Store for SqlStore {
     async fn submit(&self, submission: Submission) -> Result<Submitted> {
-        self.write(move |c| submit_in_tx(c, submission)).await
+        let key = submission
+            .idempotency
+            .as_ref()
+            .map(|i| (i.key.clone(), i.request_hash.clone()));
+        match self.write(move |c| submit_in_tx(c, submission)).await {
+            // Another writer stored this key first (its report is the one): this
+            // job was rolled back; answer as a replay of the stored response.
+            Err(StoreError::AlreadyExists(_)) if key.is_some() => {
+                let Some((key, hash)) = key else {
+                    return Err(StoreError::Unavailable);
+                };
+                match self.idempotent_response(&key).await? {
+                    Some(prev) if prev.request_hash == hash => {
+                        Ok(Submitted::Replayed(prev.response))
+                    }
+                    Some(_) => Err(StoreError::IdempotencyMismatch),
+                    None => Err(StoreError::Unavailable),
+                }
+            }
+            other => other,
+        }
     }
 
     async fn submit_with_history(

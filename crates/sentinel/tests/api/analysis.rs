@@ -479,6 +479,7 @@ async fn analysis_answers_equal_brute_force_counts_and_exports_round_trip() {
             "--data",
         ])
         .arg(app.dir.path())
+        .args(app.database_args())
         .env("SENTINEL_LOG", "warn")
         .output()
         .unwrap();
@@ -495,6 +496,7 @@ async fn analysis_answers_equal_brute_force_counts_and_exports_round_trip() {
         .arg(app.dir.path().join("all.csv"))
         .arg("--data")
         .arg(app.dir.path())
+        .args(app.database_args())
         .env("SENTINEL_LOG", "warn")
         .output()
         .unwrap();

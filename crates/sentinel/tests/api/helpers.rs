@@ -112,6 +112,15 @@ impl TestApp {
         }
     }
 
+    /// `--database URL` when this server runs on PostgreSQL: what a command run
+    /// against its data folder needs to find the same database.
+    pub fn database_args(&self) -> Vec<String> {
+        match &self._db {
+            Some(db) => vec!["--database".into(), db.url.clone()],
+            None => vec![],
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
