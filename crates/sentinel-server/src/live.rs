@@ -264,6 +264,7 @@ impl Live {
             if !more {
                 tokio::select! {
                     () = self.wake.notified() => {}
+                    () = store.feed_changed() => {}
                     () = tokio::time::sleep(Duration::from_millis(250)) => {}
                 }
                 // Under heavy intake, read at most every BATCH so one read carries

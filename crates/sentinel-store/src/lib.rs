@@ -768,6 +768,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// Verifies the database file (`PRAGMA integrity_check` or equivalent).
     async fn integrity_check(&self) -> Result<String>;
+
+    /// Takes or renews the lease `name` for `holder` until `now + ttl`; false
+    /// while another holder's lease runs. Periodic jobs run where the lease is,
+    /// so with several nodes each runs on one node at a time.
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        ttl: time::Duration,
+    ) -> Result<bool>;
+
+    /// Resolves when another node may have added to the change feed (a
+    /// PostgreSQL notification); never, where only one node writes.
+    async fn feed_changed(&self) {
+        std::future::pending::<()>().await
+    }
     /// Cheap liveness probe of the database.
     async fn ping(&self) -> Result<()>;
 }

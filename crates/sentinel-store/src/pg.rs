@@ -22,7 +22,10 @@ use std::time::Duration;
 
 /// Schema versions, applied in order at connect; each runs once, under an
 /// advisory lock so that nodes starting together do not race.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_leases.sql")),
+];
 
 /// The advisory lock key held while migrating.
 const MIGRATION_LOCK: i64 = 0x5345_4e54_4d49_4752; // "SENTMIGR"
@@ -313,6 +316,48 @@ pub fn describe(config: &postgres::Config) -> String {
     )
 }
 
+/// Listens for feed notifications on a connection of its own, reconnecting when
+/// it breaks, until the store is dropped.
+fn listen(config: Arc<postgres::Config>, changes: std::sync::Weak<tokio::sync::Notify>) {
+    std::thread::Builder::new()
+        .name("sentinel-listen".into())
+        .spawn(move || {
+            while changes.strong_count() > 0 {
+                let mut client = match config.connect(NoTls) {
+                    Ok(c) => c,
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_secs(1));
+                        continue;
+                    }
+                };
+                if client.batch_execute("LISTEN sentinel_feed").is_err() {
+                    continue;
+                }
+                // Whatever happened while not listening: look once.
+                if let Some(n) = changes.upgrade() {
+                    n.notify_one();
+                }
+                loop {
+                    let Some(n) = changes.upgrade() else { return };
+                    let next = {
+                        use postgres::fallible_iterator::FallibleIterator;
+                        client
+                            .notifications()
+                            .timeout_iter(Duration::from_secs(1))
+                            .next()
+                    };
+                    match next {
+                        Ok(Some(_)) => n.notify_one(),
+                        Err(_) => break,
+                        Ok(None) if client.is_closed() => break,
+                        Ok(None) => {}
+                    }
+                }
+            }
+        })
+        .expect("spawning the listener thread");
+}
+
 fn migrate(conn: &PgConn) -> Result<()> {
     conn.batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
@@ -395,11 +440,13 @@ impl SqlStore {
                 conn: None,
             })
             .collect();
+        let changes = Arc::new(tokio::sync::Notify::new());
+        listen(config.clone(), Arc::downgrade(&changes));
         let readers = Arc::new(ReadPool {
             config,
             idle: Mutex::new(Vec::new()),
         });
-        Ok(SqlStore::new(writers, readers, Dialect::Postgres))
+        Ok(SqlStore::new(writers, readers, Dialect::Postgres).with_changes(changes))
     }
 }
 

@@ -32,6 +32,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (14, include_str!("../migrations/sqlite/0014_sentinel_sign_in.sql")),
     (15, include_str!("../migrations/sqlite/0015_units_dispatch_feed.sql")),
     (16, include_str!("../migrations/sqlite/0016_patrol.sql")),
+    (17, include_str!("../migrations/sqlite/0017_leases.sql")),
 ];
 
 impl From<rusqlite::Error> for StoreError {

@@ -731,3 +731,49 @@ async fn status_changes_feed_by_time_and_latest_notes_by_report() {
         assert_eq!(notes, [(other.id, "not a hazard".to_owned())]);
     }
 }
+
+#[tokio::test]
+async fn a_lease_is_held_by_one_holder_until_it_lapses() {
+    for b in backends() {
+        eprintln!("backend {}", b.name);
+        let t0 = now();
+        let ttl = time::Duration::seconds(30);
+        assert!(b.store.take_lease("periodic", "a", t0, ttl).await.unwrap());
+        // The holder renews; another node is refused while it runs.
+        assert!(
+            b.store
+                .take_lease("periodic", "a", t0 + time::Duration::seconds(10), ttl)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !b.store
+                .take_lease("periodic", "b", t0 + time::Duration::seconds(20), ttl)
+                .await
+                .unwrap()
+        );
+        // Other leases are independent.
+        assert!(b.store.take_lease("other", "b", t0, ttl).await.unwrap());
+        // Once it lapses, another node takes it over, and the first is refused.
+        let later = t0 + time::Duration::seconds(41);
+        assert!(
+            b.store
+                .take_lease("periodic", "b", later, ttl)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !b.store
+                .take_lease("periodic", "a", later, ttl)
+                .await
+                .unwrap()
+        );
+        // Two nodes asking at the same moment: exactly one gets it.
+        let free = t0 + time::Duration::seconds(200);
+        let (x, y) = tokio::join!(
+            b.store.take_lease("race", "a", free, ttl),
+            b.store.take_lease("race", "b", free, ttl)
+        );
+        assert_eq!(u8::from(x.unwrap()) + u8::from(y.unwrap()), 1);
+    }
+}

@@ -487,10 +487,31 @@ async fn serve(args: ServeArgs, store: Arc<SqlStore>, demo: bool) -> Result<()> 
     {
         let state = state.clone();
         let every = Duration::from_secs(args.deadline_sweep_secs.max(1));
+        // Several nodes may share one database: the periodic jobs run on the
+        // node holding their lease (three periods long, renewed every period), so
+        // one node sweeps at a time and another takes over when it stops.
+        let node = format!(
+            "{}-{}",
+            std::process::id(),
+            OffsetDateTime::now_utc().unix_timestamp_nanos()
+        );
+        let lease = time::Duration::try_from(every * 3).unwrap_or(time::Duration::minutes(3));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
+                match state
+                    .store
+                    .take_lease("periodic", &node, OffsetDateTime::now_utc(), lease)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot take the periodic jobs' lease");
+                        continue;
+                    }
+                }
                 // The change feed serves reconnecting streams: a day is plenty.
                 if let Err(e) = state
                     .store

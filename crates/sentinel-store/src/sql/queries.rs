@@ -1466,7 +1466,8 @@ pub(crate) fn queue_counts(conn: &dyn Conn, now: OffsetDateTime) -> Result<crate
 /// Adds a change to the feed. In PostgreSQL several nodes write at once: the
 /// transaction-scoped advisory lock taken here (held to COMMIT) makes sequence
 /// numbers follow commit order, so a reader tailing the feed never passes a
-/// number whose row is still to commit.
+/// number whose row is still to commit; the notification (sent at COMMIT, one
+/// per transaction) wakes every node's tail.
 pub(crate) fn feed(conn: &dyn Conn, kind: &str, reference: i64, at: OffsetDateTime) -> Result<()> {
     match conn.dialect() {
         Dialect::Sqlite => conn.execute(
@@ -1475,7 +1476,7 @@ pub(crate) fn feed(conn: &dyn Conn, kind: &str, reference: i64, at: OffsetDateTi
         )?,
         Dialect::Postgres => conn.execute(
             "INSERT INTO feed (kind, ref, at) SELECT CAST(?1 AS TEXT), CAST(?2 AS BIGINT), CAST(?3 AS BIGINT) \
-             FROM (SELECT pg_advisory_xact_lock(?4)) l",
+             FROM (SELECT pg_advisory_xact_lock(?4), pg_notify('sentinel_feed', '')) l",
             args![kind, reference, ms(at), FEED_LOCK],
         )?,
     };

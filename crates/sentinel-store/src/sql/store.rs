@@ -36,6 +36,8 @@ pub struct SqlStore {
     engine: Arc<dyn Engine>,
     stats: Arc<WriterStats>,
     dialect: Dialect,
+    /// Woken when another node adds to the feed (PostgreSQL only).
+    changes: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl SqlStore {
@@ -51,7 +53,14 @@ impl SqlStore {
             engine,
             stats,
             dialect,
+            changes: None,
         }
+    }
+
+    /// Wakes [`Store::feed_changed`] through `changes`.
+    pub(crate) fn with_changes(mut self, changes: Arc<tokio::sync::Notify>) -> Self {
+        self.changes = Some(changes);
+        self
     }
 
     /// Which SQL the database speaks.
@@ -1074,6 +1083,33 @@ impl Store for SqlStore {
     async fn integrity_check(&self) -> Result<String> {
         let engine = self.engine.clone();
         self.read(move |c| engine.integrity_check(c)).await
+    }
+
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        ttl: time::Duration,
+    ) -> Result<bool> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.write(move |c| {
+            let n = c.execute(
+                "INSERT INTO leases (name, holder, until) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
+                 WHERE leases.until < ?4 OR leases.holder = ?2",
+                args![name, holder, queries::ms(now + ttl), queries::ms(now)],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn feed_changed(&self) {
+        match &self.changes {
+            Some(n) => n.notified().await,
+            None => std::future::pending::<()>().await,
+        }
     }
 
     async fn ping(&self) -> Result<()> {
