@@ -440,7 +440,11 @@ async fn dispatch_runs_from_recommendation_to_clear_and_refuses_busy_units() {
 }
 
 /// Reads SSE events from a response until `want` events of `kind` arrived.
-async fn read_events(res: &mut reqwest::Response, kind: &str, want: usize) -> Vec<(i64, Value)> {
+pub(crate) async fn read_events(
+    res: &mut reqwest::Response,
+    kind: &str,
+    want: usize,
+) -> Vec<(i64, Value)> {
     let mut buf = String::new();
     let mut out = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

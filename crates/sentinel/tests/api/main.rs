@@ -9,6 +9,7 @@ mod bad_input;
 mod blobs;
 mod browser;
 mod cli;
+mod cluster;
 mod command;
 mod crash;
 mod duplicates;

@@ -1,0 +1,283 @@
+//! Several `sentinel serve` nodes on one PostgreSQL, as real processes: live
+//! events cross nodes, a kill -9 of one node loses nothing it acknowledged, an
+//! Idempotency-Key holds across nodes, and the deadline sweep writes each
+//! reminder once. Runs when `SENTINEL_TEST_POSTGRES` names a cluster (as
+//! `scripts/test` sets); otherwise each test says so and passes.
+
+use crate::cli::Server;
+use crate::command::read_events;
+use crate::helpers::PASSWORD;
+use reqwest::StatusCode;
+use sentinel_core::calendar::DueKind;
+use sentinel_core::{Catalog, Channel, NewReport, Priority, Reporter, Role};
+use sentinel_server::auth::{Secret, create_staff_user, new_token, secret_hash};
+use sentinel_store::pg::ScratchDatabase;
+use sentinel_store::sql::SqlStore;
+use sentinel_store::{Store, Submission, Submitted};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::sync::Mutex;
+
+/// A fresh database, or `None` (and a note) when no cluster is configured.
+fn database() -> Option<ScratchDatabase> {
+    match std::env::var("SENTINEL_TEST_POSTGRES") {
+        Ok(admin) => Some(ScratchDatabase::create(&admin).expect("a scratch database")),
+        Err(_) => {
+            eprintln!("SENTINEL_TEST_POSTGRES is not set: the several-node tests do not run");
+            None
+        }
+    }
+}
+
+struct Cluster {
+    /// Node A (taken when killed).
+    a: Option<Server>,
+    b: Server,
+    store: SqlStore,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    _db: ScratchDatabase,
+}
+
+impl Cluster {
+    /// Two nodes, each with its own data folder, on one database.
+    fn start(db: ScratchDatabase, extra: &[&str]) -> Cluster {
+        let (da, dbb) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut args = vec!["--database", db.url.as_str()];
+        args.extend_from_slice(extra);
+        let a = Server::start_with(da.path(), &args);
+        let b = Server::start_with(dbb.path(), &args);
+        let store = SqlStore::connect_postgres(&db.url).unwrap();
+        Cluster {
+            a: Some(a),
+            b,
+            store,
+            _dirs: (da, dbb),
+            _db: db,
+        }
+    }
+
+    fn a(&self) -> &str {
+        &self.a.as_ref().expect("node A runs").base
+    }
+
+    async fn token(&self, name: &str, role: Role) -> String {
+        create_staff_user(
+            &self.store,
+            &Catalog::builtin(),
+            name,
+            &Secret::new(PASSWORD),
+            role,
+            None,
+        )
+        .await
+        .unwrap();
+        let token = new_token();
+        self.store
+            .create_token(
+                name,
+                "test",
+                &secret_hash(token.expose()),
+                OffsetDateTime::now_utc(),
+                None,
+            )
+            .await
+            .unwrap();
+        token.expose().to_owned()
+    }
+}
+
+fn report(i: usize) -> Value {
+    json!({"category": "pothole", "description": format!("pothole #{i}"), "lat": 36.45, "lon": 115.98})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_report_filed_on_one_node_streams_live_from_the_other() {
+    let Some(db) = database() else { return };
+    let c = Cluster::start(db, &[]);
+    let token = c.token("disp", Role::Dispatcher).await;
+    let http = reqwest::Client::new();
+    let mut stream = http
+        .get(format!("{}/api/v1/events/stream", c.b.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let t = std::time::Instant::now();
+    let res = http
+        .post(format!("{}/api/v1/reports", c.a()))
+        .json(&report(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let filed: Value = res.json().await.unwrap();
+    let events = read_events(&mut stream, "report", 1).await;
+    assert_eq!(events[0].1["code"], filed["tracking_code"]);
+    eprintln!(
+        "filed on node A, streamed from node B after {:?}",
+        t.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reports_acknowledged_by_a_node_killed_with_9_are_all_there() {
+    let Some(db) = database() else { return };
+    let mut c = Cluster::start(db, &[]);
+    let acked: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let mut clients = Vec::new();
+    for k in 0..16 {
+        let (base, acked, sent) = (c.a().to_owned(), acked.clone(), sent.clone());
+        clients.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            for i in 0.. {
+                sent.fetch_add(1, Ordering::Relaxed);
+                let res = http
+                    .post(format!("{base}/api/v1/reports"))
+                    .json(&report(k * 100_000 + i))
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status() == StatusCode::CREATED => match r.json::<Value>().await {
+                        Ok(body) => acked.lock().await.push(body),
+                        Err(_) => return, // cut off mid-response: not acknowledged
+                    },
+                    _ => return, // the node is gone
+                }
+            }
+        }));
+    }
+    while sent.load(Ordering::Relaxed) < 400 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    c.a.take().expect("node A").kill_9();
+    for t in clients {
+        let _ = t.await;
+    }
+    let acked = acked.lock().await.clone();
+    assert!(
+        acked.len() >= 300,
+        "enough load to mean something: {}",
+        acked.len()
+    );
+    let http = reqwest::Client::new();
+    for r in &acked {
+        let got = http
+            .get(format!("{}/api/v1/reports/{}", c.b.base, r["id"]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            got.status(),
+            StatusCode::OK,
+            "acknowledged report {} lost",
+            r["id"]
+        );
+        let got: Value = got.json().await.unwrap();
+        assert_eq!(got["tracking_code"], r["tracking_code"]);
+        assert_eq!(got["description"], r["description"]);
+    }
+    // Node B goes on taking reports.
+    let res = http
+        .post(format!("{}/api/v1/reports", c.b.base))
+        .json(&report(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idempotency_key_holds_across_nodes() {
+    let Some(db) = database() else { return };
+    let c = Cluster::start(db, &[]);
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let base = if i % 2 == 0 {
+                c.a().to_owned()
+            } else {
+                c.b.base.clone()
+            };
+            tokio::spawn(async move {
+                let res = reqwest::Client::new()
+                    .post(format!("{base}/api/v1/reports"))
+                    .header("Idempotency-Key", "retry-from-a-flaky-network")
+                    .json(&report(7))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), StatusCode::CREATED);
+                res.json::<Value>().await.unwrap()["tracking_code"].clone()
+            })
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for t in tasks {
+        codes.push(t.await.unwrap());
+    }
+    assert!(codes.iter().all(|c| *c == codes[0]), "{codes:?}");
+    assert_eq!(c.store.count_reports().await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deadline_reminder_is_written_once_by_two_nodes() {
+    let Some(db) = database() else { return };
+    let c = Cluster::start(db, &["--deadline-sweep-secs", "1"]);
+    // A report whose 受理 deadline passed two days ago: due a reminder and, past
+    // the escalation delay, an escalation, each once.
+    let now = OffsetDateTime::now_utc();
+    let submitted = c
+        .store
+        .submit(Submission {
+            report: NewReport {
+                category: "pothole".into(),
+                description: "a deep pothole nobody took".into(),
+                location: sentinel_geo::Point::new(36.45, 115.98).unwrap(),
+                accuracy_m: None,
+                address: None,
+                attributes: Default::default(),
+                reporter: Reporter::Anonymous,
+                channel: Channel::Api,
+                priority: Priority::Normal,
+                observed_at: None,
+                jurisdiction: None,
+                routing: None,
+                due: Some((now - time::Duration::days(2), DueKind::Accept)),
+                media_urls: vec![],
+                reporter_key_hash: None,
+            },
+            photos: vec![],
+            actor: "public".into(),
+            idempotency: None,
+            now: now - time::Duration::days(3),
+        })
+        .await
+        .unwrap();
+    let Submitted::Created(r, _) = submitted else {
+        panic!("a new report")
+    };
+    let count = |events: &[sentinel_core::Event], action: &str| {
+        events.iter().filter(|e| e.action == action).count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let events = c.store.events(r.id).await.unwrap();
+        if count(&events, "remind") > 0 && count(&events, "escalate") > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no sweep wrote the reminder: {events:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Both nodes keep sweeping every second; nothing more may appear.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let events = c.store.events(r.id).await.unwrap();
+    assert_eq!(count(&events, "remind"), 1, "{events:?}");
+    assert_eq!(count(&events, "escalate"), 1, "{events:?}");
+}
