@@ -13,6 +13,7 @@ pub mod pg;
 mod photos;
 pub mod sql;
 pub mod sqlite;
+pub mod transfer;
 
 use async_trait::async_trait;
 use sentinel_core::lifecycle::LifecyclePolicy;

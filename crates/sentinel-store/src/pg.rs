@@ -403,6 +403,20 @@ fn migrate(conn: &PgConn) -> Result<()> {
     }
 }
 
+/// Connects to `url` once and brings its schema up to date.
+pub fn prepare(url: &str) -> Result<()> {
+    let config: postgres::Config = url.parse().map_err(|e| {
+        StoreError::Database(format!(
+            "not a PostgreSQL URL ({e}); expected postgres://user:password@host:port/database"
+        ))
+    })?;
+    let where_ = describe(&config);
+    let conn = config.connect(NoTls).map_err(|e| {
+        StoreError::Database(format!("cannot connect to PostgreSQL at {where_}: {e}"))
+    })?;
+    migrate(&PgConn::new(conn))
+}
+
 impl SqlStore {
     /// Connects to PostgreSQL at `url` (`postgres://user:password@host:port/db`),
     /// applies pending migrations and starts this node's writers. Fails with a

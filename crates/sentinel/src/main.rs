@@ -154,6 +154,10 @@ enum Command {
     /// Move the photos from the data folder into S3-compatible object storage
     /// (resumable; checksums checked), before serving with `--blobs`.
     MigratePhotos(migrate::MigratePhotosArgs),
+    /// Move a city from its data folder (SQLite) into PostgreSQL, and with
+    /// --blobs its photos into object storage (resumable; counts and checksums
+    /// checked at the end).
+    MigrateData(migrate::MigrateDataArgs),
 }
 
 #[derive(Subcommand)]
@@ -591,6 +595,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Stats(args) => stats::stats(args).await,
         Command::Export(args) => stats::export(args).await,
         Command::MigratePhotos(args) => migrate::migrate_photos(args).await,
+        Command::MigrateData(args) => migrate::migrate_data(args).await,
     }
 }
 

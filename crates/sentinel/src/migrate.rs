@@ -1,7 +1,9 @@
-//! `sentinel migrate-photos`: moves a city's photos from its data folder into
-//! S3-compatible object storage, resumable (photos already there are skipped),
-//! every photo checked against its id (the SHA-256 of its bytes) on the way and,
-//! with `--verify`, read back and checked again at the end.
+//! Moving a city to the server set-up. `sentinel migrate-photos` moves its photos
+//! from the data folder into S3-compatible object storage, resumable (photos
+//! already there are skipped), every photo checked against its id (the SHA-256
+//! of its bytes) on the way and, with `--verify`, read back and checked again.
+//! `sentinel migrate-data` moves its database into PostgreSQL (and, with
+//! `--blobs`, its photos too), resumable, verified by counts and checksums.
 
 use crate::progress::bar;
 use anyhow::{Context, Result, bail};
@@ -52,14 +54,31 @@ async fn all_ids(store: &dyn Store) -> Result<Vec<String>> {
 /// `sentinel migrate-photos`.
 pub async fn migrate_photos(args: MigratePhotosArgs) -> Result<()> {
     let store = crate::open_database(&args.data)?;
-    let from = Arc::new(
-        PhotoFolder::open(args.data.data.join("photos")).context("opening the photo folder")?,
-    );
-    let to = Arc::new(ObjectBlobs::from_env(&args.to)?);
+    move_photos(
+        &store,
+        &args.data.data,
+        &args.to,
+        args.parallel,
+        args.verify,
+    )
+    .await
+}
+
+/// Copies the photos `store` lists from the folder in `data` to `to`.
+async fn move_photos(
+    store: &dyn Store,
+    data: &std::path::Path,
+    to_url: &str,
+    parallel: usize,
+    verify: bool,
+) -> Result<()> {
+    let from =
+        Arc::new(PhotoFolder::open(data.join("photos")).context("opening the photo folder")?);
+    let to = Arc::new(ObjectBlobs::from_env(to_url)?);
     to.check()
         .await
-        .with_context(|| format!("the photo store {} does not answer", args.to))?;
-    let ids = all_ids(&store).await?;
+        .with_context(|| format!("the photo store {to_url} does not answer"))?;
+    let ids = all_ids(store).await?;
     let pb = bar(ids.len() as u64, "copying");
     let (copied, skipped) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let results: Vec<Result<()>> = futures_util::stream::iter(ids.iter().cloned())
@@ -85,7 +104,7 @@ pub async fn migrate_photos(args: MigratePhotosArgs) -> Result<()> {
                 Ok(())
             }
         })
-        .buffer_unordered(args.parallel.max(1))
+        .buffer_unordered(parallel.max(1))
         .collect()
         .await;
     pb.finish_and_clear();
@@ -109,7 +128,7 @@ pub async fn migrate_photos(args: MigratePhotosArgs) -> Result<()> {
             failures.len()
         );
     }
-    if args.verify {
+    if verify {
         let pb = bar(ids.len() as u64, "verifying");
         let bad: Vec<String> = futures_util::stream::iter(ids.iter().cloned())
             .map(|id| {
@@ -120,24 +139,127 @@ pub async fn migrate_photos(args: MigratePhotosArgs) -> Result<()> {
                     (!ok).then_some(id)
                 }
             })
-            .buffer_unordered(args.parallel.max(1))
+            .buffer_unordered(parallel.max(1))
             .filter_map(|x| async move { x })
             .collect()
             .await;
         pb.finish_and_clear();
         if !bad.is_empty() {
             bail!(
-                "{} photos in {} do not match their checksums (first: {})",
+                "{} photos in {to_url} do not match their checksums (first: {})",
                 bad.len(),
-                args.to,
                 bad[0]
             );
         }
         println!(
-            "verified: all {} photos read back from {} with equal checksums",
-            ids.len(),
-            args.to
+            "verified: all {} photos read back from {to_url} with equal checksums",
+            ids.len()
         );
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct MigrateDataArgs {
+    /// The data folder of the city to move (its `sentinel.db` and `photos/`).
+    #[arg(long)]
+    from: std::path::PathBuf,
+    /// The PostgreSQL database to move it into: postgres://user:password@host:port/db
+    /// (made current first; PostGIS must be installable there).
+    #[arg(long)]
+    to: String,
+    /// Also move the photos into S3-compatible object storage (`s3://bucket/prefix`;
+    /// endpoint and credentials from the AWS_* environment, as `serve --blobs`).
+    #[arg(long)]
+    blobs: Option<String>,
+    /// Rows per committed batch.
+    #[arg(long, default_value_t = 5_000)]
+    batch: usize,
+}
+
+/// `sentinel migrate-data`.
+pub async fn migrate_data(args: MigrateDataArgs) -> Result<()> {
+    if !(args.to.starts_with("postgres://") || args.to.starts_with("postgresql://")) {
+        bail!("--to takes a postgres:// URL");
+    }
+    if !args.from.join("sentinel.db").exists() {
+        bail!(
+            "there is no city in {} (no sentinel.db)",
+            args.from.display()
+        );
+    }
+    let (from, to, batch) = (args.from.clone(), args.to.clone(), args.batch);
+    let t = std::time::Instant::now();
+    let copied = tokio::task::spawn_blocking(move || {
+        let bars = std::sync::Mutex::new(
+            std::collections::HashMap::<String, indicatif::ProgressBar>::new(),
+        );
+        let progress = |table: &str, done: u64, total: u64| {
+            if let Ok(mut bars) = bars.lock() {
+                let pb = bars
+                    .entry(table.to_owned())
+                    .or_insert_with(|| bar(total, table));
+                pb.set_position(done);
+                if done >= total {
+                    pb.finish_and_clear();
+                }
+            }
+        };
+        sentinel_store::transfer::copy_to_postgres(&from, &to, batch, &progress)
+    })
+    .await?
+    .context("copying the database")?;
+    println!(
+        "copied {copied} rows in {:.1} s (rows already there were skipped)",
+        t.elapsed().as_secs_f64()
+    );
+    let (from, to) = (args.from.clone(), args.to.clone());
+    let checks = tokio::task::spawn_blocking(move || {
+        let pb = bar(sentinel_store::transfer::TABLES.len() as u64, "verifying");
+        let out = sentinel_store::transfer::verify(&from, &to, &|_, _, _| pb.inc(1));
+        pb.finish_and_clear();
+        out
+    })
+    .await?
+    .context("verifying the copy")?;
+    let mut bad = 0;
+    for c in &checks {
+        if !c.ok() {
+            bad += 1;
+            eprintln!(
+                "  {}: {} rows here, {} there, checksums {}",
+                c.table,
+                c.source_rows,
+                c.target_rows,
+                if c.checksum_equal { "equal" } else { "differ" }
+            );
+        }
+    }
+    if bad > 0 {
+        bail!("{bad} tables differ after the copy; run the command again to resume it");
+    }
+    let rows = |t: &str| {
+        checks
+            .iter()
+            .find(|c| c.table == t)
+            .map_or(0, |c| c.source_rows)
+    };
+    println!(
+        "verified: {} tables, counts and checksums equal ({} reports, {} events, {} photos)",
+        checks.len(),
+        rows("reports"),
+        rows("events"),
+        rows("photos")
+    );
+    match &args.blobs {
+        Some(url) => {
+            let store = sentinel_store::sql::SqlStore::connect_postgres(&args.to)?;
+            move_photos(&store, &args.from, url, 8, true).await?;
+        }
+        None => println!(
+            "photos stay in {}: serve with --data pointing at it (one node), or move them with --blobs",
+            args.from.join("photos").display()
+        ),
     }
     Ok(())
 }

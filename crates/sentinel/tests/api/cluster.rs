@@ -281,3 +281,141 @@ async fn a_deadline_reminder_is_written_once_by_two_nodes() {
     assert_eq!(count(&events, "remind"), 1, "{events:?}");
     assert_eq!(count(&events, "escalate"), 1, "{events:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_city_moves_into_postgres_through_an_interruption_with_nothing_lost() {
+    let Some(db) = database() else { return };
+    // A city on the embedded default: reports (some with photos, some sent with
+    // an Idempotency-Key), their events and feed rows.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let http = reqwest::Client::new();
+    let mut filed = Vec::new();
+    for i in 0..300 {
+        let mut req = http.post(format!("{}/api/v1/reports", server.base));
+        req = if i % 10 == 0 {
+            let photo = sentinel_photos::testing::jpeg(80, 60, i as u32, None, 80);
+            let form = reqwest::multipart::Form::new()
+                .part(
+                    "report",
+                    reqwest::multipart::Part::text(report(i).to_string())
+                        .mime_str("application/json")
+                        .unwrap(),
+                )
+                .part(
+                    "photo",
+                    reqwest::multipart::Part::bytes(photo).file_name("p.jpg"),
+                );
+            req.multipart(form)
+        } else {
+            req.header("Idempotency-Key", format!("k-{i}"))
+                .json(&report(i))
+        };
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        filed.push(res.json::<Value>().await.unwrap());
+    }
+    server.kill_9();
+    // Interrupt the move half-way (kill -9 once some batches are committed)...
+    let run = |extra: &[&str]| {
+        std::process::Command::new(crate::cli::BIN)
+            .args(["migrate-data", "--to", &db.url, "--from"])
+            .arg(dir.path())
+            .args(extra)
+            .env("SENTINEL_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = run(&["--batch", "7"]);
+    let t = std::time::Instant::now();
+    loop {
+        let progressed = pg_number(
+            &db.url,
+            "SELECT last_rowid FROM sentinel_transfer WHERE name = 'reports'",
+        )
+        .is_some();
+        if progressed || t.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first.kill().unwrap();
+    let _ = first.wait();
+    let copied = pg_number(&db.url, "SELECT count(*) FROM reports").unwrap();
+    assert!(
+        copied < 300,
+        "interrupted before the end: {copied} reports copied"
+    );
+    // ...and run it again: it resumes, and the check at the end passes.
+    let out = run(&[]).wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("counts and checksums equal (300 reports"),
+        "{stdout}"
+    );
+    assert_eq!(pg_number(&db.url, "SELECT count(*) FROM events"), Some(300));
+    // A third run finds nothing to do and still verifies.
+    let out = run(&[]).wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("copied 0 rows"), "{stdout}");
+    // The city now serves from PostgreSQL: the same reports, photos and keys.
+    let node = Server::start_with(dir.path(), &["--database", &db.url]);
+    for r in filed.iter().step_by(7) {
+        let got: Value = http
+            .get(format!("{}/api/v1/reports/{}", node.base, r["id"]))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(got["tracking_code"], r["tracking_code"]);
+        for url in r["photos"].as_array().unwrap() {
+            let res = http
+                .get(format!("{}{}", node.base, url.as_str().unwrap()))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+    }
+    let replay = http
+        .post(format!("{}/api/v1/reports", node.base))
+        .header("Idempotency-Key", "k-1")
+        .json(&report(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    // New reports continue after the copied ids.
+    let new = http
+        .post(format!("{}/api/v1/reports", node.base))
+        .json(&report(9999))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(new.status(), StatusCode::CREATED);
+}
+
+/// The first column of the first row of `sql` as a number, if any row; on a
+/// connection of its own in a thread of its own (the synchronous client must not
+/// run on an async thread).
+fn pg_number(url: &str, sql: &str) -> Option<i64> {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    std::thread::spawn(move || {
+        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).ok()?;
+        c.query_opt(&sql, &[])
+            .ok()
+            .flatten()
+            .map(|r| r.get::<_, i64>(0))
+    })
+    .join()
+    .unwrap()
+}
