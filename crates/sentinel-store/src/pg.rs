@@ -31,7 +31,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 const MIGRATION_LOCK: i64 = 0x5345_4e54_4d49_4752; // "SENTMIGR"
 
 /// Group-commit writer connections per node.
-const WRITERS: usize = 2;
+const WRITERS: usize = 4;
 
 /// Idle read connections kept per node.
 const IDLE_READERS: usize = 8;

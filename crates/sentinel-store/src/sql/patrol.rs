@@ -98,7 +98,7 @@ pub(crate) fn insert_visit(
         "INSERT INTO patrol_visits (point_id, unit_id, user_name, at, method) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
         args![point, unit, user, ms(at), method],
     )?;
-    feed(conn, "visit", id, at)?;
+    feed("visit", id, at);
     visit(conn, id)?.ok_or(StoreError::NotFound)
 }
 

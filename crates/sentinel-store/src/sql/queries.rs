@@ -261,7 +261,7 @@ pub(crate) fn insert_event(
     // Every event is a change to its report for the live feed (every event is
     // written here), unless a bulk history import writes one row at its end.
     if !FEED_PAUSED.with(std::cell::Cell::get) {
-        feed(conn, "report", report.0, at)?;
+        feed("report", report.0, at);
     }
     Ok(Event {
         id,
@@ -1463,23 +1463,59 @@ pub(crate) fn queue_counts(conn: &dyn Conn, now: OffsetDateTime) -> Result<crate
     })
 }
 
-/// Adds a change to the feed. In PostgreSQL several nodes write at once: the
+thread_local! {
+    /// The feed rows of the batch being written on this writer thread: added
+    /// together just before its COMMIT (see [`flush_feed`]).
+    static PENDING_FEED: std::cell::RefCell<Vec<(&'static str, i64, i64)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Notes a change for the feed; the writer adds it with the rest of its batch.
+pub(crate) fn feed(kind: &'static str, reference: i64, at: OffsetDateTime) {
+    PENDING_FEED.with(|f| f.borrow_mut().push((kind, reference, ms(at))));
+}
+
+/// How many feed rows are pending: a job's own rows are those after this mark.
+pub(crate) fn feed_mark() -> usize {
+    PENDING_FEED.with(|f| f.borrow().len())
+}
+
+/// Forgets the feed rows after `mark` (their job was rolled back).
+pub(crate) fn feed_truncate(mark: usize) {
+    PENDING_FEED.with(|f| f.borrow_mut().truncate(mark));
+}
+
+/// Adds the batch's feed rows, in order, last thing before COMMIT. In
+/// PostgreSQL several writers on several nodes commit at once: the
 /// transaction-scoped advisory lock taken here (held to COMMIT) makes sequence
 /// numbers follow commit order, so a reader tailing the feed never passes a
-/// number whose row is still to commit; the notification (sent at COMMIT, one
-/// per transaction) wakes every node's tail.
-pub(crate) fn feed(conn: &dyn Conn, kind: &str, reference: i64, at: OffsetDateTime) -> Result<()> {
-    match conn.dialect() {
-        Dialect::Sqlite => conn.execute(
-            "INSERT INTO feed (kind, ref, at) VALUES (?1, ?2, ?3)",
-            args![kind, reference, ms(at)],
-        )?,
-        Dialect::Postgres => conn.execute(
-            "INSERT INTO feed (kind, ref, at) SELECT CAST(?1 AS TEXT), CAST(?2 AS BIGINT), CAST(?3 AS BIGINT) \
-             FROM (SELECT pg_advisory_xact_lock(?4), pg_notify('sentinel_feed', '')) l",
-            args![kind, reference, ms(at), FEED_LOCK],
-        )?,
-    };
+/// number whose row is still to commit; it is held only for this insert and the
+/// COMMIT. The notification (sent at COMMIT) wakes every node's tail.
+pub(crate) fn flush_feed(conn: &dyn Conn) -> Result<()> {
+    let rows = PENDING_FEED.with(|f| std::mem::take(&mut *f.borrow_mut()));
+    if rows.is_empty() {
+        return Ok(());
+    }
+    if conn.dialect() == Dialect::Postgres {
+        conn.one(
+            "SELECT 1 FROM (SELECT pg_advisory_xact_lock(?1), pg_notify('sentinel_feed', '')) l",
+            args![FEED_LOCK],
+            |_| Ok(()),
+        )?;
+    }
+    for chunk in rows.chunks(500) {
+        let mut sql = String::from("INSERT INTO feed (kind, ref, at) VALUES ");
+        let mut params = Vec::with_capacity(chunk.len() * 3);
+        for (i, (kind, reference, at)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            let n = i * 3;
+            sql.push_str(&format!("(?{}, ?{}, ?{})", n + 1, n + 2, n + 3));
+            params.extend([Param::Text(kind), Param::Int(*reference), Param::Int(*at)]);
+        }
+        conn.execute(&sql, &params)?;
+    }
     Ok(())
 }
 

@@ -385,7 +385,7 @@ impl Store for SqlStore {
             })();
             queries::FEED_PAUSED.with(|p| p.set(false));
             let last = result?;
-            queries::feed(c, "report", last.id.0, last.updated_at)?;
+            queries::feed("report", last.id.0, last.updated_at);
             Ok(last)
         })
         .await

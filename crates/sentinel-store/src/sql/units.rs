@@ -82,7 +82,7 @@ pub(crate) fn insert_units(
             }
             other => other?,
         };
-        feed(conn, "unit", id, now)?;
+        feed("unit", id, now);
         out.push(unit(conn, id)?.ok_or(StoreError::NotFound)?);
     }
     Ok(out)
@@ -159,7 +159,7 @@ pub(crate) fn record_positions(
                 ms(now)
             ],
         )?;
-        feed(conn, "unit", id, now)?;
+        feed("unit", id, now);
     }
     unit(conn, id)?.ok_or(StoreError::NotFound)
 }
@@ -177,7 +177,7 @@ pub(crate) fn set_duty(
             "UPDATE units SET status = ?2, updated_at = ?3 WHERE id = ?1",
             args![id, to.as_str(), ms(now)],
         )?;
-        feed(conn, "unit", id, now)?;
+        feed("unit", id, now);
     }
     unit(conn, id)?.ok_or(StoreError::NotFound)
 }
@@ -214,8 +214,8 @@ pub(crate) fn dispatch(conn: &dyn Conn, req: &DispatchRequest) -> Result<Dispatc
         "UPDATE units SET status = ?2, dispatch_id = ?3, updated_at = ?4 WHERE id = ?1",
         args![req.unit, UnitStatus::Dispatched.as_str(), id, ms(req.now)],
     )?;
-    feed(conn, "dispatch", id, req.now)?;
-    feed(conn, "unit", req.unit, req.now)?;
+    feed("dispatch", id, req.now);
+    feed("unit", req.unit, req.now);
     dispatch_by_id(conn, id)?.ok_or(StoreError::NotFound)
 }
 
@@ -258,9 +258,9 @@ pub(crate) fn dispatch_step(
             "UPDATE units SET status = ?2, dispatch_id = ?3, updated_at = ?4 WHERE id = ?1",
             args![u.id, step.unit_status().as_str(), current, ms(now)],
         )?;
-        feed(conn, "unit", u.id, now)?;
+        feed("unit", u.id, now);
     }
-    feed(conn, "dispatch", id, now)?;
+    feed("dispatch", id, now);
     dispatch_by_id(conn, id)?.ok_or(StoreError::NotFound)
 }
 

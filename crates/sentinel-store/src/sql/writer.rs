@@ -4,7 +4,7 @@
 //! Callers are answered only after that COMMIT returns. SQLite has one writer;
 //! PostgreSQL several, each on its own connection, taking batches from one queue.
 
-use super::Conn;
+use super::{Conn, queries};
 use crate::StoreError;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -97,11 +97,13 @@ fn run_batch(conn: &dyn Conn, begin: &str, batch: Vec<Job>, stats: &WriterStats)
         return;
     }
     let mut completions = Vec::with_capacity(batch.len());
+    queries::feed_truncate(0);
     for job in batch {
         if let Err(e) = conn.batch("SAVEPOINT job") {
             job(Err(e));
             continue;
         }
+        let mark = queries::feed_mark();
         let outcome = catch_unwind(AssertUnwindSafe(|| job(Ok(conn)))).unwrap_or_else(|_| {
             tracing::error!("a write job panicked; its changes are rolled back");
             Outcome::Failed
@@ -112,11 +114,14 @@ fn run_batch(conn: &dyn Conn, begin: &str, batch: Vec<Job>, stats: &WriterStats)
                 let _ = conn.batch("RELEASE job");
             }
             Outcome::Failed => {
+                queries::feed_truncate(mark);
                 let _ = conn.batch("ROLLBACK TO job; RELEASE job");
             }
         }
     }
-    let result = conn.batch("COMMIT").map_err(|e| e.to_string());
+    let result = queries::flush_feed(conn)
+        .and_then(|()| conn.batch("COMMIT"))
+        .map_err(|e| e.to_string());
     if let Err(e) = &result {
         tracing::error!(error = %e, "commit failed; the batch is rolled back");
         let _ = conn.batch("ROLLBACK");
