@@ -419,3 +419,103 @@ fn pg_number(url: &str, sql: &str) -> Option<i64> {
     .join()
     .unwrap()
 }
+
+#[test]
+fn a_node_refuses_to_start_without_its_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |database: &str| {
+        let out = std::process::Command::new(crate::cli::BIN)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                database,
+                "--data",
+            ])
+            .arg(dir.path())
+            .env("SENTINEL_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // Nothing listens on port 1: a clear message naming the server, exit 1.
+    let err = start("postgres://sentinel:s3cret-pw@127.0.0.1:1/city");
+    assert!(
+        err.contains("cannot connect to PostgreSQL at 127.0.0.1:1/city"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("s3cret-pw"),
+        "the password never appears: {err}"
+    );
+    let err = start("mysql://127.0.0.1/city");
+    assert!(err.contains("--database takes a postgres:// URL"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_answers_503_while_its_database_is_away_and_recovers_by_itself() {
+    let Some(db) = database() else { return };
+    let admin = std::env::var("SENTINEL_TEST_POSTGRES").unwrap();
+    let name = db.url.rsplit('/').next().unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let node = Server::start_with(dir.path(), &["--database", &db.url]);
+    let http = reqwest::Client::new();
+    let post = |i: usize| {
+        http.post(format!("{}/api/v1/reports", node.base))
+            .json(&report(i))
+            .send()
+    };
+    assert_eq!(post(1).await.unwrap().status(), StatusCode::CREATED);
+    // The database refuses connections and drops the node's.
+    let admin_sql = |sql: String| {
+        let admin = admin.clone();
+        std::thread::spawn(move || {
+            let mut c = ::postgres::Client::connect(&admin, ::postgres::NoTls).unwrap();
+            c.batch_execute(&sql).unwrap();
+        })
+        .join()
+        .unwrap()
+    };
+    admin_sql(format!(
+        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false; \
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ));
+    for i in 0..3 {
+        let res = post(100 + i).await.unwrap();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(res.headers().contains_key("retry-after"));
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+    }
+    let list = http
+        .get(format!("{}/api/v1/reports", node.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            list.status(),
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::OK
+        ),
+        "{}",
+        list.status()
+    );
+    // It comes back: the node reconnects by itself.
+    admin_sql(format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"));
+    let t = std::time::Instant::now();
+    loop {
+        let res = post(2).await.unwrap();
+        if res.status() == StatusCode::CREATED {
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "the node did not recover"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Only what was acknowledged is there: the first report and the last.
+    assert_eq!(pg_number(&db.url, "SELECT count(*) FROM reports"), Some(2));
+}
