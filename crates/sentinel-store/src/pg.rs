@@ -30,8 +30,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
 /// The advisory lock key held while migrating.
 const MIGRATION_LOCK: i64 = 0x5345_4e54_4d49_4752; // "SENTMIGR"
 
-/// Group-commit writer connections per node.
-const WRITERS: usize = 4;
+/// Group-commit writer connections per node, unless `SENTINEL_DATABASE_WRITERS`
+/// says otherwise (1 to 32): more overlap round trips, fewer make larger batches.
+const WRITERS: usize = 2;
 
 /// Idle read connections kept per node.
 const IDLE_READERS: usize = 8;
@@ -295,6 +296,11 @@ impl WriteConn for Writer {
     fn begin(&self) -> &'static str {
         "BEGIN"
     }
+
+    fn max_batch(&self) -> usize {
+        // Under PostgreSQL's 64 cached subtransactions (one savepoint per job).
+        60
+    }
 }
 
 /// Where a database is, without its password: for messages and logs.
@@ -448,7 +454,11 @@ impl SqlStore {
             .map_err(|_| StoreError::Unavailable)?
         };
         first?;
-        let writers = (0..WRITERS)
+        let count = std::env::var("SENTINEL_DATABASE_WRITERS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .map_or(WRITERS, |n| n.clamp(1, 32));
+        let writers = (0..count)
             .map(|_| Writer {
                 config: config.clone(),
                 conn: None,

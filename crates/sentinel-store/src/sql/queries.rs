@@ -98,12 +98,58 @@ fn random_u64() -> u64 {
     u64::from_le_bytes(b)
 }
 
-pub(crate) fn insert_report(
+/// Inserts a new report and its `submit` event (by `actor`, with `data`).
+pub(crate) fn insert_submitted(
+    conn: &dyn Conn,
+    new: &NewReport,
+    photos: &[PhotoRecord],
+    actor: &str,
+    data: serde_json::Value,
+    now: OffsetDateTime,
+) -> Result<(Report, Event)> {
+    let (report, event_id) = insert_report(conn, new, photos, now, Some((actor, &data)))?;
+    let Some(id) = event_id else {
+        let event = insert_event(
+            conn,
+            report.id,
+            now,
+            actor,
+            None,
+            "submit",
+            None,
+            Some(report.status),
+            None,
+            data,
+        )?;
+        return Ok((report, event));
+    };
+    if !FEED_PAUSED.with(std::cell::Cell::get) {
+        feed("report", report.id.0, now);
+    }
+    let event = Event {
+        id,
+        report_id: report.id,
+        at: from_ms(ms(now)),
+        actor: actor.to_owned(),
+        actor_role: None,
+        action: "submit".into(),
+        from_status: None,
+        to_status: Some(report.status),
+        note: None,
+        data,
+    };
+    Ok((report, event))
+}
+
+/// Inserts a report; in PostgreSQL, given `submit`, its first event too in the
+/// same statement (one round trip instead of two), answering that event's id.
+fn insert_report(
     conn: &dyn Conn,
     new: &NewReport,
     photos: &[PhotoRecord],
     now: OffsetDateTime,
-) -> Result<Report> {
+    submit: Option<(&str, &serde_json::Value)>,
+) -> Result<(Report, Option<i64>)> {
     let (kind, contact, account) = match &new.reporter {
         Reporter::Anonymous => ("anonymous", Contact::default(), None),
         Reporter::Contact(c) => ("contact", c.clone(), None),
@@ -115,6 +161,17 @@ pub(crate) fn insert_report(
          co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at, jurisdiction, routing, due_at, due_kind, media_urls, reporter_key_hash) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'submitted', ?16, NULL, '[]', NULL, NULL, 1, ?17, ?18, ?18, NULL, ?19, ?20, ?21, ?22, ?23, ?24) \
          ON CONFLICT (tracking_code) DO NOTHING RETURNING id";
+    let with_event;
+    let (sql, actor, data) = match submit {
+        Some((actor, data)) if conn.dialect() == Dialect::Postgres => {
+            with_event = format!(
+                "WITH r AS ({sql}, created_at) INSERT INTO events (report_id, at, actor, action, to_status, data) \
+                 SELECT id, created_at, ?25, 'submit', 'submitted', ?26 FROM r RETURNING report_id, id"
+            );
+            (with_event.as_str(), Some(actor), Some(data.to_string()))
+        }
+        _ => (sql, None, None),
+    };
     let attributes =
         serde_json::to_string(&new.attributes).map_err(|e| StoreError::Database(e.to_string()))?;
     let photos_json =
@@ -132,7 +189,7 @@ pub(crate) fn insert_report(
         let code = TrackingCode::from_random(random_u64());
         let inserted = conn.opt(
             sql,
-            args![
+            &args![
                 code.as_str(),
                 new.category,
                 new.description,
@@ -157,12 +214,23 @@ pub(crate) fn insert_report(
                 new.due.map(|d| d.1.as_str()),
                 media_json,
                 new.reporter_key_hash,
-            ],
-            |r| r.get::<i64>(0),
+                actor,
+                data,
+            ][..if actor.is_some() { 26 } else { 24 }],
+            |r| {
+                Ok((
+                    r.get::<i64>(0)?,
+                    if actor.is_some() {
+                        Some(r.get::<i64>(1)?)
+                    } else {
+                        None
+                    },
+                ))
+            },
         )?;
         // No row: the code is taken (the conflict clause skipped the insert).
-        if let Some(id) = inserted {
-            return Ok(Report {
+        if let Some((id, event)) = inserted {
+            let report = Report {
                 id: ReportId(id),
                 tracking_code: code,
                 category: new.category.clone(),
@@ -191,7 +259,8 @@ pub(crate) fn insert_report(
                 rating: None,
                 media_urls: new.media_urls.clone(),
                 reporter_key_hash: new.reporter_key_hash.clone(),
-            });
+            };
+            return Ok((report, event));
         }
     }
     Err(StoreError::Database(

@@ -143,20 +143,8 @@ fn submit_in_tx(conn: &dyn Conn, s: Submission) -> Result<Submitted> {
     for p in &s.photos {
         queries::insert_photo(conn, p, s.now)?;
     }
-    let report = queries::insert_report(conn, &s.report, &s.photos, s.now)?;
-    let data = json!({ "channel": report.channel.as_str(), "photos": report.photos.len() });
-    queries::insert_event(
-        conn,
-        report.id,
-        s.now,
-        &s.actor,
-        None,
-        "submit",
-        None,
-        Some(report.status),
-        None,
-        data,
-    )?;
+    let data = json!({ "channel": s.report.channel.as_str(), "photos": s.photos.len() });
+    let (report, _) = queries::insert_submitted(conn, &s.report, &s.photos, &s.actor, data, s.now)?;
     let body = match s.idempotency {
         Some(idem) => {
             let body = (idem.render)(&report);
