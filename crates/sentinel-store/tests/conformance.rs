@@ -777,3 +777,39 @@ async fn a_lease_is_held_by_one_holder_until_it_lapses() {
         assert_eq!(u8::from(x.unwrap()) + u8::from(y.unwrap()), 1);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_changes_to_one_report_are_never_lost() {
+    for b in backends() {
+        eprintln!("backend {}", b.name);
+        let r = created(&*b.store, submission("pothole")).await;
+        // Forty people join the same report at once: on a database with several
+        // writers, each read-modify-write must see the one before it.
+        let joins: Vec<_> = (0..40)
+            .map(|i| {
+                let store = b.store.clone();
+                tokio::spawn(async move {
+                    store
+                        .support(
+                            r.id,
+                            Supporter {
+                                key: format!("device:{i}"),
+                                contact: Default::default(),
+                            },
+                            now(),
+                        )
+                        .await
+                        .unwrap()
+                        .1
+                })
+            })
+            .collect();
+        for j in joins {
+            assert!(j.await.unwrap());
+        }
+        let after = b.store.report(&ReportKey::Id(r.id)).await.unwrap().unwrap();
+        assert_eq!(after.supporters, 41);
+        let events = b.store.events(r.id).await.unwrap();
+        assert_eq!(events.iter().filter(|e| e.action == "support").count(), 40);
+    }
+}
