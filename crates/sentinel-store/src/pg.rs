@@ -116,9 +116,15 @@ fn pg_error(e: postgres::Error) -> SqlError {
                 .unwrap_or_default();
             return SqlError::Constraint(format!("{what}: {}", db.message()));
         }
-        // Connection-level trouble (admin shutdown, too many connections...):
-        // the caller may try again.
-        if code.starts_with("57") || code.starts_with("08") || code.starts_with("53") {
+        // Connection-level trouble (admin shutdown, too many connections...), or
+        // a deadlock between writers that PostgreSQL broke: the caller may try
+        // again.
+        if code.starts_with("57")
+            || code.starts_with("08")
+            || code.starts_with("53")
+            || code == "40P01"
+            || code == "40001"
+        {
             tracing::warn!(code, message = db.message(), "PostgreSQL is unavailable");
             return SqlError::Other(StoreError::Unavailable);
         }

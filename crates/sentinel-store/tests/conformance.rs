@@ -813,3 +813,58 @@ async fn concurrent_changes_to_one_report_are_never_lost() {
         assert_eq!(events.iter().filter(|e| e.action == "support").count(), 40);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_unit_sent_to_two_reports_at_once_goes_to_one() {
+    for b in backends() {
+        eprintln!("backend {}", b.name);
+        let units = b
+            .store
+            .create_units(
+                vec![sentinel_core::NewUnit {
+                    callsign: "A-1".into(),
+                    kind: "traffic_police".into(),
+                    tracker_id: None,
+                    user: None,
+                    department: None,
+                    status: sentinel_core::UnitStatus::Available,
+                    position: None,
+                }],
+                now(),
+            )
+            .await
+            .unwrap();
+        let unit = units[0].id;
+        let (r1, r2) = (
+            created(&*b.store, submission("pothole")).await,
+            created(&*b.store, submission("pothole")).await,
+        );
+        let send = |report: ReportId| {
+            let store = b.store.clone();
+            tokio::spawn(async move {
+                store
+                    .dispatch(DispatchRequest {
+                        report,
+                        unit,
+                        by: "dispatcher".into(),
+                        distance_m: None,
+                        eta_s: None,
+                        now: now(),
+                    })
+                    .await
+            })
+        };
+        let (x, y) = (send(r1.id), send(r2.id));
+        let (x, y) = (x.await.unwrap(), y.await.unwrap());
+        assert_eq!(
+            u8::from(x.is_ok()) + u8::from(y.is_ok()),
+            1,
+            "exactly one dispatch: {x:?} {y:?}"
+        );
+        let refused = if x.is_err() { x } else { y };
+        assert!(
+            matches!(refused, Err(StoreError::Dispatch(_))),
+            "{refused:?}"
+        );
+    }
+}

@@ -339,6 +339,33 @@ impl dyn Conn + '_ {
     }
 }
 
+thread_local! {
+    /// Set on a writer thread while it runs a batch.
+    static IN_WRITE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks this thread as running write jobs (or not).
+pub(crate) fn set_writing(on: bool) {
+    IN_WRITE.with(|w| w.set(on));
+}
+
+/// The locking clause for a row read in order to change it. SQLite has one
+/// writer, so nothing can change between the read and the write; PostgreSQL has
+/// several writers on several nodes, so the row is locked until COMMIT (a second
+/// writer waits, then reads the first one's result). Reads outside writes lock
+/// nothing.
+pub(crate) fn for_update(conn: &dyn Conn, of: &str) -> String {
+    if conn.dialect() == Dialect::Postgres && IN_WRITE.with(std::cell::Cell::get) {
+        if of.is_empty() {
+            " FOR UPDATE".into()
+        } else {
+            format!(" FOR UPDATE OF {of}")
+        }
+    } else {
+        String::new()
+    }
+}
+
 /// How a backend marks a constraint failure inside a [`StoreError::Database`]
 /// message from a query (where rows, not a count, come back).
 pub(crate) const CONSTRAINT: &str = "constraint: ";

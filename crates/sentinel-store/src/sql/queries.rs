@@ -422,14 +422,15 @@ fn event_from_row(r: &Row<'_>) -> Result<Event> {
 }
 
 pub(crate) fn report(conn: &dyn Conn, key: &ReportKey) -> Result<Option<Report>> {
+    let lock = super::for_update(conn, "");
     match key {
         ReportKey::Id(id) => conn.opt(
-            &format!("SELECT {REPORT_COLUMNS} FROM reports WHERE id = ?1"),
+            &format!("SELECT {REPORT_COLUMNS} FROM reports WHERE id = ?1{lock}"),
             args![id.0],
             report_from_row,
         ),
         ReportKey::Code(c) => conn.opt(
-            &format!("SELECT {REPORT_COLUMNS} FROM reports WHERE tracking_code = ?1"),
+            &format!("SELECT {REPORT_COLUMNS} FROM reports WHERE tracking_code = ?1{lock}"),
             args![c.as_str()],
             report_from_row,
         ),
@@ -1399,7 +1400,10 @@ pub(crate) fn verify_sentinel(
         return Ok(None);
     };
     let row: Option<(String, i64, i64)> = conn.opt(
-        "SELECT code_hash, expires_at, attempts FROM sentinel_codes WHERE sentinel_id = ?1",
+        &format!(
+            "SELECT code_hash, expires_at, attempts FROM sentinel_codes WHERE sentinel_id = ?1{}",
+            super::for_update(conn, "")
+        ),
         args![s.id],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;

@@ -90,7 +90,10 @@ pub(crate) fn insert_units(
 
 pub(crate) fn unit(conn: &dyn Conn, id: i64) -> Result<Option<Unit>> {
     conn.opt(
-        &format!("SELECT {UNIT_COLUMNS} FROM units WHERE id = ?1"),
+        &format!(
+            "SELECT {UNIT_COLUMNS} FROM units WHERE id = ?1{}",
+            super::for_update(conn, "")
+        ),
         args![id],
         unit_from_row,
     )
@@ -184,7 +187,10 @@ pub(crate) fn set_duty(
 
 fn report_code_and_status(conn: &dyn Conn, id: ReportId) -> Result<(String, Status)> {
     conn.opt(
-        "SELECT tracking_code, status FROM reports WHERE id = ?1",
+        &format!(
+            "SELECT tracking_code, status FROM reports WHERE id = ?1{}",
+            super::for_update(conn, "")
+        ),
         args![id.0],
         |r| Ok((r.get::<String>(0)?, parse::<Status>(1, r.get(1)?)?)),
     )?
@@ -297,7 +303,10 @@ fn with_steps(conn: &dyn Conn, mut d: Dispatch) -> Result<Dispatch> {
 
 pub(crate) fn dispatch_by_id(conn: &dyn Conn, id: i64) -> Result<Option<Dispatch>> {
     let d = conn.opt(
-        &format!("{DISPATCH_SELECT} WHERE d.id = ?1"),
+        &format!(
+            "{DISPATCH_SELECT} WHERE d.id = ?1{}",
+            super::for_update(conn, "d")
+        ),
         args![id],
         dispatch_from_row,
     )?;

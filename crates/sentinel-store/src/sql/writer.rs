@@ -96,6 +96,7 @@ pub(crate) fn spawn<W: WriteConn>(writers: Vec<W>, stats: Arc<WriterStats>) -> m
 }
 
 fn run_batch(conn: &dyn Conn, begin: &str, batch: Vec<Job>, stats: &WriterStats) {
+    super::set_writing(true);
     if let Err(e) = conn.batch(begin) {
         tracing::error!(error = %e, "cannot begin a write transaction");
         for job in batch {
