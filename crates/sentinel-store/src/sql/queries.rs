@@ -1,7 +1,7 @@
 //! The statements of both SQL backends, one function per query. Written in the
 //! SQL that SQLite and PostgreSQL share; where they differ, `conn.dialect()` says.
 
-use super::{Conn, Dialect, Param, Row, SqlError, args};
+use super::{Conn, Dialect, Param, Row, SqlError, ToParam, args};
 use crate::{
     AccessLogEntry, IdempotentResponse, JurisdictionRecord, NewJurisdiction, Open311Client,
     PhotoRecord, ReportKey, ReportQuery, Result, SentinelKey, Standing, StoreError, Supporter,
@@ -141,6 +141,157 @@ pub(crate) fn insert_submitted(
     Ok((report, event))
 }
 
+/// The columns of a new report, in the order of [`ReportRow::params`].
+const NEW_REPORT_COLUMNS: &str = "tracking_code, category, description, lat, lon, accuracy_m, address, attributes, photos, \
+     reporter_kind, contact_name, contact_phone, contact_email, account, channel, priority, observed_at, created_at, \
+     updated_at, jurisdiction, routing, due_at, due_kind, media_urls, reporter_key_hash, status, co_departments, supporters";
+
+/// A new report's values as the database stores them.
+pub(crate) struct ReportRow<'a> {
+    new: &'a NewReport,
+    code: TrackingCode,
+    photo_ids: Vec<String>,
+    kind: &'static str,
+    contact: Contact,
+    account: Option<String>,
+    attributes: String,
+    photos_json: String,
+    routing: Option<String>,
+    media_json: String,
+    now: i64,
+}
+
+impl<'a> ReportRow<'a> {
+    /// Parameters per row: the placeholders of [`NEW_REPORT_COLUMNS`] that take
+    /// one (the last three are constants).
+    pub(crate) const PARAMS: usize = 25;
+
+    pub(crate) fn new(
+        new: &'a NewReport,
+        photos: &[PhotoRecord],
+        now: OffsetDateTime,
+    ) -> Result<Self> {
+        let (kind, contact, account) = match &new.reporter {
+            Reporter::Anonymous => ("anonymous", Contact::default(), None),
+            Reporter::Contact(c) => ("contact", c.clone(), None),
+            Reporter::Account(a) => ("account", Contact::default(), Some(a.clone())),
+        };
+        let photo_ids: Vec<String> = photos.iter().map(|p| p.id.clone()).collect();
+        let json = |v: &dyn erased::Json| v.text();
+        Ok(ReportRow {
+            new,
+            code: TrackingCode::from_random(random_u64()),
+            kind,
+            contact,
+            account,
+            attributes: json(&new.attributes)?,
+            photos_json: json(&photo_ids)?,
+            routing: new.routing.as_ref().map(|r| json(r)).transpose()?,
+            media_json: json(&new.media_urls)?,
+            photo_ids,
+            now: ms(now),
+        })
+    }
+
+    /// A fresh tracking code (after a collision).
+    fn new_code(&mut self) {
+        self.code = TrackingCode::from_random(random_u64());
+    }
+
+    pub(crate) fn code(&self) -> &str {
+        self.code.as_str()
+    }
+
+    /// `(?n, ..., 'submitted', '[]', 1)` for the row whose first parameter is `first`.
+    pub(crate) fn placeholders(first: usize) -> String {
+        let marks: Vec<String> = (first..first + Self::PARAMS)
+            .map(|i| format!("?{i}"))
+            .collect();
+        format!("({}, 'submitted', '[]', 1)", marks.join(", "))
+    }
+
+    pub(crate) fn params(&self) -> [Param<'_>; 25] {
+        let new = self.new;
+        [
+            Param::Text(self.code.as_str()),
+            Param::Text(&new.category),
+            Param::Text(&new.description),
+            Param::Real(new.location.lat()),
+            Param::Real(new.location.lon()),
+            new.accuracy_m.param(),
+            new.address.param(),
+            Param::Text(&self.attributes),
+            Param::Text(&self.photos_json),
+            Param::Text(self.kind),
+            self.contact.name.param(),
+            self.contact.phone.param(),
+            self.contact.email.param(),
+            self.account.param(),
+            Param::Text(new.channel.as_str()),
+            Param::Text(new.priority.as_str()),
+            new.observed_at.map(ms).map_or(Param::Null, Param::Int),
+            Param::Int(self.now),
+            Param::Int(self.now),
+            new.jurisdiction.param(),
+            self.routing.param(),
+            new.due.map_or(Param::Null, |d| Param::Int(ms(d.0))),
+            new.due.map_or(Param::Null, |d| Param::Text(d.1.as_str())),
+            Param::Text(&self.media_json),
+            new.reporter_key_hash.param(),
+        ]
+    }
+
+    /// The report as stored under `id`.
+    pub(crate) fn report(self, id: i64) -> Report {
+        let new = self.new;
+        Report {
+            id: ReportId(id),
+            tracking_code: self.code,
+            category: new.category.clone(),
+            description: new.description.clone(),
+            location: new.location,
+            accuracy_m: new.accuracy_m,
+            address: new.address.clone(),
+            attributes: new.attributes.clone(),
+            photos: self.photo_ids,
+            reporter: new.reporter.clone(),
+            channel: new.channel,
+            status: Status::Submitted,
+            priority: new.priority,
+            department: None,
+            co_departments: vec![],
+            assignee: None,
+            merged_into: None,
+            supporters: 1,
+            observed_at: new.observed_at,
+            created_at: from_ms(self.now),
+            updated_at: from_ms(self.now),
+            closed_at: None,
+            jurisdiction: new.jurisdiction.clone(),
+            routing: new.routing.clone(),
+            due: new.due.map(|(at, kind)| (from_ms(ms(at)), kind)),
+            rating: None,
+            media_urls: new.media_urls.clone(),
+            reporter_key_hash: new.reporter_key_hash.clone(),
+        }
+    }
+}
+
+/// JSON text of the values a report row keeps as JSON.
+mod erased {
+    use crate::{Result, StoreError};
+
+    pub(crate) trait Json {
+        fn text(&self) -> Result<String>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn text(&self) -> Result<String> {
+            serde_json::to_string(self).map_err(|e| StoreError::Database(e.to_string()))
+        }
+    }
+}
+
 /// Inserts a report; in PostgreSQL, given `submit`, its first event too in the
 /// same statement (one round trip instead of two), answering that event's id.
 fn insert_report(
@@ -150,118 +301,47 @@ fn insert_report(
     now: OffsetDateTime,
     submit: Option<(&str, &serde_json::Value)>,
 ) -> Result<(Report, Option<i64>)> {
-    let (kind, contact, account) = match &new.reporter {
-        Reporter::Anonymous => ("anonymous", Contact::default(), None),
-        Reporter::Contact(c) => ("contact", c.clone(), None),
-        Reporter::Account(a) => ("account", Contact::default(), Some(a.clone())),
-    };
-    let photo_ids: Vec<String> = photos.iter().map(|p| p.id.clone()).collect();
-    let sql = "INSERT INTO reports (tracking_code, category, description, lat, lon, accuracy_m, address, attributes, photos, \
-         reporter_kind, contact_name, contact_phone, contact_email, account, channel, status, priority, department, \
-         co_departments, assignee, merged_into, supporters, observed_at, created_at, updated_at, closed_at, jurisdiction, routing, due_at, due_kind, media_urls, reporter_key_hash) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'submitted', ?16, NULL, '[]', NULL, NULL, 1, ?17, ?18, ?18, NULL, ?19, ?20, ?21, ?22, ?23, ?24) \
-         ON CONFLICT (tracking_code) DO NOTHING RETURNING id";
-    let with_event;
-    let (sql, actor, data) = match submit {
-        Some((actor, data)) if conn.dialect() == Dialect::Postgres => {
-            with_event = format!(
+    let sql = format!(
+        "INSERT INTO reports ({NEW_REPORT_COLUMNS}) VALUES {} \
+         ON CONFLICT (tracking_code) DO NOTHING RETURNING id",
+        ReportRow::placeholders(1)
+    );
+    let n = ReportRow::PARAMS;
+    let (sql, extra) = match submit {
+        Some((actor, data)) if conn.dialect() == Dialect::Postgres => (
+            format!(
                 "WITH r AS ({sql}, created_at) INSERT INTO events (report_id, at, actor, action, to_status, data) \
-                 SELECT id, created_at, ?25, 'submit', 'submitted', ?26 FROM r RETURNING report_id, id"
-            );
-            (with_event.as_str(), Some(actor), Some(data.to_string()))
-        }
-        _ => (sql, None, None),
+                 SELECT id, created_at, ?{}, 'submit', 'submitted', ?{} FROM r RETURNING report_id, id",
+                n + 1,
+                n + 2
+            ),
+            Some((actor, data.to_string())),
+        ),
+        _ => (sql, None),
     };
-    let attributes =
-        serde_json::to_string(&new.attributes).map_err(|e| StoreError::Database(e.to_string()))?;
-    let photos_json =
-        serde_json::to_string(&photo_ids).map_err(|e| StoreError::Database(e.to_string()))?;
-    let routing = new
-        .routing
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|e| StoreError::Database(e.to_string()))?;
-    let media_json =
-        serde_json::to_string(&new.media_urls).map_err(|e| StoreError::Database(e.to_string()))?;
+    let mut row = ReportRow::new(new, photos, now)?;
     // A fresh tracking code collides with odds of about n / 2.7e10; retry then.
     for _ in 0..8 {
-        let code = TrackingCode::from_random(random_u64());
-        let inserted = conn.opt(
-            sql,
-            &args![
-                code.as_str(),
-                new.category,
-                new.description,
-                new.location.lat(),
-                new.location.lon(),
-                new.accuracy_m,
-                new.address,
-                attributes,
-                photos_json,
-                kind,
-                contact.name,
-                contact.phone,
-                contact.email,
-                account,
-                new.channel.as_str(),
-                new.priority.as_str(),
-                new.observed_at.map(ms),
-                ms(now),
-                new.jurisdiction,
-                routing,
-                new.due.map(|d| ms(d.0)),
-                new.due.map(|d| d.1.as_str()),
-                media_json,
-                new.reporter_key_hash,
-                actor,
-                data,
-            ][..if actor.is_some() { 26 } else { 24 }],
-            |r| {
-                Ok((
-                    r.get::<i64>(0)?,
-                    if actor.is_some() {
-                        Some(r.get::<i64>(1)?)
-                    } else {
-                        None
-                    },
-                ))
-            },
-        )?;
+        let mut params = row.params().to_vec();
+        if let Some((actor, data)) = &extra {
+            params.extend([Param::Text(actor), Param::Text(data)]);
+        }
+        let inserted = conn.opt(&sql, &params, |r| {
+            Ok((
+                r.get::<i64>(0)?,
+                if extra.is_some() {
+                    Some(r.get::<i64>(1)?)
+                } else {
+                    None
+                },
+            ))
+        })?;
+        drop(params);
         // No row: the code is taken (the conflict clause skipped the insert).
         if let Some((id, event)) = inserted {
-            let report = Report {
-                id: ReportId(id),
-                tracking_code: code,
-                category: new.category.clone(),
-                description: new.description.clone(),
-                location: new.location,
-                accuracy_m: new.accuracy_m,
-                address: new.address.clone(),
-                attributes: new.attributes.clone(),
-                photos: photo_ids,
-                reporter: new.reporter.clone(),
-                channel: new.channel,
-                status: Status::Submitted,
-                priority: new.priority,
-                department: None,
-                co_departments: vec![],
-                assignee: None,
-                merged_into: None,
-                supporters: 1,
-                observed_at: new.observed_at,
-                created_at: from_ms(ms(now)),
-                updated_at: from_ms(ms(now)),
-                closed_at: None,
-                jurisdiction: new.jurisdiction.clone(),
-                routing: new.routing.clone(),
-                due: new.due.map(|(at, kind)| (from_ms(ms(at)), kind)),
-                rating: None,
-                media_urls: new.media_urls.clone(),
-                reporter_key_hash: new.reporter_key_hash.clone(),
-            };
-            return Ok((report, event));
+            return Ok((row.report(id), event));
         }
+        row.new_code();
     }
     Err(StoreError::Database(
         "could not find a free tracking code".into(),
@@ -1594,3 +1674,114 @@ pub(crate) fn flush_feed(conn: &dyn Conn) -> Result<()> {
 
 /// The advisory lock key that orders feed writers in PostgreSQL.
 pub(crate) const FEED_LOCK: i64 = 0x5345_4e54_4645_4544; // "SENTFEED"
+
+/// Inserts several plain submissions (no Idempotency-Key) at once: their photos,
+/// reports and first events each in one multi-row statement, instead of a
+/// statement per row. Any failure (a tracking code taken, a constraint) fails
+/// the whole group; the caller then files each on its own.
+pub(crate) fn insert_group(conn: &dyn Conn, subs: &[crate::Submission]) -> Result<Vec<Report>> {
+    let mut seen = std::collections::HashSet::new();
+    let photos: Vec<(&PhotoRecord, OffsetDateTime)> = subs
+        .iter()
+        .flat_map(|s| s.photos.iter().map(move |p| (p, s.now)))
+        .filter(|(p, _)| seen.insert(p.id.as_str()))
+        .collect();
+    for chunk in photos.chunks(1_000) {
+        let mut sql = String::from(
+            "INSERT INTO photos (id, mime, width, height, bytes, created_at, phash) VALUES ",
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 7);
+        for (i, (p, now)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            let n = i * 7;
+            sql.push_str(&format!(
+                "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7
+            ));
+            params.extend([
+                Param::Text(&p.id),
+                Param::Text(&p.mime),
+                Param::Int(i64::from(p.width)),
+                Param::Int(i64::from(p.height)),
+                Param::Int(p.bytes as i64),
+                Param::Int(ms(*now)),
+                p.phash.map_or(Param::Null, |h| Param::Int(h as i64)),
+            ]);
+        }
+        sql.push_str(" ON CONFLICT (id) DO NOTHING");
+        conn.execute(&sql, &params)?;
+    }
+    let rows = subs
+        .iter()
+        .map(|s| ReportRow::new(&s.report, &s.photos, s.now))
+        .collect::<Result<Vec<_>>>()?;
+    let mut sql = format!("INSERT INTO reports ({NEW_REPORT_COLUMNS}) VALUES ");
+    let mut params = Vec::with_capacity(rows.len() * ReportRow::PARAMS);
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&ReportRow::placeholders(i * ReportRow::PARAMS + 1));
+        params.extend(row.params());
+    }
+    sql.push_str(" ON CONFLICT (tracking_code) DO NOTHING RETURNING id, tracking_code");
+    let ids: std::collections::HashMap<String, i64> = conn
+        .all(&sql, &params, |r| {
+            Ok((r.get::<String>(1)?, r.get::<i64>(0)?))
+        })?
+        .into_iter()
+        .collect();
+    drop(params);
+    if ids.len() != rows.len() {
+        return Err(StoreError::AlreadyExists("a tracking code".into()));
+    }
+    let reports: Vec<Report> = rows
+        .into_iter()
+        .map(|row| {
+            let id = ids.get(row.code()).copied().unwrap_or_default();
+            row.report(id)
+        })
+        .collect();
+    let data: Vec<String> = subs
+        .iter()
+        .map(|s| {
+            serde_json::json!({ "channel": s.report.channel.as_str(), "photos": s.photos.len() })
+                .to_string()
+        })
+        .collect();
+    let mut sql =
+        String::from("INSERT INTO events (report_id, at, actor, action, to_status, data) VALUES ");
+    let mut params = Vec::with_capacity(reports.len() * 4);
+    for (i, (r, s)) in reports.iter().zip(subs).enumerate() {
+        if i > 0 {
+            sql.push(',');
+        }
+        let n = i * 4;
+        sql.push_str(&format!(
+            "(?{}, ?{}, ?{}, 'submit', 'submitted', ?{})",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4
+        ));
+        params.extend([
+            Param::Int(r.id.0),
+            Param::Int(ms(s.now)),
+            Param::Text(&s.actor),
+            Param::Text(&data[i]),
+        ]);
+    }
+    conn.execute(&sql, &params)?;
+    for (r, s) in reports.iter().zip(subs) {
+        feed("report", r.id.0, s.now);
+    }
+    Ok(reports)
+}

@@ -38,6 +38,110 @@ pub struct SqlStore {
     dialect: Dialect,
     /// Woken when another node adds to the feed (PostgreSQL only).
     changes: Option<Arc<tokio::sync::Notify>>,
+    /// Plain submissions waiting to be filed together (started on first use).
+    intake: std::sync::OnceLock<mpsc::Sender<Pending>>,
+}
+
+/// A plain submission and where its answer goes.
+type Pending = (Submission, oneshot::Sender<Result<Submitted>>);
+
+/// Most plain submissions filed by one group of statements.
+const GROUP: usize = 60;
+
+/// Files plain submissions (no Idempotency-Key) in groups: while a group is in
+/// the writer, the next gathers. Each group is one write job with a multi-row
+/// insert per table; if it fails, each submission is filed on its own, so one
+/// bad submission never fails another.
+async fn run_intake(jobs: mpsc::Sender<Job>, mut rx: mpsc::Receiver<Pending>) {
+    while let Some(first) = rx.recv().await {
+        let mut group = vec![first];
+        while group.len() < GROUP {
+            match rx.try_recv() {
+                Ok(p) => group.push(p),
+                Err(_) => break,
+            }
+        }
+        let jobs = jobs.clone();
+        tokio::spawn(async move {
+            let (subs, answers): (Vec<Submission>, Vec<_>) = group.into_iter().unzip();
+            if subs.len() == 1 {
+                let (s, a) = (subs.into_iter().next(), answers.into_iter().next());
+                if let (Some(s), Some(a)) = (s, a) {
+                    let _ = a.send(write_on(&jobs, move |c| submit_in_tx(c, s)).await);
+                }
+                return;
+            }
+            let back = Arc::new(std::sync::Mutex::new(None));
+            let keep = back.clone();
+            let filed = write_on(&jobs, move |c| match queries::insert_group(c, &subs) {
+                Ok(reports) => Ok(reports),
+                Err(e) => {
+                    if let Ok(mut k) = keep.lock() {
+                        *k = Some(subs);
+                    }
+                    Err(e)
+                }
+            })
+            .await;
+            match filed {
+                Ok(reports) => {
+                    for (r, a) in reports.into_iter().zip(answers) {
+                        let _ = a.send(Ok(Submitted::Created(Box::new(r), None)));
+                    }
+                }
+                Err(e) => {
+                    let subs = back.lock().ok().and_then(|mut b| b.take());
+                    let Some(subs) = subs else {
+                        // The job never ran, or its COMMIT failed: nothing was filed.
+                        for a in answers {
+                            let _ = a.send(Err(match &e {
+                                StoreError::Unavailable => StoreError::Unavailable,
+                                other => StoreError::Database(other.to_string()),
+                            }));
+                        }
+                        return;
+                    };
+                    for (s, a) in subs.into_iter().zip(answers) {
+                        let jobs = jobs.clone();
+                        tokio::spawn(async move {
+                            let _ = a.send(write_on(&jobs, move |c| submit_in_tx(c, s)).await);
+                        });
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Queues `f` for the next write batch and answers after its COMMIT.
+async fn write_on<T, F>(jobs: &mpsc::Sender<Job>, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Conn) -> Result<T> + Send + 'static,
+{
+    let (tx, rx) = oneshot::channel::<Result<T>>();
+    let job: Job = Box::new(move |conn| {
+        let conn = match conn {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return Outcome::Failed;
+            }
+        };
+        match f(conn) {
+            Ok(v) => Outcome::Done(Box::new(move |committed| {
+                // A failed COMMIT (the server gone, the disk full) is logged by
+                // the writer; the caller learns that nothing was stored.
+                let _ = tx.send(committed.map(|()| v).map_err(|_| StoreError::Unavailable));
+            })),
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                Outcome::Failed
+            }
+        }
+    });
+    jobs.send(job).await.map_err(|_| StoreError::Unavailable)?;
+    rx.await.map_err(|_| StoreError::Unavailable)?
 }
 
 impl SqlStore {
@@ -54,6 +158,7 @@ impl SqlStore {
             stats,
             dialect,
             changes: None,
+            intake: std::sync::OnceLock::new(),
         }
     }
 
@@ -79,32 +184,7 @@ impl SqlStore {
         T: Send + 'static,
         F: FnOnce(&dyn Conn) -> Result<T> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel::<Result<T>>();
-        let job: Job = Box::new(move |conn| {
-            let conn = match conn {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return Outcome::Failed;
-                }
-            };
-            match f(conn) {
-                Ok(v) => Outcome::Done(Box::new(move |committed| {
-                    // A failed COMMIT (the server gone, the disk full) is logged by
-                    // the writer; the caller learns that nothing was stored.
-                    let _ = tx.send(committed.map(|()| v).map_err(|_| StoreError::Unavailable));
-                })),
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    Outcome::Failed
-                }
-            }
-        });
-        self.jobs
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Unavailable)?;
-        rx.await.map_err(|_| StoreError::Unavailable)?
+        write_on(&self.jobs, f).await
     }
 
     /// Runs `f` on a read connection off the async threads.
@@ -325,6 +405,19 @@ fn apply_to(conn: &dyn Conn, mut r: Report, req: ActionRequest) -> Result<(Repor
 #[async_trait]
 impl Store for SqlStore {
     async fn submit(&self, submission: Submission) -> Result<Submitted> {
+        if submission.idempotency.is_none() {
+            let intake = self.intake.get_or_init(|| {
+                let (tx, rx) = mpsc::channel(4_096);
+                tokio::spawn(run_intake(self.jobs.clone(), rx));
+                tx
+            });
+            let (tx, rx) = oneshot::channel();
+            intake
+                .send((submission, tx))
+                .await
+                .map_err(|_| StoreError::Unavailable)?;
+            return rx.await.map_err(|_| StoreError::Unavailable)?;
+        }
         let key = submission
             .idempotency
             .as_ref()
