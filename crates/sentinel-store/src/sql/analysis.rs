@@ -27,12 +27,22 @@ pub(crate) fn report_facts(conn: &dyn Conn, after: i64, limit: u32) -> Result<Ve
 
 /// The facts of these reports (those that exist), in id order: two queries per
 /// 500 ids, whatever the backend (a round trip costs more on a database server).
+/// Ids that lie close together (new reports, mostly) are read as a range.
 pub(crate) fn report_facts_for(conn: &dyn Conn, ids: &[i64]) -> Result<Vec<ReportFacts>> {
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
+        let (Some(&first), Some(&last)) = (chunk.first(), chunk.last()) else {
+            continue;
+        };
+        if last - first < 2 * chunk.len() as i64 {
+            let mut rows = report_facts_between(conn, first, last)?;
+            rows.retain(|r| chunk.binary_search(&r.id).is_ok());
+            out.extend(rows);
+            continue;
+        }
         let marks = (1..=chunk.len())
             .map(|i| format!("?{i}"))
             .collect::<Vec<_>>()
@@ -50,6 +60,23 @@ pub(crate) fn report_facts_for(conn: &dyn Conn, ids: &[i64]) -> Result<Vec<Repor
         out.extend(rows);
     }
     Ok(out)
+}
+
+/// The facts of the reports with ids in `[first, last]`.
+fn report_facts_between(conn: &dyn Conn, first: i64, last: i64) -> Result<Vec<ReportFacts>> {
+    let mut rows = conn.all(
+        "SELECT id, created_at, category, department, jurisdiction, channel, status, lat, lon, rating \
+         FROM reports WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+        args![first, last],
+        base,
+    )?;
+    fold_events(
+        conn,
+        &mut rows,
+        "report_id BETWEEN ?1 AND ?2",
+        args![first, last],
+    )?;
+    Ok(rows)
 }
 
 fn base(r: &Row<'_>) -> Result<ReportFacts> {

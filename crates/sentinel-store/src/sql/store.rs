@@ -53,7 +53,16 @@ const GROUP: usize = 60;
 /// insert per table; if it fails, each submission is filed on its own, so one
 /// bad submission never fails another.
 async fn run_intake(jobs: mpsc::Sender<Job>, mut rx: mpsc::Receiver<Pending>) {
-    while let Some(first) = rx.recv().await {
+    // Two groups in flight at most: while they are in the writer, the next one
+    // gathers what arrives (as group commit gathers jobs).
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(2));
+    loop {
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let Some(first) = rx.recv().await else {
+            return;
+        };
         let mut group = vec![first];
         while group.len() < GROUP {
             match rx.try_recv() {
@@ -63,6 +72,7 @@ async fn run_intake(jobs: mpsc::Sender<Job>, mut rx: mpsc::Receiver<Pending>) {
         }
         let jobs = jobs.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let (subs, answers): (Vec<Submission>, Vec<_>) = group.into_iter().unzip();
             if subs.len() == 1 {
                 let (s, a) = (subs.into_iter().next(), answers.into_iter().next());
