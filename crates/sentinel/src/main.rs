@@ -406,9 +406,19 @@ async fn serve(args: ServeArgs, store: Arc<SqlStore>, demo: bool) -> Result<()> 
             tracing::info!(blobs = %url, "photos in object storage");
             Arc::new(b)
         }
-        _ => Arc::new(
-            PhotoFolder::open(args.data.data.join("photos")).context("opening the photo folder")?,
-        ),
+        _ => {
+            if args.data.database.is_some() {
+                tracing::warn!(
+                    folder = %args.data.data.join("photos").display(),
+                    "photos are kept in this node's data folder: with several nodes, give \
+                     every node --blobs s3://... so each can serve every photo"
+                );
+            }
+            Arc::new(
+                PhotoFolder::open(args.data.data.join("photos"))
+                    .context("opening the photo folder")?,
+            )
+        }
     };
     let base_map = base_map(&args)?;
     let config = Config {
