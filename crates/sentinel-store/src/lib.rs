@@ -1,5 +1,7 @@
-//! Storage for Sentinel behind one interface, [`Store`], so that the embedded
-//! SQLite backend and the PostgreSQL backend to come pass the same test suite.
+//! Storage for Sentinel behind one interface, [`Store`], implemented once for SQL
+//! (`sql`) over two databases: embedded SQLite (`sqlite`) for a city on one
+//! machine, PostgreSQL with PostGIS (`pg`) for several nodes; both pass the same
+//! test suite. Photos go through [`Blobs`]: a folder or S3-compatible storage.
 //!
 //! Durability policy: every write method returns only after its transaction is
 //! committed and fsynced. Concurrent writers share one transaction and one fsync
