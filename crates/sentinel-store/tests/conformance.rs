@@ -868,3 +868,65 @@ async fn a_unit_sent_to_two_reports_at_once_goes_to_one() {
         );
     }
 }
+
+/// Makes the database itself refuse reports described as `poison` (a trigger), to
+/// provoke a failure inside a group of submissions.
+fn poison(b: &Backend) {
+    if let Some(dir) = &b._dir {
+        let c = rusqlite::Connection::open(dir.path().join("sentinel.db")).unwrap();
+        c.execute_batch(
+            "CREATE TRIGGER poison BEFORE INSERT ON reports WHEN NEW.description = 'poison' \
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+        )
+        .unwrap();
+    }
+    if let Some(db) = &b._db {
+        let url = db.url.clone();
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            c.batch_execute(
+                "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                   IF NEW.description = 'poison' THEN RAISE EXCEPTION 'poisoned'; END IF; \
+                   RETURN NEW; END $$; \
+                 CREATE TRIGGER poison BEFORE INSERT ON reports FOR EACH ROW EXECUTE FUNCTION poison();",
+            )
+            .unwrap();
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_submission_that_fails_in_a_crowd_fails_alone() {
+    for b in backends() {
+        eprintln!("backend {}", b.name);
+        poison(&b);
+        let before = b.store.count_reports().await.unwrap();
+        // Sixty submissions at once (they are filed in groups), one of them refused
+        // by the database.
+        let tasks: Vec<_> = (0..60)
+            .map(|i| {
+                let store = b.store.clone();
+                tokio::spawn(async move {
+                    let mut s = submission("pothole");
+                    if i == 30 {
+                        s.report.description = "poison".into();
+                    }
+                    store.submit(s).await
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        let mut refused = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(Submitted::Created(..)) => ok += 1,
+                Ok(other) => panic!("unexpected {other:?}"),
+                Err(_) => refused += 1,
+            }
+        }
+        assert_eq!((ok, refused), (59, 1));
+        assert_eq!(b.store.count_reports().await.unwrap(), before + 59);
+    }
+}
