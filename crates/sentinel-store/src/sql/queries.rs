@@ -202,13 +202,8 @@ impl<'a> ReportRow<'a> {
         self.code.as_str()
     }
 
-    /// `(?n, ..., 'submitted', '[]', 1)` for the row whose first parameter is `first`.
-    pub(crate) fn placeholders(first: usize) -> String {
-        let marks: Vec<String> = (first..first + Self::PARAMS)
-            .map(|i| format!("?{i}"))
-            .collect();
-        format!("({}, 'submitted', '[]', 1)", marks.join(", "))
-    }
+    /// The values of the last three columns, the same for every new report.
+    pub(crate) const CONSTANTS: &'static str = "'submitted', '[]', 1";
 
     pub(crate) fn params(&self) -> [Param<'_>; 25] {
         let new = self.new;
@@ -304,7 +299,7 @@ fn insert_report(
     let sql = format!(
         "INSERT INTO reports ({NEW_REPORT_COLUMNS}) VALUES {} \
          ON CONFLICT (tracking_code) DO NOTHING RETURNING id",
-        ReportRow::placeholders(1)
+        value_rows(1, ReportRow::PARAMS, ReportRow::CONSTANTS)
     );
     let n = ReportRow::PARAMS;
     let (sql, extra) = match submit {
@@ -1623,6 +1618,22 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// `(?1, ?2), (?3, ?4), ...`: `rows` groups of `cols` numbered placeholders, each
+/// followed by `constants` (SQL literals, or empty), for a multi-row VALUES list.
+pub(crate) fn value_rows(rows: usize, cols: usize, constants: &str) -> String {
+    (0..rows)
+        .map(|r| {
+            let marks: Vec<String> = (1..=cols).map(|c| format!("?{}", r * cols + c)).collect();
+            if constants.is_empty() {
+                format!("({})", marks.join(", "))
+            } else {
+                format!("({}, {constants})", marks.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Notes a change for the feed; the writer adds it with the rest of its batch.
 pub(crate) fn feed(kind: &'static str, reference: i64, at: OffsetDateTime) {
     PENDING_FEED.with(|f| f.borrow_mut().push((kind, reference, ms(at))));
@@ -1657,16 +1668,16 @@ pub(crate) fn flush_feed(conn: &dyn Conn) -> Result<()> {
         )?;
     }
     for chunk in rows.chunks(500) {
-        let mut sql = String::from("INSERT INTO feed (kind, ref, at) VALUES ");
-        let mut params = Vec::with_capacity(chunk.len() * 3);
-        for (i, (kind, reference, at)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(',');
-            }
-            let n = i * 3;
-            sql.push_str(&format!("(?{}, ?{}, ?{})", n + 1, n + 2, n + 3));
-            params.extend([Param::Text(kind), Param::Int(*reference), Param::Int(*at)]);
-        }
+        let sql = format!(
+            "INSERT INTO feed (kind, ref, at) VALUES {}",
+            value_rows(chunk.len(), 3, "")
+        );
+        let params: Vec<Param<'_>> = chunk
+            .iter()
+            .flat_map(|(kind, reference, at)| {
+                [Param::Text(kind), Param::Int(*reference), Param::Int(*at)]
+            })
+            .collect();
         conn.execute(&sql, &params)?;
     }
     Ok(())
@@ -1687,25 +1698,13 @@ pub(crate) fn insert_group(conn: &dyn Conn, subs: &[crate::Submission]) -> Resul
         .filter(|(p, _)| seen.insert(p.id.as_str()))
         .collect();
     for chunk in photos.chunks(1_000) {
-        let mut sql = String::from(
-            "INSERT INTO photos (id, mime, width, height, bytes, created_at, phash) VALUES ",
+        let sql = format!(
+            "INSERT INTO photos (id, mime, width, height, bytes, created_at, phash) VALUES {} \
+             ON CONFLICT (id) DO NOTHING",
+            value_rows(chunk.len(), 7, "")
         );
         let mut params = Vec::with_capacity(chunk.len() * 7);
-        for (i, (p, now)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(',');
-            }
-            let n = i * 7;
-            sql.push_str(&format!(
-                "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7
-            ));
+        for (p, now) in chunk {
             params.extend([
                 Param::Text(&p.id),
                 Param::Text(&p.mime),
@@ -1716,23 +1715,18 @@ pub(crate) fn insert_group(conn: &dyn Conn, subs: &[crate::Submission]) -> Resul
                 p.phash.map_or(Param::Null, |h| Param::Int(h as i64)),
             ]);
         }
-        sql.push_str(" ON CONFLICT (id) DO NOTHING");
         conn.execute(&sql, &params)?;
     }
     let rows = subs
         .iter()
         .map(|s| ReportRow::new(&s.report, &s.photos, s.now))
         .collect::<Result<Vec<_>>>()?;
-    let mut sql = format!("INSERT INTO reports ({NEW_REPORT_COLUMNS}) VALUES ");
-    let mut params = Vec::with_capacity(rows.len() * ReportRow::PARAMS);
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str(&ReportRow::placeholders(i * ReportRow::PARAMS + 1));
-        params.extend(row.params());
-    }
-    sql.push_str(" ON CONFLICT (tracking_code) DO NOTHING RETURNING id, tracking_code");
+    let sql = format!(
+        "INSERT INTO reports ({NEW_REPORT_COLUMNS}) VALUES {} \
+         ON CONFLICT (tracking_code) DO NOTHING RETURNING id, tracking_code",
+        value_rows(rows.len(), ReportRow::PARAMS, ReportRow::CONSTANTS)
+    );
+    let params: Vec<Param<'_>> = rows.iter().flat_map(ReportRow::params).collect();
     let ids: std::collections::HashMap<String, i64> = conn
         .all(&sql, &params, |r| {
             Ok((r.get::<String>(1)?, r.get::<i64>(0)?))
@@ -1757,28 +1751,23 @@ pub(crate) fn insert_group(conn: &dyn Conn, subs: &[crate::Submission]) -> Resul
                 .to_string()
         })
         .collect();
-    let mut sql =
-        String::from("INSERT INTO events (report_id, at, actor, action, to_status, data) VALUES ");
-    let mut params = Vec::with_capacity(reports.len() * 4);
-    for (i, (r, s)) in reports.iter().zip(subs).enumerate() {
-        if i > 0 {
-            sql.push(',');
-        }
-        let n = i * 4;
-        sql.push_str(&format!(
-            "(?{}, ?{}, ?{}, 'submit', 'submitted', ?{})",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4
-        ));
-        params.extend([
-            Param::Int(r.id.0),
-            Param::Int(ms(s.now)),
-            Param::Text(&s.actor),
-            Param::Text(&data[i]),
-        ]);
-    }
+    let sql = format!(
+        "INSERT INTO events (report_id, at, actor, data, action, to_status) VALUES {}",
+        value_rows(reports.len(), 4, "'submit', 'submitted'")
+    );
+    let params: Vec<Param<'_>> = reports
+        .iter()
+        .zip(subs)
+        .zip(&data)
+        .flat_map(|((r, s), d)| {
+            [
+                Param::Int(r.id.0),
+                Param::Int(ms(s.now)),
+                Param::Text(&s.actor),
+                Param::Text(d),
+            ]
+        })
+        .collect();
     conn.execute(&sql, &params)?;
     for (r, s) in reports.iter().zip(subs) {
         feed("report", r.id.0, s.now);

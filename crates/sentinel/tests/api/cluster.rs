@@ -6,11 +6,10 @@
 
 use crate::cli::Server;
 use crate::command::read_events;
-use crate::helpers::PASSWORD;
+use crate::helpers::staff_token;
 use reqwest::StatusCode;
 use sentinel_core::calendar::DueKind;
-use sentinel_core::{Catalog, Channel, NewReport, Priority, Reporter, Role};
-use sentinel_server::auth::{Secret, create_staff_user, new_token, secret_hash};
+use sentinel_core::{Channel, NewReport, Priority, Reporter, Role};
 use sentinel_store::pg::ScratchDatabase;
 use sentinel_store::sql::SqlStore;
 use sentinel_store::{Store, Submission, Submitted};
@@ -64,28 +63,7 @@ impl Cluster {
     }
 
     async fn token(&self, name: &str, role: Role) -> String {
-        create_staff_user(
-            &self.store,
-            &Catalog::builtin(),
-            name,
-            &Secret::new(PASSWORD),
-            role,
-            None,
-        )
-        .await
-        .unwrap();
-        let token = new_token();
-        self.store
-            .create_token(
-                name,
-                "test",
-                &secret_hash(token.expose()),
-                OffsetDateTime::now_utc(),
-                None,
-            )
-            .await
-            .unwrap();
-        token.expose().to_owned()
+        staff_token(&self.store, name, role, None).await
     }
 }
 

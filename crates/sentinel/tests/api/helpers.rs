@@ -41,6 +41,37 @@ pub fn test_store(
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// Creates a user with `role` in `store` and returns a bearer token for them.
+pub async fn staff_token(
+    store: &dyn Store,
+    name: &str,
+    role: Role,
+    department: Option<&str>,
+) -> String {
+    create_staff_user(
+        store,
+        &Catalog::builtin(),
+        name,
+        &Secret::new(PASSWORD),
+        role,
+        department,
+    )
+    .await
+    .expect("user");
+    let token = new_token();
+    store
+        .create_token(
+            name,
+            "test",
+            &secret_hash(token.expose()),
+            OffsetDateTime::now_utc(),
+            None,
+        )
+        .await
+        .expect("token");
+    token.expose().to_owned()
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
         Self::spawn_with(Config {
@@ -127,28 +158,7 @@ impl TestApp {
 
     /// Creates a user with `role` and returns a bearer token for them.
     pub async fn token(&self, name: &str, role: Role, department: Option<&str>) -> String {
-        create_staff_user(
-            &*self.store,
-            &Catalog::builtin(),
-            name,
-            &Secret::new(PASSWORD),
-            role,
-            department,
-        )
-        .await
-        .expect("user");
-        let token = new_token();
-        self.store
-            .create_token(
-                name,
-                "test",
-                &secret_hash(token.expose()),
-                OffsetDateTime::now_utc(),
-                None,
-            )
-            .await
-            .expect("token");
-        token.expose().to_owned()
+        staff_token(&*self.store, name, role, department).await
     }
 
     pub async fn post_json(&self, body: &Value) -> Response {
