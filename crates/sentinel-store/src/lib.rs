@@ -66,6 +66,131 @@ pub enum StoreError {
 /// Shorthand.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Where a photo's public (redacted) copy stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedactionState {
+    /// Waiting for (or being worked by) the redaction pool; nothing is public yet.
+    Pending,
+    /// The redacted copy exists and is what the public sees.
+    Done,
+    /// Redaction failed three times; nothing is public until staff re-run it.
+    Failed,
+}
+
+impl RedactionState {
+    /// As stored.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RedactionState::Pending => "pending",
+            RedactionState::Done => "done",
+            RedactionState::Failed => "failed",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> RedactionState {
+        match s {
+            "done" => RedactionState::Done,
+            "failed" => RedactionState::Failed,
+            _ => RedactionState::Pending,
+        }
+    }
+}
+
+/// A photo's redaction: what the public may see of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Redaction {
+    /// The original photo's id.
+    pub photo_id: String,
+    /// Where it stands.
+    pub state: RedactionState,
+    /// Goes up with every change of edits (or a re-run), so a worker that
+    /// finishes an older version does not overwrite a newer one.
+    pub version: i64,
+    /// The blob holding the public copy (the SHA-256 of its bytes).
+    pub redacted_id: Option<String>,
+    /// Its media type.
+    pub redacted_mime: Option<String>,
+    /// What the detectors found and what was blurred, as JSON
+    /// (`{"detected": [...], "blurred": [...], "models": "..."}`).
+    pub regions: Option<String>,
+    /// Staff corrections, as JSON (`sentinel_redact::Edits`).
+    pub edits: String,
+    /// Hidden from the public entirely.
+    pub hidden: bool,
+    /// Failed attempts so far.
+    pub attempts: i64,
+    /// The last failure.
+    pub error: Option<String>,
+    /// When the current copy was made.
+    pub redacted_at: Option<OffsetDateTime>,
+}
+
+/// A photo claimed by a redaction worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedactionJob {
+    /// The original photo.
+    pub photo_id: String,
+    /// The version claimed.
+    pub version: i64,
+    /// Staff corrections to apply (JSON).
+    pub edits: String,
+}
+
+/// How a redaction attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedactionOutcome {
+    /// The copy is stored in the blobs under `redacted_id`.
+    Done {
+        /// Blob id of the copy.
+        redacted_id: String,
+        /// Its media type.
+        mime: String,
+        /// Found and blurred boxes (JSON).
+        regions: String,
+    },
+    /// It failed; retried later, up to three attempts.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+/// A staff change to a photo's redaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedactionEdit {
+    /// The report whose timeline records the change.
+    pub report: ReportId,
+    /// The photo (of the report or of one of its events).
+    pub photo_id: String,
+    /// New corrections (JSON), re-running the redaction; `None` leaves them.
+    pub edits: Option<String>,
+    /// Hide from (true) or show again to (false) the public; `None` leaves it.
+    pub hidden: Option<bool>,
+    /// Who.
+    pub actor: String,
+    /// Their role.
+    pub role: String,
+    /// What the timeline says.
+    pub note: Option<String>,
+    /// Details for the timeline (boxes added and removed).
+    pub data: serde_json::Value,
+    /// When.
+    pub now: OffsetDateTime,
+}
+
+/// Photos by redaction state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RedactionCounts {
+    /// Waiting.
+    pub pending: u64,
+    /// Public copy made.
+    pub done: u64,
+    /// Given up after three attempts.
+    pub failed: u64,
+    /// Hidden by staff.
+    pub hidden: u64,
+}
+
 /// A stored photo's facts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhotoRecord {
@@ -790,4 +915,35 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Cheap liveness probe of the database.
     async fn ping(&self) -> Result<()>;
+
+    /// A photo's redaction (every stored photo has one, pending from the moment
+    /// its row is written, in the same transaction as its report).
+    async fn redaction(&self, photo: &str) -> Result<Option<Redaction>>;
+    /// Claims up to `limit` pending photos, oldest first, for `lease`; a claim that
+    /// lapses (its worker died) is claimed again.
+    async fn claim_redactions(
+        &self,
+        limit: u32,
+        now: OffsetDateTime,
+        lease: time::Duration,
+    ) -> Result<Vec<RedactionJob>>;
+    /// Records how a claimed job ended; false when the photo's version moved on
+    /// meanwhile (staff changed its edits) and the result was dropped.
+    async fn finish_redaction(
+        &self,
+        job: RedactionJob,
+        outcome: RedactionOutcome,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
+    /// A staff correction or hiding, with its event on the report's timeline.
+    async fn edit_redaction(&self, edit: RedactionEdit) -> Result<Event>;
+    /// Queues photos again: all of them (`all`, e.g. after a model update), or only
+    /// those that failed. Returns how many.
+    async fn requeue_redactions(&self, all: bool) -> Result<u64>;
+    /// Drops every claim (at start, where one process owns the database).
+    async fn release_redaction_claims(&self) -> Result<u64>;
+    /// Photos by state.
+    async fn redaction_counts(&self) -> Result<RedactionCounts>;
+    /// Ids of the photos staff hid from the public.
+    async fn hidden_photos(&self) -> Result<Vec<String>>;
 }

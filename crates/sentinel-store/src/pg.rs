@@ -25,6 +25,7 @@ use std::time::Duration;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_leases.sql")),
+    (3, include_str!("../migrations/postgres/0003_redaction.sql")),
 ];
 
 /// The advisory lock key held while migrating.

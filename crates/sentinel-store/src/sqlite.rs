@@ -33,6 +33,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (15, include_str!("../migrations/sqlite/0015_units_dispatch_feed.sql")),
     (16, include_str!("../migrations/sqlite/0016_patrol.sql")),
     (17, include_str!("../migrations/sqlite/0017_leases.sql")),
+    (18, include_str!("../migrations/sqlite/0018_redaction.sql")),
 ];
 
 impl From<rusqlite::Error> for StoreError {

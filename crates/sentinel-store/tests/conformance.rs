@@ -930,3 +930,143 @@ async fn a_submission_that_fails_in_a_crowd_fails_alone() {
         assert_eq!(b.store.count_reports().await.unwrap(), before + 59);
     }
 }
+
+fn photo(id: &str) -> PhotoRecord {
+    PhotoRecord {
+        id: id.into(),
+        mime: "image/jpeg".into(),
+        width: 640,
+        height: 480,
+        bytes: 1234,
+        phash: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_photo_is_a_redaction_job_claimed_once_and_finished_by_version() {
+    for b in backends() {
+        eprintln!("backend {}", b.name);
+        let s = &b.store;
+        // A report's photos are pending from the moment the report commits.
+        let mut sub = submission("pothole");
+        sub.photos = vec![photo(&"a".repeat(64)), photo(&"b".repeat(64))];
+        let report = created(s.as_ref(), sub).await;
+        let r = s.redaction(&"a".repeat(64)).await.unwrap().unwrap();
+        assert_eq!(
+            (r.state, r.version, r.hidden),
+            (RedactionState::Pending, 1, false)
+        );
+        assert_eq!(s.redaction_counts().await.unwrap().pending, 2);
+
+        // Two workers claiming at once share the jobs; none is claimed twice.
+        let t0 = now();
+        let lease = time::Duration::seconds(60);
+        let (x, y) = tokio::join!(
+            s.claim_redactions(1, t0, lease),
+            s.claim_redactions(5, t0, lease)
+        );
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert_eq!(x.len() + y.len(), 2, "{x:?} {y:?}");
+        assert!(x.iter().all(|j| !y.contains(j)));
+        assert!(s.claim_redactions(5, t0, lease).await.unwrap().is_empty());
+        // A lapsed claim (its worker died) is claimed again.
+        let later = t0 + time::Duration::seconds(61);
+        let again = s.claim_redactions(5, later, lease).await.unwrap();
+        assert_eq!(again.len(), 2);
+
+        let job = again
+            .iter()
+            .find(|j| j.photo_id == "a".repeat(64))
+            .unwrap()
+            .clone();
+        let done = RedactionOutcome::Done {
+            redacted_id: "c".repeat(64),
+            mime: "image/jpeg".into(),
+            regions: r#"{"blurred":[]}"#.into(),
+        };
+        assert!(
+            s.finish_redaction(job.clone(), done.clone(), later)
+                .await
+                .unwrap()
+        );
+        let r = s.redaction(&job.photo_id).await.unwrap().unwrap();
+        assert_eq!(r.state, RedactionState::Done);
+        assert_eq!(r.redacted_id.as_deref(), Some("c".repeat(64).as_str()));
+
+        // A staff correction queues it again with a new version and an event; a
+        // worker finishing the old version is ignored.
+        let event = s
+            .edit_redaction(RedactionEdit {
+                report: report.id,
+                photo_id: job.photo_id.clone(),
+                edits: Some(
+                    r#"{"added":[{"kind":"manual","x":1,"y":2,"w":30,"h":40,"score":1.0}]}"#.into(),
+                ),
+                hidden: None,
+                actor: "dispatcher-1".into(),
+                role: "dispatcher".into(),
+                note: None,
+                data: serde_json::json!({"photo": job.photo_id}),
+                now: later,
+            })
+            .await
+            .unwrap();
+        assert_eq!(event.action, "redact_photo");
+        let r = s.redaction(&job.photo_id).await.unwrap().unwrap();
+        assert_eq!((r.state, r.version), (RedactionState::Pending, 2));
+        assert!(r.edits.contains("manual"));
+        assert!(
+            !s.finish_redaction(job.clone(), done.clone(), later)
+                .await
+                .unwrap()
+        );
+        let events = s.events(report.id).await.unwrap();
+        assert_eq!(events.last().unwrap().action, "redact_photo");
+
+        // Hiding is recorded and listed; failures are retried, then given up.
+        s.edit_redaction(RedactionEdit {
+            report: report.id,
+            photo_id: "b".repeat(64),
+            edits: None,
+            hidden: Some(true),
+            actor: "dispatcher-1".into(),
+            role: "dispatcher".into(),
+            note: Some("a child's face".into()),
+            data: serde_json::json!({}),
+            now: later,
+        })
+        .await
+        .unwrap();
+        assert_eq!(s.hidden_photos().await.unwrap(), vec!["b".repeat(64)]);
+        let b_job = again
+            .iter()
+            .find(|j| j.photo_id == "b".repeat(64))
+            .unwrap()
+            .clone();
+        let fail = RedactionOutcome::Failed {
+            error: "boom".into(),
+        };
+        let mut at = later;
+        for _ in 0..3 {
+            assert!(
+                s.finish_redaction(b_job.clone(), fail.clone(), at)
+                    .await
+                    .unwrap()
+            );
+            at += time::Duration::minutes(2);
+        }
+        let r = s.redaction(&b_job.photo_id).await.unwrap().unwrap();
+        assert_eq!(
+            (r.state, r.attempts, r.error.as_deref()),
+            (RedactionState::Failed, 3, Some("boom"))
+        );
+        let c = s.redaction_counts().await.unwrap();
+        assert_eq!((c.pending, c.failed, c.hidden), (1, 1, 1));
+        // Re-queue the failed only, then everything (a model update).
+        assert_eq!(s.requeue_redactions(false).await.unwrap(), 1);
+        assert_eq!(s.requeue_redactions(true).await.unwrap(), 2);
+        assert_eq!(s.release_redaction_claims().await.unwrap(), 0);
+        let c = s.redaction_counts().await.unwrap();
+        assert_eq!((c.pending, c.done, c.failed), (2, 0, 0));
+    }
+}

@@ -7,6 +7,7 @@
 pub(crate) mod analysis;
 pub(crate) mod patrol;
 pub(crate) mod queries;
+pub(crate) mod redaction;
 mod store;
 pub(crate) mod units;
 pub(crate) mod writer;

@@ -4,7 +4,7 @@
 //! pooled connection off the async threads.
 
 use super::writer::{self, Job, Outcome, WriterStats};
-use super::{Conn, Dialect, analysis, args, patrol, queries, units};
+use super::{Conn, Dialect, analysis, args, patrol, queries, redaction, units};
 use crate::{
     AccessLogEntry, ActionRequest, DispatchRequest, DispatchesOf, FeedPage, IdempotentResponse,
     JurisdictionRecord, NewJurisdiction, Open311Client, PhotoRecord, ReportKey, ReportPoint,
@@ -916,6 +916,51 @@ impl Store for SqlStore {
     ) -> Result<Vec<crate::Overdue>> {
         self.read(move |c| queries::overdue(c, now, escalate_after, limit))
             .await
+    }
+
+    async fn redaction(&self, photo: &str) -> Result<Option<crate::Redaction>> {
+        let photo = photo.to_owned();
+        self.read(move |c| redaction::get(c, &photo)).await
+    }
+
+    async fn claim_redactions(
+        &self,
+        limit: u32,
+        now: OffsetDateTime,
+        lease: time::Duration,
+    ) -> Result<Vec<crate::RedactionJob>> {
+        self.write(move |c| redaction::claim(c, limit, now, lease))
+            .await
+    }
+
+    async fn finish_redaction(
+        &self,
+        job: crate::RedactionJob,
+        outcome: crate::RedactionOutcome,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        self.write(move |c| redaction::finish(c, &job, &outcome, now))
+            .await
+    }
+
+    async fn edit_redaction(&self, edit: crate::RedactionEdit) -> Result<Event> {
+        self.write(move |c| redaction::edit(c, &edit)).await
+    }
+
+    async fn requeue_redactions(&self, all: bool) -> Result<u64> {
+        self.write(move |c| redaction::requeue(c, all)).await
+    }
+
+    async fn release_redaction_claims(&self) -> Result<u64> {
+        self.write(redaction::release).await
+    }
+
+    async fn redaction_counts(&self) -> Result<crate::RedactionCounts> {
+        self.read(redaction::counts).await
+    }
+
+    async fn hidden_photos(&self) -> Result<Vec<String>> {
+        self.read(redaction::hidden).await
     }
 
     async fn record_overdue(
