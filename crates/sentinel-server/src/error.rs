@@ -53,6 +53,9 @@ pub enum ApiError {
     /// Temporarily unable.
     #[error("the service is temporarily unavailable")]
     Unavailable,
+    /// A photo's public copy is not made yet (faces and plates are being blurred).
+    #[error("{0}")]
+    PhotoProcessing(String),
     /// A bug or an outage; the cause goes to the log only.
     #[error("internal error")]
     Internal(String),
@@ -117,6 +120,11 @@ impl ApiError {
                 "unavailable",
                 "Service unavailable",
             ),
+            PhotoProcessing(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "photo-processing",
+                "Photo being prepared for the public",
+            ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -152,6 +160,12 @@ impl IntoResponse for ApiError {
         if let ApiError::TooManyRequests { retry_after } = self {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        if let ApiError::PhotoProcessing(_) = self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("3"));
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         if let ApiError::Unavailable = self {
             res.headers_mut()

@@ -14,6 +14,7 @@ mod metrics;
 mod open311;
 mod openapi;
 mod ratelimit;
+pub mod redaction;
 mod tls;
 pub mod views;
 mod web;
@@ -80,6 +81,11 @@ pub struct Config {
     pub eta: sentinel_core::dispatch::StraightLine,
     /// How far dispatch looks for units, in metres, unless asked otherwise.
     pub dispatch_radius_m: f64,
+    /// Privacy redaction of public photos.
+    pub redaction: redaction::RedactionConfig,
+    /// Photos staff hid from the public (shared with the redaction pool, which
+    /// keeps it current; the public views leave these out).
+    pub hidden_photos: redaction::HiddenPhotos,
 }
 
 impl Default for Config {
@@ -107,6 +113,8 @@ impl Default for Config {
             utc_offset: sentinel_core::calendar::CHINA,
             eta: sentinel_core::dispatch::StraightLine::default(),
             dispatch_radius_m: 15_000.0,
+            redaction: redaction::RedactionConfig::default(),
+            hidden_photos: redaction::HiddenPhotos::default(),
         }
     }
 }
@@ -156,6 +164,8 @@ pub struct AppState {
     pub live: Arc<live::Live>,
     /// Every report's facts for analysis.
     pub analysis: Arc<analysis::Analysis>,
+    /// The photo redaction pool and what the public may not see.
+    pub redaction: Arc<redaction::Redaction>,
 }
 
 impl AppState {
@@ -175,6 +185,10 @@ impl AppState {
             code_sender: Arc::new(api::sentinels::LogSender),
             live: Arc::new(live::Live::new(config.unit_stale_secs)),
             analysis: Arc::new(analysis::Analysis::new(config.utc_offset)),
+            redaction: Arc::new(redaction::Redaction::new(
+                config.redaction.clone(),
+                config.hidden_photos.clone(),
+            )),
             store,
             photos,
             catalog_in_force: Arc::new(RwLock::new(Arc::new(Catalog::builtin()))),
@@ -269,6 +283,7 @@ pub fn app(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     state.live.start(state.store.clone());
     state.analysis.start(state.clone());
+    state.redaction.start(state.clone());
     Router::new()
         .merge(api::router())
         .merge(open311::routes())

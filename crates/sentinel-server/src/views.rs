@@ -23,6 +23,11 @@ pub fn photo_url(cfg: &Config, id: &str) -> String {
     format!("{}/api/v1/photos/{id}", cfg.public_url)
 }
 
+/// The photos the public may see (all but those staff hid).
+fn public_photos<'a>(r: &'a Report, cfg: &'a Config) -> impl Iterator<Item = &'a String> + 'a {
+    r.photos.iter().filter(|p| !cfg.hidden_photos.contains(p))
+}
+
 /// The view anyone may see.
 pub fn public_report(r: &Report, cfg: &Config) -> Value {
     let mut v = json!({
@@ -35,8 +40,8 @@ pub fn public_report(r: &Report, cfg: &Config) -> Value {
         "accuracy_m": r.accuracy_m,
         "address": r.address,
         "attributes": r.attributes,
-        "photos": r.photos.iter().map(|p| photo_url(cfg, p)).collect::<Vec<_>>(),
-        "thumbnails": r.photos.iter().map(|p| format!("{}/thumb", photo_url(cfg, p))).collect::<Vec<_>>(),
+        "photos": public_photos(r, cfg).map(|p| photo_url(cfg, p)).collect::<Vec<_>>(),
+        "thumbnails": public_photos(r, cfg).map(|p| format!("{}/thumb", photo_url(cfg, p))).collect::<Vec<_>>(),
         "status": r.status,
         "priority": r.priority,
         "supporters": r.supporters,
@@ -95,19 +100,42 @@ pub fn staff_report(r: &Report, cfg: &Config, with_contact: bool) -> Value {
         reporter["account"] = json!(account);
     }
     v["reporter"] = reporter;
+    // Staff see every photo (through its public copy); the ids lead to the
+    // redaction view and, for those allowed, the logged original.
+    v["photos"] = json!(
+        r.photos
+            .iter()
+            .map(|p| photo_url(cfg, p))
+            .collect::<Vec<_>>()
+    );
+    v["thumbnails"] = json!(
+        r.photos
+            .iter()
+            .map(|p| format!("{}/thumb", photo_url(cfg, p)))
+            .collect::<Vec<_>>()
+    );
+    v["photo_ids"] = json!(r.photos);
+    v["hidden_photos"] = json!(
+        r.photos
+            .iter()
+            .filter(|p| cfg.hidden_photos.contains(p))
+            .collect::<Vec<_>>()
+    );
     v
 }
 
 /// Actions whose notes are written for the public timeline.
 pub(crate) const PUBLIC_NOTES: &[&str] = &["reject", "resolve", "reopen", "close"];
 
-/// Links to the photos attached to an event (the photo of a fix, say).
-fn attachments(e: &Event, cfg: &Config) -> Vec<String> {
+/// Links to the photos attached to an event (the photo of a fix, say); the
+/// public's leave out hidden ones.
+fn attachments(e: &Event, cfg: &Config, public: bool) -> Vec<String> {
     e.data["photos"]
         .as_array()
         .map(|ids| {
             ids.iter()
                 .filter_map(Value::as_str)
+                .filter(|id| !public || !cfg.hidden_photos.contains(id))
                 .map(|id| photo_url(cfg, id))
                 .collect()
         })
@@ -123,14 +151,14 @@ pub fn public_event(e: &Event, cfg: &Config) -> Value {
         "from_status": e.from_status,
         "to_status": e.to_status,
         "note": if public { json!(e.note) } else { Value::Null },
-        "attachments": if public { attachments(e, cfg) } else { vec![] },
+        "attachments": if public { attachments(e, cfg, true) } else { vec![] },
     })
 }
 
 /// A timeline entry for staff.
 pub fn staff_event(e: &Event, cfg: &Config) -> Value {
     json!({
-        "attachments": attachments(e, cfg),
+        "attachments": attachments(e, cfg, false),
         "id": e.id,
         "at": ts(e.at),
         "actor": e.actor,

@@ -4,6 +4,7 @@
 mod demo;
 mod migrate;
 mod progress;
+mod redact;
 mod stats;
 
 use anyhow::{Context, Result, bail};
@@ -115,6 +116,8 @@ struct ServeArgs {
     blobs: Option<String>,
     #[command(flatten)]
     offset: progress::OffsetArg,
+    #[command(flatten)]
+    redact: redact::RedactArgs,
 }
 
 #[derive(Args, Clone)]
@@ -158,6 +161,10 @@ enum Command {
     /// --blobs its photos into object storage (resumable; counts and checksums
     /// checked at the end).
     MigrateData(migrate::MigrateDataArgs),
+    /// Make the public copies of photos again (faces and licence plates blurred):
+    /// `--all` after a model update, `--pending` (the default) for those not made
+    /// yet or failed. Shows progress; safe beside a running server.
+    Redact(redact::RedactCommand),
 }
 
 #[derive(Subcommand)]
@@ -444,6 +451,7 @@ async fn serve(args: ServeArgs, store: Arc<SqlStore>, demo: bool) -> Result<()> 
         media_fetch_allow_private: args.open311_fetch_media_allow_private,
         base_map,
         utc_offset: args.offset.offset()?,
+        redaction: args.redact.config(args.data.database.is_none())?,
         ..Config::default()
     };
     let mut state = AppState::new(store, photos, config);
@@ -606,6 +614,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => stats::export(args).await,
         Command::MigratePhotos(args) => migrate::migrate_photos(args).await,
         Command::MigrateData(args) => migrate::migrate_data(args).await,
+        Command::Redact(args) => redact::redact(args).await,
     }
 }
 

@@ -81,6 +81,14 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/photos/{id}", get(photos::get_photo))
         .route("/api/v1/photos/{id}/thumb", get(photos::get_thumbnail))
         .route(
+            "/api/v1/reports/{key}/photos/{id}/original",
+            get(photos::get_original),
+        )
+        .route(
+            "/api/v1/reports/{key}/photos/{id}/redaction",
+            get(photos::get_redaction).post(photos::post_redaction),
+        )
+        .route(
             "/api/v1/reports/{key}/duplicates",
             get(duplicates::get_duplicates),
         )

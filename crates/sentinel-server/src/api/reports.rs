@@ -358,6 +358,7 @@ pub(crate) async fn file_report(
 
     // Photos reach the disk (fsynced) before the report that references them.
     let records = store_photos(s, photos).await?;
+    let with_photos = !records.is_empty();
     let submitted = s
         .store
         .submit(Submission {
@@ -369,6 +370,10 @@ pub(crate) async fn file_report(
         })
         .await?;
     if let Submitted::Created(report, _) = &submitted {
+        if with_photos {
+            // Their public copies are made now, in the background.
+            s.redaction.poke();
+        }
         s.metrics.reports_created.inc();
         tracing::info!(id = %report.id, code = %report.tracking_code, category = %report.category, channel = %report.channel, "report received");
     }
@@ -742,6 +747,9 @@ pub(crate) async fn apply_action(
     let catalog = s.catalog();
     let cat = catalog.category(&r.category);
     let now = OffsetDateTime::now_utc();
+    if !photos.is_empty() {
+        s.redaction.poke();
+    }
     let due = cat.map_or(sentinel_core::calendar::DueChange::Keep, |c| {
         sentinel_core::calendar::due_after(
             action.kind(),

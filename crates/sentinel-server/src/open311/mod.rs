@@ -656,7 +656,8 @@ fn request_node(
         });
     let media = r
         .photos
-        .first()
+        .iter()
+        .find(|p| !s.config.hidden_photos.contains(p))
         .map(|p| views::photo_url(&s.config, p))
         .or_else(|| r.media_urls.first().cloned());
     let updated = if mapping::open_or_closed(r.status) == "closed" {
@@ -862,8 +863,12 @@ async fn updates(s: &AppState, format: Format, params: &Params) -> Result<Respon
             let media = e
                 .data
                 .get("photos")
-                .and_then(|p| p.get(0))
-                .and_then(Value::as_str)
+                .and_then(Value::as_array)
+                .and_then(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .find(|p| !s.config.hidden_photos.contains(p))
+                })
                 .map(|p| views::photo_url(&s.config, p));
             Some(Node::Record(vec![
                 ("update_id", Node::Text(e.id.to_string())),

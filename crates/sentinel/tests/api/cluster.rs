@@ -356,11 +356,11 @@ async fn a_city_moves_into_postgres_through_an_interruption_with_nothing_lost() 
             .unwrap();
         assert_eq!(got["tracking_code"], r["tracking_code"]);
         for url in r["photos"].as_array().unwrap() {
-            let res = http
-                .get(format!("{}{}", node.base, url.as_str().unwrap()))
-                .send()
-                .await
-                .unwrap();
+            let res = crate::helpers::public_photo(
+                &http,
+                &format!("{}{}", node.base, url.as_str().unwrap()),
+            )
+            .await;
             assert_eq!(res.status(), StatusCode::OK);
         }
     }

@@ -39,6 +39,21 @@ pub fn test_store(
     }
 }
 
+/// GETs a public photo link, waiting while its redacted copy is being made
+/// (503 "photo-processing"), for up to two minutes.
+pub async fn public_photo(http: &Client, url: &str) -> Response {
+    let started = std::time::Instant::now();
+    loop {
+        let res = http.get(url).send().await.expect("GET photo");
+        if res.status() != StatusCode::SERVICE_UNAVAILABLE
+            || started.elapsed() > std::time::Duration::from_secs(120)
+        {
+            return res;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 pub const PASSWORD: &str = "correct horse battery";
 
 /// Creates a user with `role` in `store` and returns a bearer token for them.

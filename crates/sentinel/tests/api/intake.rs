@@ -67,12 +67,7 @@ async fn photos_are_stored_without_exif_and_lend_their_location_and_time() {
     assert!((body["lon"].as_f64().unwrap() - 115.9876).abs() < 1e-4);
     let photos = body["photos"].as_array().unwrap();
     assert_eq!(photos.len(), 2);
-    let served = app
-        .client
-        .get(app.url(photos[0].as_str().unwrap()))
-        .send()
-        .await
-        .unwrap();
+    let served = public_photo(&app.client, &app.url(photos[0].as_str().unwrap())).await;
     assert_eq!(served.headers()["content-type"], "image/jpeg");
     let etag = served.headers()["etag"].to_str().unwrap().to_owned();
     let bytes = served.bytes().await.unwrap();
@@ -82,7 +77,21 @@ async fn photos_are_stored_without_exif_and_lend_their_location_and_time() {
     );
     let meta = sentinel_photos::PhotoMetadata::read(&bytes);
     assert!(meta.location().is_none(), "GPS removed");
-    assert_eq!(meta.orientation, 6, "orientation kept");
+    // The public copy is turned upright; the original keeps its orientation tag.
+    assert_eq!(image_size(&bytes), (900, 1200), "upright");
+    let original = app
+        .state
+        .photos
+        .get(photos[0].as_str().unwrap().rsplit('/').next().unwrap())
+        .await
+        .unwrap();
+    let meta = sentinel_photos::PhotoMetadata::read(&original);
+    assert!(
+        meta.location().is_none(),
+        "GPS removed from the original too"
+    );
+    assert!(!original.windows(12).any(|w| w == b"SERIAL-12345"));
+    assert_eq!(meta.orientation, 6, "orientation kept in the original");
     let again = app
         .client
         .get(app.url(photos[0].as_str().unwrap()))
@@ -119,6 +128,11 @@ async fn photos_are_stored_without_exif_and_lend_their_location_and_time() {
         .filter(|p| !p.ends_with(".jpg"))
         .count();
     assert_eq!(files, 2);
+}
+
+fn image_size(bytes: &[u8]) -> (u32, u32) {
+    let img = image::load_from_memory(bytes).expect("a picture");
+    (img.width(), img.height())
 }
 
 fn image_dims(bytes: &[u8]) -> (u32, u32) {

@@ -20,4 +20,5 @@ mod layers;
 mod lifecycle;
 mod open311;
 mod ops;
+mod redaction;
 mod sentinels;
