@@ -4,6 +4,7 @@
 // no internet unless the city configured one.
 import { t, lang, setLang, named } from './i18n.js';
 import { baseStyle, addOutlines } from '/assets/basemap.js';
+import { publicPhoto } from '/assets/photo.js';
 
 const OPEN = ['submitted', 'accepted', 'assigned', 'in_progress', 'returned', 'reopened', 'resolved', 'verified'];
 const DONE = ['resolved', 'verified', 'closed'];
@@ -518,6 +519,131 @@ async function step(code, id, next) {
   }
 }
 
+// ---- photos: public copies, originals, redaction ----
+
+const photoWords = () => ({ processing: t('ph.processing'), removed: t('ph.removed') });
+
+/** The report's photos as the public sees them, each with its staff controls. */
+function photoBlock(r, code) {
+  if (!r.photo_ids?.length) return null;
+  const mayEdit = ['admin', 'dispatcher', 'officer'].includes(state.me.role);
+  return el('div', { class: 'photos' }, r.photo_ids.map((id, i) => {
+    const hidden = r.hidden_photos?.includes(id);
+    return el('figure', { class: hidden ? 'photo hidden-photo' : 'photo', dataset: { photo: id } },
+      el('a', { href: r.photos[i], target: '_blank', rel: 'noopener' }, publicPhoto(r.thumbnails[i], photoWords())),
+      el('figcaption', {},
+        mayEdit ? el('button', { type: 'button', class: 'link ph-edit', onclick: () => editRedaction(r, id, code) }, t('ph.edit')) : null,
+        el('a', { class: 'ph-original', href: `/api/v1/reports/${r.id}/photos/${id}/original`, target: '_blank', rel: 'noopener', title: t('ph.original_hint') }, t('ph.original')),
+        mayEdit ? el('button', { type: 'button', class: 'link ph-hide', onclick: () => setHidden(r, id, !hidden, code) }, hidden ? t('ph.show') : t('ph.hide')) : null));
+  }));
+}
+
+async function setHidden(r, id, hidden, code) {
+  try {
+    await api(`/api/v1/reports/${r.id}/photos/${id}/redaction`, { method: 'POST', body: JSON.stringify({ hidden }) });
+    toast(hidden ? t('ph.hidden_done') : t('ph.shown_done'));
+    await openReport(code);
+  } catch (e) {
+    toast(t('err.action', { why: e.message }));
+  }
+}
+
+/**
+ * The redaction editor: the public copy with what was blurred outlined. Drag to
+ * blur one more area; click an outline to take it away; save re-runs the blur.
+ */
+async function editRedaction(r, id, code) {
+  const path = `/api/v1/reports/${r.id}/photos/${id}/redaction`;
+  let info;
+  try {
+    info = await api(path);
+  } catch (e) {
+    toast(t('err.action', { why: e.message }));
+    return;
+  }
+  const added = [];
+  const removed = [];
+  const stage = el('div', { class: 'redact-stage' });
+  const img = el('img', { alt: '', draggable: 'false' });
+  stage.append(img);
+  const status = el('p', { class: 'muted', id: 'redact-status' },
+    info.state === 'done' ? t('ph.help') : info.state === 'failed' ? t('ph.failed', { why: info.error || '' }) : t('ph.processing'));
+  const save = el('button', { type: 'button', class: 'primary', id: 'redact-save' }, t('ph.save'));
+  const cancel = el('button', { type: 'button' }, t('close'));
+  const dlg = el('dialog', { class: 'redact', id: 'redact' },
+    el('h3', {}, t('ph.edit')), status, stage, el('div', { class: 'actions' }, save, cancel));
+  document.body.append(dlg);
+  const scale = () => (img.naturalWidth ? img.clientWidth / img.naturalWidth : 1);
+  const place = (div, b) => {
+    const k = scale();
+    Object.assign(div.style, { left: `${b.x * k}px`, top: `${b.y * k}px`, width: `${b.w * k}px`, height: `${b.h * k}px` });
+  };
+  const boxes = [];
+  const draw = () => {
+    boxes.forEach(([div, b]) => place(div, b));
+  };
+  const addBox = (b, cls, onclick) => {
+    const div = el('div', { class: `box ${cls}`, title: t(`ph.kind.${b.kind || 'manual'}`) });
+    if (onclick) div.addEventListener('pointerdown', (e) => { e.stopPropagation(); onclick(div); });
+    stage.append(div);
+    boxes.push([div, b]);
+    place(div, b);
+  };
+  img.addEventListener('load', () => {
+    for (const b of info.blurred || []) {
+      addBox(b, b.kind, (div) => {
+        const i = removed.indexOf(b);
+        if (i >= 0) { removed.splice(i, 1); div.classList.remove('removing'); } else { removed.push(b); div.classList.add('removing'); }
+      });
+    }
+  });
+  img.src = `${r.photos[r.photo_ids.indexOf(id)]}?v=${info.version}`;
+  window.addEventListener('resize', draw);
+  // Drag to draw a new box, in the photo's own pixels.
+  let start = null;
+  let ghost = null;
+  const at = (e) => {
+    const rect = img.getBoundingClientRect();
+    const k = scale();
+    return { x: Math.max(0, Math.min(img.naturalWidth, (e.clientX - rect.left) / k)), y: Math.max(0, Math.min(img.naturalHeight, (e.clientY - rect.top) / k)) };
+  };
+  const rectOf = (a, b) => ({ x: Math.round(Math.min(a.x, b.x)), y: Math.round(Math.min(a.y, b.y)), w: Math.round(Math.abs(a.x - b.x)), h: Math.round(Math.abs(a.y - b.y)) });
+  stage.addEventListener('pointerdown', (e) => {
+    if (!img.naturalWidth) return;
+    start = at(e);
+    ghost = el('div', { class: 'box new' });
+    stage.append(ghost);
+    stage.setPointerCapture(e.pointerId);
+  });
+  stage.addEventListener('pointermove', (e) => { if (start) place(ghost, rectOf(start, at(e))); });
+  stage.addEventListener('pointerup', (e) => {
+    if (!start) return;
+    const b = rectOf(start, at(e));
+    ghost.remove();
+    start = null;
+    if (b.w >= 4 && b.h >= 4) {
+      const box = { ...b, kind: 'manual' };
+      added.push(box);
+      addBox(box, 'new', (div) => { added.splice(added.indexOf(box), 1); div.remove(); });
+    }
+  });
+  const close = () => { window.removeEventListener('resize', draw); dlg.close(); dlg.remove(); };
+  cancel.addEventListener('click', close);
+  save.addEventListener('click', async () => {
+    if (!added.length && !removed.length) { close(); return; }
+    const strip = ({ x, y, w, h }) => ({ x, y, w, h });
+    try {
+      await api(path, { method: 'POST', body: JSON.stringify({ add: added.map(strip), remove: removed.map(strip) }) });
+      toast(t('ph.saved'));
+      close();
+      await openReport(code);
+    } catch (e) {
+      status.textContent = t('err.action', { why: e.message });
+    }
+  });
+  dlg.showModal();
+}
+
 function section(title, ...content) {
   return [el('h3', {}, title), ...content];
 }
@@ -569,7 +695,7 @@ async function openReport(code) {
 
   $('drawer-body').replaceChildren(...[
     el('h2', {}, named(cat) || r.category, ' ', el('span', { class: 'code' }, r.tracking_code)),
-    r.photos?.length ? el('div', { class: 'photos' }, r.thumbnails.map((src, i) => el('a', { href: r.photos[i], target: '_blank', rel: 'noopener' }, el('img', { src, alt: '' })))) : null,
+    photoBlock(r, code),
     el('p', {}, r.description || ''),
     el('dl', {},
       el('dt', {}, t('d.status')), el('dd', { id: 'd-status', dataset: { status: r.status } }, statusName(r.status), r.overdue ? el('span', { class: 'overdue' }, ` · ${t('d.overdue')}`) : null),

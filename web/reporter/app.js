@@ -1,5 +1,6 @@
 // The reporter app (随手拍): photo → location → category → nearby reports ("me
 // too") → details → send. Every report goes to the outbox on the device first.
+import { publicPhoto } from './photo.js';
 import { t, lang, setLang, named } from './i18n.js';
 import * as outbox from './outbox.js';
 
@@ -66,6 +67,9 @@ async function gpsOf(file) {
   } catch { /* no EXIF */ }
   return null;
 }
+
+/** Words for a photo tile that is not public yet. */
+const photoWords = () => ({ processing: t('photo.processing'), removed: t('photo.removed') });
 
 /** Scales a photo down to at most 2048 px on its long side (mobile data), as JPEG. */
 async function shrink(file) {
@@ -235,7 +239,7 @@ function nearbyStep(reports) {
     el('h1', { text: t('near.heading') }),
     el('p', { text: t('near.intro') }),
     el('ul', { class: 'near' }, reports.slice(0, 5).map((r) => el('li', {},
-      r.thumbnails?.[0] ? el('img', { src: r.thumbnails[0], alt: '' }) : null,
+      r.thumbnails?.[0] ? publicPhoto(r.thumbnails[0], photoWords()) : null,
       el('div', {},
         el('p', { text: r.description }),
         el('p', { class: 'hint', text: `${t('status.' + r.status)} · ${t('near.distance', { m: Math.round(r.distance_m), h: Math.round(r.age_hours) })}` }),
@@ -398,7 +402,7 @@ async function trackPage(code) {
   show(el('section', {}, el('h1', { text: t('track.heading') }),
     el('p', {}, t('done.code'), ': ', el('strong', { text: report.tracking_code })),
     el('p', { id: 'track-status' }, `${t('track.status')}: `, el('strong', { text: t('status.' + report.status) })),
-    report.thumbnails?.length ? el('div', { class: 'thumbs' }, report.thumbnails.map((u) => el('img', { src: u, alt: '' }))) : null,
+    report.thumbnails?.length ? el('div', { class: 'thumbs' }, report.thumbnails.map((u) => publicPhoto(u, photoWords()))) : null,
     el('p', { text: report.description }),
     el('ol', { class: 'timeline' }, events.map((e) => el('li', {},
       el('time', { datetime: e.at, text: new Date(e.at).toLocaleString(lang) }), ' ',

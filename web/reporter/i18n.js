@@ -7,6 +7,8 @@ const text = {
     'photo.take': '拍照或选照片',
     'photo.skip': '没有照片，继续',
     'photo.reading': '正在处理照片…',
+    'photo.processing': '正在为人脸和车牌打码，稍后显示…',
+    'photo.removed': '照片已从公开页面移除',
     'photo.remove': '删除这张照片',
     'photo.limit': '最多 5 张照片',
     'photo.bad': '“{name}”不是可以打开的图片。',
@@ -83,6 +85,7 @@ const text = {
     'status.merged': '已并单', 'status.reopened': '已重新处理',
     'action.support': '又有人报告了这个问题', 'action.rate': '报告人评价了处理', 'action.escalate': '已督办',
     'action.remind': '已催办', 'action.merged_in': '合并了重复的报告', 'action.photo_added': '添加了照片',
+    'action.redact_photo': '照片隐私打码已更新', 'action.hide_photo': '为保护隐私，一张照片不再公开', 'action.show_photo': '一张照片恢复公开',
   },
   en: {
     'app.title': 'Snap & report',
@@ -91,6 +94,8 @@ const text = {
     'photo.take': 'Take or choose a photo',
     'photo.skip': 'No photo, continue',
     'photo.reading': 'Preparing the photo…',
+    'photo.processing': 'Blurring faces and number plates; the photo appears shortly…',
+    'photo.removed': 'Photo removed from public view',
     'photo.remove': 'Remove this photo',
     'photo.limit': 'At most 5 photos',
     'photo.bad': '“{name}” is not an image that can be opened.',
@@ -169,6 +174,7 @@ const text = {
     'action.support': 'Someone else reported it too', 'action.rate': 'The reporter rated the handling',
     'action.escalate': 'Escalated', 'action.remind': 'Reminder sent', 'action.merged_in': 'A duplicate was merged in',
     'action.photo_added': 'A photo was added',
+    'action.redact_photo': 'Privacy blurring of a photo was updated', 'action.hide_photo': 'A photo was removed from public view for privacy', 'action.show_photo': 'A photo is public again',
   },
 };
 

@@ -4,7 +4,7 @@
 // unit's account), ARTIFACTS (where screenshots go).
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 
 const base = process.env.BASE_URL;
 const shots = process.env.ARTIFACTS;
@@ -126,6 +126,43 @@ await test('a report filed by someone else appears without reloading', async () 
   await page.waitForFunction((n) => Number(document.querySelector('#queue-tabs button[data-queue="new"] .count').textContent) === n, before + 1, { timeout: 10000 });
   await page.locator(`#queue-list li[data-code="${res.body.tracking_code}"]`).waitFor();
   assert.ok(Number(await page.getAttribute('#live', 'data-seq')) > seq);
+});
+
+await test('photos: the public copy is blurred; staff draw a missed box, save, and it is on the timeline', async () => {
+  // A real portrait (NASA, public domain), filed like a citizen would.
+  const form = new FormData();
+  form.append('report', new Blob([JSON.stringify({ category: 'pothole', description: '照片里有人 / a person in the photo', lat: 36.4575, lon: 115.9858 })], { type: 'application/json' }));
+  form.append('photo', new Blob([readFileSync(new URL('../../crates/sentinel-redact/tests/fixtures/astronaut.jpg', import.meta.url))], { type: 'image/jpeg' }), 'p.jpg');
+  const res = await fetch(`${base}/api/v1/reports`, { method: 'POST', body: form });
+  assert.equal(res.status, 201);
+  const filed = await res.json();
+  const id = filed.photos[0].split('/').pop();
+  await page.evaluate((c) => window.consoleOpen(c), filed.tracking_code);
+  await page.locator(`#drawer[data-code="${filed.tracking_code}"]`).waitFor();
+  // The tile shows the blurred copy once it is made (a note says so meanwhile).
+  await page.waitForFunction((pid) => {
+    const img = document.querySelector(`figure[data-photo="${pid}"] img`);
+    return img && img.complete && img.naturalWidth > 0 && !img.hidden;
+  }, id, { timeout: 60000 });
+  assert.match(await page.getAttribute(`figure[data-photo="${id}"] .ph-original`, 'href'), new RegExp(`/photos/${id}/original$`));
+  await page.click(`figure[data-photo="${id}"] .ph-edit`);
+  await page.locator('#redact .redact-stage img').waitFor();
+  await page.waitForFunction(() => document.querySelector('#redact .redact-stage img').naturalWidth > 0);
+  assert.ok(await page.locator('#redact .box.face').count() >= 1, 'the face the detector found is outlined');
+  const box = await page.locator('#redact .redact-stage img').boundingBox();
+  await page.mouse.move(box.x + box.width * 0.05, box.y + box.height * 0.8);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.95, { steps: 5 });
+  await page.mouse.up();
+  assert.equal(await page.locator('#redact .box.new').count(), 1);
+  await page.screenshot({ path: `${shots}/console-photo-redaction.png` });
+  await page.click('#redact-save');
+  await page.locator('#redact').waitFor({ state: 'detached' });
+  const info = (await api(`/api/v1/reports/${filed.id}/photos/${id}/redaction`, { headers: asUnit })).body;
+  assert.equal(info.added.length, 1, JSON.stringify(info));
+  assert.ok(info.added[0].x < 60 && info.added[0].w > 80, JSON.stringify(info.added[0]));
+  const events = (await api(`/api/v1/reports/${filed.id}/events`, { headers: asUnit })).body.events;
+  assert.equal(events.at(-1).action, 'redact_photo');
 });
 
 await test('dispatch a unit end to end: recommend, assign, the unit works it, clear', async () => {

@@ -5,7 +5,8 @@
 use crate::helpers::{TestApp, sample};
 use reqwest::StatusCode;
 use sentinel_server::Config;
-use sentinel_store::{Blobs, ObjectBlobs, S3Options};
+use sentinel_store::{Blobs, ObjectBlobs, S3Options, Store};
+use sha2::Digest;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -115,7 +116,20 @@ async fn photos_live_in_object_storage_and_a_failed_upload_files_nothing() {
     let served =
         crate::helpers::public_photo(&app.client, &app.url(&format!("/api/v1/photos/{id}"))).await;
     assert_eq!(served.status(), StatusCode::OK);
-    assert_eq!(served.bytes().await.unwrap().to_vec(), stored);
+    // The public copy is kept in the bucket beside the original.
+    let copy = app
+        .store
+        .redaction(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .redacted_id
+        .unwrap();
+    assert_eq!(
+        served.bytes().await.unwrap().to_vec(),
+        blobs.get(&copy).await.unwrap()
+    );
+    assert_eq!(sentinel_photos::hex(&sha2::Sha256::digest(&stored)), id);
     let thumb = app
         .client
         .get(app.url(&format!("/api/v1/photos/{id}/thumb")))
@@ -124,8 +138,8 @@ async fn photos_live_in_object_storage_and_a_failed_upload_files_nothing() {
         .unwrap();
     assert_eq!(thumb.status(), StatusCode::OK);
     assert!(
-        blobs.get_thumb(&id).await.unwrap().is_some(),
-        "the thumbnail is cached in the bucket"
+        blobs.get_thumb(&copy).await.unwrap().is_some(),
+        "the thumbnail (of the public copy) is cached in the bucket"
     );
 
     // The object store goes away: the report is not acknowledged and nothing is filed.

@@ -127,7 +127,9 @@ async fn photos_are_stored_without_exif_and_lend_their_location_and_time() {
         .into_iter()
         .filter(|p| !p.ends_with(".jpg"))
         .count();
-    assert_eq!(files, 2);
+    // Two originals, and the public copy of the first (turned upright); the PNG's
+    // public copy is the PNG itself.
+    assert_eq!(files, 3);
 }
 
 fn image_size(bytes: &[u8]) -> (u32, u32) {

@@ -281,7 +281,9 @@ async fn a_resolution_can_carry_the_photo_of_the_fix() {
     let body = ok(res).await;
     let url = body["event"]["attachments"][0].as_str().unwrap().to_owned();
     assert_eq!(
-        app.client.get(app.url(&url)).send().await.unwrap().status(),
+        crate::helpers::public_photo(&app.client, &app.url(&url))
+            .await
+            .status(),
         StatusCode::OK
     );
     let public: Value = app.get_json(&format!("/api/v1/reports/{id}/events")).await;

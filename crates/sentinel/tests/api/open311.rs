@@ -1068,7 +1068,9 @@ async fn media_links_are_fetched_only_from_allowed_hosts_and_checked_like_upload
     let url = shown[0]["media_url"].as_str().unwrap().to_owned();
     assert!(url.starts_with("/api/v1/photos/"), "{url}");
     assert_eq!(
-        app.client.get(app.url(&url)).send().await.unwrap().status(),
+        crate::helpers::public_photo(&app.client, &app.url(&url))
+            .await
+            .status(),
         StatusCode::OK
     );
 
