@@ -57,14 +57,10 @@ impl FaceModel {
         let (iw, ih) = img.dimensions();
         let side = s.face_side as f32;
         let scale = (side / iw.max(ih) as f32).min(1.0);
-        // Round up to multiples of 32; the short side to multiples of 128 so a few
-        // plans serve every shape of photo.
-        let up = |v: f32, m: u32| (((v.ceil() as u32).max(1)).div_ceil(m) * m).max(32);
-        let (w, h) = if iw >= ih {
-            (up(iw as f32 * scale, 32), up(ih as f32 * scale, 128))
-        } else {
-            (up(iw as f32 * scale, 128), up(ih as f32 * scale, 32))
-        };
+        // The network takes multiples of 32; each shape of photo gets its own plan
+        // (prepared once, about 0.1 s), and a few are kept.
+        let up = |v: f32| (((v.ceil() as u32).max(1)).div_ceil(32) * 32).max(32);
+        let (w, h) = (up(iw as f32 * scale), up(ih as f32 * scale));
         let (canvas, k) = fit(img, w, h, 0);
         let plan = self.plan(w, h)?;
         let out = plan

@@ -139,7 +139,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            face_threshold: 0.35,
+            face_threshold: 0.25,
             plate_threshold: 0.25,
             face_side: 1280,
             tile_above: 960,
@@ -229,8 +229,37 @@ impl Detector {
         &self.settings
     }
 
-    /// Faces and plates in `img`, as boxes in its pixels (not yet enlarged).
+    /// Faces and plates in `img`, as boxes in its pixels (not yet enlarged). A
+    /// photo larger than [`WORKING_SIDE`] is searched in a copy of that size and the
+    /// boxes scaled back, so time and memory stay bounded whatever its size.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Region>, RedactError> {
+        let (w, h) = img.dimensions();
+        let long = w.max(h);
+        if long <= WORKING_SIDE {
+            return self.detect_in(img);
+        }
+        let k = WORKING_SIDE as f32 / long as f32;
+        let small = image::imageops::resize(
+            img,
+            ((w as f32 * k).round() as u32).max(1),
+            ((h as f32 * k).round() as u32).max(1),
+            image::imageops::FilterType::Triangle,
+        );
+        let back = |v: u32| (v as f32 / k).round() as u32;
+        Ok(self
+            .detect_in(&small)?
+            .into_iter()
+            .map(|r| Region {
+                x: back(r.x).min(w - 1),
+                y: back(r.y).min(h - 1),
+                w: back(r.w).max(1).min(w - back(r.x).min(w - 1)),
+                h: back(r.h).max(1).min(h - back(r.y).min(h - 1)),
+                ..r
+            })
+            .collect())
+    }
+
+    fn detect_in(&self, img: &RgbImage) -> Result<Vec<Region>, RedactError> {
         let mut found = self.faces.detect(img, &self.settings)?;
         found.extend(plates::detect(&self.plates, img, &self.settings)?);
         Ok(found)
@@ -265,6 +294,9 @@ pub struct Redacted {
     /// See `width`.
     pub height: u32,
 }
+
+/// Photos are searched at most this large (longer side); larger ones in a copy.
+pub const WORKING_SIDE: u32 = 2560;
 
 /// The largest photo redaction will decode (pixels); larger ones are refused.
 pub const MAX_PIXELS: u64 = 120_000_000;

@@ -305,7 +305,20 @@ pub fn app(state: AppState) -> Router {
         // gzip for text (pages, scripts, JSON, XML) when the client takes it;
         // photos and event streams are left alone by the default predicate.
         .layer(tower_http::compression::CompressionLayer::new())
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(
+            // 503s are expected answers (a photo being blurred, the database
+            // away with Retry-After), not server faults: they would flood the log.
+            |class: tower_http::classify::ServerErrorsFailureClass,
+             latency: Duration,
+             _: &tracing::Span| match class {
+                tower_http::classify::ServerErrorsFailureClass::StatusCode(c)
+                    if c.as_u16() == 503 =>
+                {
+                    tracing::debug!(latency_ms = latency.as_millis() as u64, "answered 503")
+                }
+                other => tracing::error!(classification = %other, latency_ms = latency.as_millis() as u64, "response failed"),
+            },
+        ))
         .with_state(state)
 }
 

@@ -35,6 +35,12 @@ pub struct Metrics {
     pub streams_open: Gauge,
     /// Event streams closed because the client stopped reading.
     pub streams_stalled: Counter,
+    /// Public copies made (faces and plates blurred).
+    pub photos_redacted: Counter,
+    /// Redaction attempts that failed.
+    pub redactions_failed: Counter,
+    /// Time to make one public copy.
+    pub redaction_seconds: Histogram,
 }
 
 fn latency_histogram() -> Histogram {
@@ -78,7 +84,28 @@ impl Default for Metrics {
             "Event streams closed because the client stopped reading",
             streams_stalled.clone(),
         );
+        let photos_redacted = Counter::default();
+        let redactions_failed = Counter::default();
+        let redaction_seconds = Histogram::new([0.1, 0.25, 0.5, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0]);
+        registry.register(
+            "photos_redacted",
+            "Public copies of photos made (faces and licence plates blurred)",
+            photos_redacted.clone(),
+        );
+        registry.register(
+            "photo_redactions_failed",
+            "Photo redaction attempts that failed (retried three times)",
+            redactions_failed.clone(),
+        );
+        registry.register(
+            "photo_redaction_seconds",
+            "Time to make one photo's public copy",
+            redaction_seconds.clone(),
+        );
         Metrics {
+            photos_redacted,
+            redactions_failed,
+            redaction_seconds,
             streams_open,
             streams_stalled,
             registry,

@@ -9,7 +9,7 @@ use sentinel_redact::{Detector, Edits, ModelSource, Settings};
 use sentinel_store::{RedactionJob, RedactionOutcome};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -81,12 +81,6 @@ pub struct Redaction {
     wake: tokio::sync::Notify,
     started: std::sync::atomic::AtomicBool,
     hidden: HiddenPhotos,
-    /// Photos redacted by this process.
-    pub done: AtomicU64,
-    /// Attempts that failed in this process.
-    pub failed: AtomicU64,
-    /// Milliseconds spent redacting, summed.
-    pub busy_ms: AtomicU64,
 }
 
 /// The embedded detectors with default settings are loaded once per process (tests
@@ -134,9 +128,6 @@ impl Redaction {
             wake: tokio::sync::Notify::new(),
             started: false.into(),
             hidden,
-            done: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            busy_ms: AtomicU64::new(0),
         }
     }
 
@@ -248,13 +239,15 @@ impl Redaction {
     async fn work(&self, state: &AppState, detector: Arc<Detector>, job: RedactionJob) {
         let started = Instant::now();
         let outcome = redact_one(state.photos.as_ref(), detector, &job).await;
-        self.busy_ms
-            .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
         if let RedactionOutcome::Failed { error } = &outcome {
-            self.failed.fetch_add(1, Ordering::Relaxed);
+            state.metrics.redactions_failed.inc();
             tracing::warn!(photo = %job.photo_id, %error, "redaction failed; it will be retried");
         } else {
-            self.done.fetch_add(1, Ordering::Relaxed);
+            state.metrics.photos_redacted.inc();
+            state
+                .metrics
+                .redaction_seconds
+                .observe(started.elapsed().as_secs_f64());
         }
         let id = job.photo_id.clone();
         match state

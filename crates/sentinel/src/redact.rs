@@ -32,7 +32,7 @@ pub struct RedactArgs {
     #[arg(long, env = "SENTINEL_REDACT_WORKERS")]
     redact_workers: Option<usize>,
     /// Confidence above which a face is blurred (0-1; lower finds more).
-    #[arg(long, env = "SENTINEL_FACE_THRESHOLD", default_value_t = 0.35)]
+    #[arg(long, env = "SENTINEL_FACE_THRESHOLD", default_value_t = 0.25)]
     face_threshold: f32,
     /// Confidence above which a licence plate is blurred (0-1).
     #[arg(long, env = "SENTINEL_PLATE_THRESHOLD", default_value_t = 0.25)]

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 const ATTEMPTS: i64 = 3;
 
 pub(crate) fn get(conn: &dyn Conn, photo: &str) -> Result<Option<Redaction>> {
-    Ok(conn.opt(
+    conn.opt(
         "SELECT id, redaction_state, redaction_version, redacted_id, redacted_mime, redaction_regions, \
          redaction_edits, hidden, redaction_attempts, redaction_error, redacted_at FROM photos WHERE id = ?1",
         args![photo],
@@ -36,7 +36,7 @@ pub(crate) fn get(conn: &dyn Conn, photo: &str) -> Result<Option<Redaction>> {
                 redacted_at: r.get::<Option<i64>>(10)?.map(from_ms),
             })
         },
-    )?)
+    )
 }
 
 pub(crate) fn claim(
@@ -183,9 +183,7 @@ pub(crate) fn counts(conn: &dyn Conn) -> Result<RedactionCounts> {
 }
 
 pub(crate) fn hidden(conn: &dyn Conn) -> Result<Vec<String>> {
-    Ok(
-        conn.all("SELECT id FROM photos WHERE hidden <> 0", args![], |r| {
-            r.get(0)
-        })?,
-    )
+    conn.all("SELECT id FROM photos WHERE hidden <> 0", args![], |r| {
+        r.get(0)
+    })
 }

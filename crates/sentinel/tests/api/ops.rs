@@ -86,6 +86,8 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/jurisdictions/locate",
         "/api/v1/photos/{id}",
         "/api/v1/photos/{id}/thumb",
+        "/api/v1/reports/{key}/photos/{id}/original",
+        "/api/v1/reports/{key}/photos/{id}/redaction",
         "/api/v1/session",
         "/api/v1/admin/config",
         "/api/v1/layers",

@@ -136,6 +136,22 @@ async fn the_public_only_ever_gets_blurred_copies_and_staff_the_logged_original(
         assert!(d > 8.0, "{t:?} changed by only {d:.1}");
     }
 
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("sentinel_photos_redacted_total ") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
+
     // No public path returns an original's bytes: the photo, its thumbnail, the
     // report's views, the public list, the tracking page's timeline, Open311.
     let token = app.token("disp", Role::Dispatcher, None).await;
