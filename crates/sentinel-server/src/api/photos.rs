@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use sentinel_core::FieldError;
 use sentinel_core::{Report, Role};
 use sentinel_redact::{Edits, Region, RegionKind};
-use sentinel_store::{AccessLogEntry, Redaction, RedactionEdit, RedactionState};
+use sentinel_store::{Redaction, RedactionEdit, RedactionState};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -55,21 +55,21 @@ fn file_response(
     Ok(res)
 }
 
-/// The copy the public may see: its blob id and media type, or why there is none.
-async fn public_copy(s: &AppState, id: &str) -> ApiResult<(String, String)> {
-    let rec = s
-        .store
+async fn record(s: &AppState, id: &str) -> ApiResult<sentinel_store::PhotoRecord> {
+    s.store
         .photo(id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no photo {id}")))?;
+        .ok_or_else(|| ApiError::NotFound(format!("no photo {id}")))
+}
+
+/// The copy the public may see: its blob id and media type, or why there is none.
+/// One read of the photo's row on the path every public image takes.
+async fn public_copy(s: &AppState, id: &str) -> ApiResult<(String, String)> {
     if !s.redaction.enabled() {
+        let rec = record(s, id).await?;
         return Ok((rec.id, rec.mime));
     }
-    let r = s
-        .store
-        .redaction(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no photo {id}")))?;
+    let r = load_redaction(s, id).await?;
     if r.hidden {
         return Err(ApiError::NotFound(
             "this photo was removed from public view".into(),
@@ -183,21 +183,15 @@ pub(crate) async fn get_original(
             staff.user.role
         )));
     }
-    let rec = s
-        .store
-        .photo(&id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no photo {id}")))?;
-    s.store
-        .log_personal_data_access(AccessLogEntry {
-            at: OffsetDateTime::now_utc(),
-            user: staff.user.name.clone(),
-            role: staff.user.role.to_string(),
-            report_id: r.id,
-            fields: format!("photo_original:{id}"),
-            purpose: "GET /api/v1/reports/{key}/photos/{id}/original".into(),
-        })
-        .await?;
+    let rec = record(&s, &id).await?;
+    super::reports::log_personal_read(
+        &s,
+        &staff,
+        &r,
+        &format!("photo_original:{id}"),
+        "GET /api/v1/reports/{key}/photos/{id}/original",
+    )
+    .await?;
     let bytes = s
         .photos
         .get(&rec.id)
@@ -305,11 +299,7 @@ pub(crate) async fn post_redaction(
         ));
     }
     let current = load_redaction(&s, &id).await?;
-    let rec = s
-        .store
-        .photo(&id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no photo {id}")))?;
+    let rec = record(&s, &id).await?;
     // The copy's size (turned upright) once known, else the photo's.
     let found: Value = current
         .regions

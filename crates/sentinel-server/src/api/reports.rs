@@ -413,18 +413,31 @@ async fn staff_view(s: &AppState, staff: &Staff, r: &Report, purpose: &str) -> A
     );
     let show = has_contact && views::may_see_contact(staff, r);
     if show {
-        s.store
-            .log_personal_data_access(AccessLogEntry {
-                at: OffsetDateTime::now_utc(),
-                user: staff.user.name.clone(),
-                role: staff.user.role.to_string(),
-                report_id: r.id,
-                fields: "contact".into(),
-                purpose: purpose.into(),
-            })
-            .await?;
+        log_personal_read(s, staff, r, "contact", purpose).await?;
     }
     Ok(views::staff_report(r, &s.config, show))
+}
+
+/// Writes a staff read of `r`'s personal data (`fields`) to the access log; the
+/// data is shown only after this succeeded.
+pub(crate) async fn log_personal_read(
+    s: &AppState,
+    staff: &Staff,
+    r: &Report,
+    fields: &str,
+    purpose: &str,
+) -> ApiResult<()> {
+    s.store
+        .log_personal_data_access(AccessLogEntry {
+            at: OffsetDateTime::now_utc(),
+            user: staff.user.name.clone(),
+            role: staff.user.role.to_string(),
+            report_id: r.id,
+            fields: fields.into(),
+            purpose: purpose.into(),
+        })
+        .await?;
+    Ok(())
 }
 
 /// `GET /api/v1/reports/{id or tracking code}`
