@@ -1,6 +1,7 @@
 // A patrol point's QR code opens this page: the unit signs in (once) and the
 // visit is recorded with the point's secret from the address.
 import { t, lang } from './i18n.js';
+import { csrf } from '/assets/csrf.js';
 
 const token = location.pathname.split('/').pop();
 const $ = (id) => document.getElementById(id);
@@ -12,7 +13,7 @@ function translate() {
 
 async function checkIn() {
   $('error').textContent = '';
-  const res = await fetch(`/api/v1/patrol/qr/${encodeURIComponent(token)}`, { method: 'POST' });
+  const res = await fetch(`/api/v1/patrol/qr/${encodeURIComponent(token)}`, { method: 'POST', headers: csrf() });
   if (res.status === 401) {
     $('signin').hidden = false;
     return;
@@ -32,7 +33,7 @@ $('signin').addEventListener('submit', async (e) => {
   e.preventDefault();
   const res = await fetch('/api/v1/session', {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: csrf({ 'Content-Type': 'application/json' }),
     body: JSON.stringify({ name: $('si-name').value, password: $('si-password').value }),
   });
   if (!res.ok) {

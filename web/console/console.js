@@ -5,6 +5,7 @@
 import { t, lang, setLang, named } from './i18n.js';
 import { baseStyle, addOutlines } from '/assets/basemap.js';
 import { publicPhoto } from '/assets/photo.js';
+import { csrf } from '/assets/csrf.js';
 
 const OPEN = ['submitted', 'accepted', 'assigned', 'in_progress', 'returned', 'reopened', 'resolved', 'verified'];
 const DONE = ['resolved', 'verified', 'closed'];
@@ -46,7 +47,7 @@ let marker;
 async function api(path, options = {}) {
   const res = await fetch(path, {
     ...options,
-    headers: { Accept: 'application/json', ...(options.body ? { 'Content-Type': 'application/json' } : {}), ...(options.headers || {}) },
+    headers: csrf({ Accept: 'application/json', ...(options.body ? { 'Content-Type': 'application/json' } : {}), ...(options.headers || {}) }),
   });
   if (res.status === 401) {
     showSignIn();
@@ -80,7 +81,7 @@ async function signIn(ev) {
   $('si-error').textContent = '';
   const res = await fetch('/api/v1/session', {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: csrf({ 'Content-Type': 'application/json' }),
     body: JSON.stringify({ name: $('si-name').value, password: $('si-password').value }),
   });
   if (!res.ok) {
@@ -856,7 +857,7 @@ $('lang').addEventListener('click', () => {
   if (state.open) openReport(state.open);
 });
 $('signout').addEventListener('click', async () => {
-  await fetch('/api/v1/session', { method: 'DELETE' });
+  await fetch('/api/v1/session', { method: 'DELETE', headers: csrf() });
   location.reload();
 });
 for (const id of ['f-status', 'f-category', 'f-department']) {

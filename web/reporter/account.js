@@ -1,6 +1,7 @@
 // The sentinel account pages (/me): loaded only when opened, so the report flow's
 // first screen does not wait for them.
 import { t } from './i18n.js';
+import { csrf } from './csrf.js';
 import { el, show, explain, errorBox } from './app.js';
 
 
@@ -12,7 +13,7 @@ function contactBody(value) {
 }
 
 async function postJson(path, body, method = 'POST') {
-  const res = await fetch(path, { method, headers: { 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(path, { method, headers: csrf({ 'Content-Type': 'application/json' }), body: body ? JSON.stringify(body) : undefined });
   let json = null;
   try { json = await res.json(); } catch { /* empty */ }
   return { status: res.status, json };
@@ -63,18 +64,19 @@ function signInPage(problems = []) {
     el('div', { class: 'field' }, el('label', { for: 'me-display', text: t('me.name') }), name),
     el('button', { type: 'button', class: 'secondary', id: 'me-signup', text: t('me.signup'), on: { click: async () => {
       const r = await postJson('/api/v1/sentinels', { ...contactBody(who.value), password: pass.value, display_name: name.value.trim() || undefined });
-      if (r.status === 202) return codePage(who.value, r.json.code_sent_to);
+      if (r.status === 202) return codePage(who.value, r.json.code_sent_to, pass.value);
       fail(r.status === 409 ? [t('err.taken')] : explain(r.json));
     } } })));
 }
 
-function codePage(who, maskedTo) {
+// The password goes with the code: whoever proves the phone or e-mail chooses it.
+function codePage(who, maskedTo, password) {
   const code = el('input', { id: 'me-code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, 'aria-label': t('me.code') });
   const errs = el('div');
   show(el('section', {}, el('h1', { text: t('me.heading') }), errs,
     el('p', { id: 'code-sent', text: t('me.code_sent', { to: maskedTo }) }), code,
     el('button', { type: 'button', class: 'primary', id: 'me-verify', text: t('me.verify'), on: { click: async () => {
-      const r = await postJson('/api/v1/sentinels/verify', { ...contactBody(who), code: code.value.trim() });
+      const r = await postJson('/api/v1/sentinels/verify', { ...contactBody(who), code: code.value.trim(), password });
       if (r.status === 200) return mePage();
       errs.replaceChildren(errorBox([t('err.code')]));
     } } })));

@@ -3,6 +3,7 @@
 import { publicPhoto } from './photo.js';
 import { t, lang, setLang, named } from './i18n.js';
 import * as outbox from './outbox.js';
+import { csrf } from './csrf.js';
 
 const app = document.getElementById('app');
 const MAX_PHOTOS = 5;
@@ -249,7 +250,7 @@ function nearbyStep(reports) {
 
 async function meToo(r) {
   const res = await fetch(`/api/v1/reports/${r.tracking_code}/support`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ supporter_id: deviceId() }),
+    method: 'POST', headers: csrf({ 'Content-Type': 'application/json' }), body: JSON.stringify({ supporter_id: deviceId() }),
   });
   if (!res.ok) return show(errorBox(explain(await res.json().catch(() => ({})))));
   const after = await res.json();
@@ -416,7 +417,7 @@ function reporterActions(report, key) {
   const out = el('div', { class: 'reporter-actions', id: 'reporter-actions' });
   const act = async (body) => {
     const res = await fetch(`/api/v1/reports/${report.tracking_code}/reporter`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ reporter_key: key, ...body }),
+      method: 'POST', headers: csrf({ 'Content-Type': 'application/json' }), body: JSON.stringify({ reporter_key: key, ...body }),
     });
     if (!res.ok) return out.prepend(errorBox(explain(await res.json().catch(() => ({})))));
     trackPage(report.tracking_code).then(() => document.getElementById('track-status')

@@ -1,6 +1,7 @@
 // The outbox: every report is saved on the device (IndexedDB, with its photos and
 // an idempotency key) before any network call, and sent until the server has it.
 // The key makes a resend harmless: the server answers the same report again.
+import { csrfAnywhere } from './csrf.js';
 
 const DB = 'sentinel';
 
@@ -65,7 +66,7 @@ async function run() {
     item.photos.forEach((p, i) => form.append('photo', p, `photo${i}.jpg`));
     let res;
     try {
-      res = await fetch('/api/v1/reports', { method: 'POST', body: form, headers: { 'Idempotency-Key': item.key } });
+      res = await fetch('/api/v1/reports', { method: 'POST', body: form, headers: await csrfAnywhere({ 'Idempotency-Key': item.key }) });
     } catch {
       out.offline = true;
       break;
@@ -79,6 +80,12 @@ async function run() {
     } else if (res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408) {
       let problem = { title: res.statusText };
       try { problem = await res.json(); } catch { /* not JSON */ }
+      // A stale CSRF token (a session from before) is no fault of the report:
+      // it stays waiting and goes with the next page's fresh token.
+      if (problem.type === '/problems/cross-site') {
+        out.offline = true;
+        break;
+      }
       await tx('outbox', 'readwrite', (s) => s.put({ ...item, state: 'refused', problem }));
       out.refused.push({ key: item.key, problem });
     } else {

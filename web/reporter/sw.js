@@ -2,8 +2,8 @@
 // sends the outbox when the browser says the network is back (Background Sync).
 import { flush } from '/assets/outbox.js';
 
-const CACHE = 'sentinel-reporter-v2';
-const SHELL = ['/', '/assets/app.js', '/assets/i18n.js', '/assets/outbox.js', '/assets/basemap.js', '/assets/account.js', '/assets/photo.js', '/assets/style.css',
+const CACHE = 'sentinel-reporter-v3';
+const SHELL = ['/', '/assets/app.js', '/assets/i18n.js', '/assets/outbox.js', '/assets/basemap.js', '/assets/account.js', '/assets/photo.js', '/assets/csrf.js', '/assets/style.css',
   '/assets/icon.svg', '/manifest.webmanifest'];
 
 self.addEventListener('install', (e) => {

@@ -145,9 +145,7 @@ fn optional_text(
         ));
         return None;
     }
-    if v.chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
+    if v.chars().any(unprintable) {
         errors.push(FieldError::new(
             field,
             "must not contain control characters",
@@ -155,6 +153,50 @@ fn optional_text(
         return None;
     }
     Some(v)
+}
+
+/// A character no text field may carry: control characters (but tab and line
+/// breaks) and the noncharacters U+FFFE/U+FFFF, which XML 1.0 cannot carry, so one
+/// such report would break an Open311 XML list for every client.
+pub fn unprintable(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+}
+
+fn json_unprintable(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.chars().any(unprintable),
+        serde_json::Value::Array(a) => a.iter().any(json_unprintable),
+        serde_json::Value::Object(o) => o
+            .iter()
+            .any(|(k, v)| k.chars().any(unprintable) || json_unprintable(v)),
+        _ => false,
+    }
+}
+
+impl ContactInput {
+    /// Checks contact details as sent: trimmed, bounded, free of control characters,
+    /// a plausible phone and e-mail. Errors name `{prefix}.name` and so on. The same
+    /// rule serves reports and "me too", so neither stores what the other refuses.
+    pub fn parse(self, prefix: &str, errors: &mut Vec<FieldError>) -> Contact {
+        let c = Contact {
+            name: optional_text(self.name, &format!("{prefix}.name"), MAX_NAME_CHARS, errors),
+            phone: optional_text(self.phone, &format!("{prefix}.phone"), 32, errors),
+            email: optional_text(self.email, &format!("{prefix}.email"), 254, errors),
+        };
+        if c.phone.as_deref().is_some_and(|p| !plausible_phone(p)) {
+            errors.push(FieldError::new(
+                format!("{prefix}.phone"),
+                "is not a phone number",
+            ));
+        }
+        if c.email.as_deref().is_some_and(|e| !plausible_email(e)) {
+            errors.push(FieldError::new(
+                format!("{prefix}.email"),
+                "is not an e-mail address",
+            ));
+        }
+        c
+    }
 }
 
 fn plausible_email(e: &str) -> bool {
@@ -377,22 +419,15 @@ impl ReportInput {
                     format!("attributes.{k}"),
                     format!("attribute names must be 1-100 characters and values at most {MAX_ATTRIBUTE_CHARS}"),
                 ));
+            } else if k.chars().any(unprintable) || json_unprintable(v) {
+                errors.push(FieldError::new(
+                    format!("attributes.{k}"),
+                    "must not contain control characters",
+                ));
             }
         }
 
-        let contact = self.contact.map(|c| Contact {
-            name: optional_text(c.name, "contact.name", MAX_NAME_CHARS, &mut errors),
-            phone: optional_text(c.phone, "contact.phone", 32, &mut errors),
-            email: optional_text(c.email, "contact.email", 254, &mut errors),
-        });
-        if let Some(c) = &contact {
-            if c.phone.as_deref().is_some_and(|p| !plausible_phone(p)) {
-                errors.push(FieldError::new("contact.phone", "is not a phone number"));
-            }
-            if c.email.as_deref().is_some_and(|e| !plausible_email(e)) {
-                errors.push(FieldError::new("contact.email", "is not an e-mail address"));
-            }
-        }
+        let contact = self.contact.map(|c| c.parse("contact", &mut errors));
         let contact = contact.filter(|c| !c.is_empty());
         let anonymous = self.anonymous.unwrap_or(false);
         let reporter = match (&ctx.account, anonymous, contact) {

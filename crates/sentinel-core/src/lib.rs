@@ -11,6 +11,7 @@ pub mod patrol;
 pub mod report;
 pub mod routing;
 pub mod sentinels;
+pub mod throttle;
 pub mod tracking;
 
 pub use catalog::{Catalog, Category, Department};

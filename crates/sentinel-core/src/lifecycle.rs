@@ -216,6 +216,13 @@ pub enum Actor {
     },
     /// The person who filed the report (proved by the caller).
     Reporter,
+    /// An Open311 client passing on what the reporter said through it: it may do
+    /// what the reporter may, on reports it filed itself (the caller checks that);
+    /// the timeline names it (`open311:NAME`).
+    Client {
+        /// `open311:` and the client's name.
+        name: String,
+    },
     /// Sentinel itself (deadlines, automation).
     System,
 }
@@ -225,6 +232,7 @@ impl Actor {
     pub fn name(&self) -> &str {
         match self {
             Actor::Staff { user, .. } => user,
+            Actor::Client { name } => name,
             Actor::Reporter => "reporter",
             Actor::System => "system",
         }
@@ -235,8 +243,14 @@ impl Actor {
         match self {
             Actor::Staff { role, .. } => role.as_str(),
             Actor::Reporter => "reporter",
+            Actor::Client { .. } => "open311",
             Actor::System => "system",
         }
+    }
+
+    /// The reporter, in person or through the client they filed with.
+    pub fn is_reporter(&self) -> bool {
+        matches!(self, Actor::Reporter | Actor::Client { .. })
     }
 }
 
@@ -384,10 +398,10 @@ pub fn decide(
                 });
             }
         }
-        Actor::Reporter => {
+        Actor::Reporter | Actor::Client { .. } => {
             if !matches!(kind, A::Close | A::Reopen | A::Rate) {
                 return Err(LifecycleError::RoleNotAllowed {
-                    role: "reporter".into(),
+                    role: actor.role_name().into(),
                     action: kind,
                 });
             }
@@ -435,7 +449,7 @@ pub fn decide(
         }
         (S::Closed, Action::Reopen { reason }) => {
             // After closing, only the reporter may dispute, and only for a while.
-            if *actor != Actor::Reporter {
+            if !actor.is_reporter() {
                 return illegal;
             }
             require_text(reason, kind)?;

@@ -59,14 +59,73 @@ pub fn verify_password(password: &Secret, hash: &str) -> bool {
         .is_ok()
 }
 
-/// Refuses passwords too weak to protect a staff account.
-pub fn check_password_strength(password: &Secret) -> Result<(), String> {
+/// The password every demo account shares: printed at start, so accepted for the
+/// demo city only.
+pub const DEMO_PASSWORD: &str = "sentinel-demo";
+
+/// Which passwords an account may be given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordPolicy {
+    /// Strong enough to guard personal data: at least 10 characters, no user name,
+    /// not the demo password, and hard to guess by zxcvbn's estimate (score 3 of 4,
+    /// about 10^10 guesses).
+    Strong,
+    /// The demo city's shared password is allowed too.
+    Demo,
+}
+
+/// Refuses a password too weak to protect an account, saying why in one sentence.
+/// `user_inputs` are words the account is known by (its name), which a guesser
+/// would try first.
+pub fn check_password_strength(password: &Secret, user_inputs: &[&str]) -> Result<(), String> {
+    check_password(password, user_inputs, PasswordPolicy::Strong)
+}
+
+/// [`check_password_strength`] under a policy.
+pub fn check_password(
+    password: &Secret,
+    user_inputs: &[&str],
+    policy: PasswordPolicy,
+) -> Result<(), String> {
     let p = password.expose();
-    if p.chars().count() < 10 {
+    if policy == PasswordPolicy::Demo && p == DEMO_PASSWORD {
+        return Ok(());
+    }
+    let chars = p.chars().count();
+    if chars < 10 {
         return Err("passwords must be at least 10 characters".into());
     }
-    if p.chars().count() > 1024 {
+    if chars > 1024 {
         return Err("passwords must be at most 1024 characters".into());
+    }
+    if p.trim().is_empty() {
+        return Err("a password must not be only spaces".into());
+    }
+    if p.eq_ignore_ascii_case(DEMO_PASSWORD) {
+        return Err("the demo password is public: choose another one".into());
+    }
+    let lower = p.to_lowercase();
+    if user_inputs
+        .iter()
+        .map(|u| u.trim().to_lowercase())
+        .any(|u| u.chars().count() >= 3 && lower.contains(&u))
+    {
+        return Err("a password must not contain the account's own name".into());
+    }
+    // zxcvbn looks at the first 100 characters; a longer phrase is long enough.
+    let head: String = p.chars().take(100).collect();
+    let mut inputs: Vec<&str> = user_inputs.to_vec();
+    inputs.extend(["sentinel", "哨兵", "liaocheng", "聊城"]);
+    let estimate = zxcvbn::zxcvbn(&head, &inputs);
+    if estimate.score() < zxcvbn::Score::Three {
+        let why = estimate
+            .feedback()
+            .and_then(|f| f.warning())
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        return Err(format!(
+            "this password is too easy to guess{why}: use a longer phrase of unrelated words"
+        ));
     }
     Ok(())
 }
@@ -222,6 +281,7 @@ pub async fn create_staff_user(
     password: &Secret,
     role: Role,
     department: Option<&str>,
+    policy: PasswordPolicy,
 ) -> Result<User, ApiError> {
     let valid_name = !name.is_empty()
         && name.chars().count() <= 64
@@ -244,7 +304,7 @@ pub async fn create_staff_user(
         }
         _ => {}
     }
-    check_password_strength(password).map_err(ApiError::Unprocessable)?;
+    check_password(password, &[name], policy).map_err(ApiError::Unprocessable)?;
     let p = password.clone();
     let hash = tokio::task::spawn_blocking(move || hash_password(&p))
         .await
@@ -252,4 +312,56 @@ pub async fn create_staff_user(
     Ok(store
         .create_user(name, &hash, role, department, OffsetDateTime::now_utc())
         .await?)
+}
+
+#[cfg(test)]
+mod password_tests {
+    use super::*;
+
+    #[test]
+    fn weak_passwords_are_refused_with_a_reason() {
+        for (weak, why) in [
+            ("          ", "only spaces"),
+            ("1234567890", "too easy"),
+            ("password12", "too easy"),
+            ("dispatcher-2024", "own name"),
+            ("sentinel-demo", "demo password"),
+            ("short", "at least 10"),
+        ] {
+            let e = check_password_strength(&Secret::new(weak), &["dispatcher"]).unwrap_err();
+            assert!(e.contains(why), "{weak:?}: {e}");
+        }
+        // The demo may use its own password, and only the demo.
+        assert!(
+            check_password(
+                &Secret::new(DEMO_PASSWORD),
+                &["admin"],
+                PasswordPolicy::Demo
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn phrases_of_unrelated_words_pass() {
+        for good in [
+            "correct horse battery",
+            "a long enough password",
+            "dispatcher password 1",
+            "rider password 1",
+            "owner's own phrase 7",
+            "attacker phrase 99",
+            "the holder's phrase 8",
+            "someone else's 42!",
+            "a new password 1",
+            "long enough pass",
+            "another password",
+            "wrong password!",
+        ] {
+            assert!(
+                check_password_strength(&Secret::new(good), &["duty"]).is_ok(),
+                "{good}"
+            );
+        }
+    }
 }

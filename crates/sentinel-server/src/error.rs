@@ -29,6 +29,10 @@ pub enum ApiError {
     /// Credentials fine, permission not.
     #[error("{0}")]
     Forbidden(String),
+    /// A write carried a session cookie but did not come from our own pages
+    /// (foreign or missing Origin, missing or wrong CSRF token).
+    #[error("{0}")]
+    CrossSite(String),
     /// Nothing there.
     #[error("{0}")]
     NotFound(String),
@@ -89,6 +93,11 @@ impl ApiError {
             ),
             Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Sign-in required"),
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not permitted"),
+            CrossSite(_) => (
+                StatusCode::FORBIDDEN,
+                "cross-site",
+                "Cross-site request refused",
+            ),
             NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,

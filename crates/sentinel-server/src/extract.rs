@@ -36,6 +36,19 @@ pub(crate) fn bytes_rejection(e: BytesRejection) -> ApiError {
     }
 }
 
+/// Whether reading a body failed because it passed its length limit (not because
+/// the client went away or was too slow).
+pub(crate) fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
 pub(crate) fn is_json(content_type: Option<&str>) -> bool {
     content_type
         .and_then(|ct| ct.split(';').next())
@@ -62,6 +75,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .await
             .map_err(bytes_rejection)?;
         parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// A raw body within the route's limit; too large is a 413 problem document.
+pub struct ApiBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(ApiBytes)
+            .map_err(bytes_rejection)
     }
 }
 

@@ -5,16 +5,21 @@
 pub mod analysis;
 pub mod api;
 pub mod auth;
+pub mod client;
+pub mod csrf;
 pub mod deadlines;
 pub mod error;
 pub mod extract;
 pub mod geography;
+pub mod headers;
 pub mod live;
 mod metrics;
 mod open311;
 mod openapi;
 mod ratelimit;
 pub mod redaction;
+pub mod serve;
+pub mod signin;
 mod tls;
 pub mod views;
 mod web;
@@ -26,7 +31,6 @@ use sentinel_core::{Catalog, LifecyclePolicy};
 use sentinel_geo::JurisdictionIndex;
 use sentinel_photos::PhotoLimits;
 use sentinel_store::{Blobs, Store};
-use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -69,6 +73,14 @@ pub struct Config {
     /// Let media links point at private addresses (a city's own media server in an
     /// isolated network). Loopback and private hosts are refused otherwise.
     pub media_fetch_allow_private: bool,
+    /// Open311 clients an admin trusts to close or reopen any report; others act
+    /// only on what they filed.
+    pub open311_trusted_clients: Vec<String>,
+    /// Reverse proxies whose forwarding headers name the client (loopback by
+    /// default); from any other peer those headers are ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Connection caps and timeouts.
+    pub limits: serve::Limits,
     /// A unit's position older than this many seconds is stale (greyed on the map,
     /// not trusted for dispatch).
     pub unit_stale_secs: u64,
@@ -108,6 +120,9 @@ impl Default for Config {
             base_map: BaseMap::default(),
             media_fetch_hosts: Vec::new(),
             media_fetch_allow_private: false,
+            open311_trusted_clients: Vec::new(),
+            trusted_proxies: client::default_trusted(),
+            limits: serve::Limits::default(),
             unit_stale_secs: 120,
             stream_stall_secs: 60,
             utc_offset: sentinel_core::calendar::CHINA,
@@ -166,6 +181,8 @@ pub struct AppState {
     pub analysis: Arc<analysis::Analysis>,
     /// The photo redaction pool and what the public may not see.
     pub redaction: Arc<redaction::Redaction>,
+    /// The clock of the sign-in throttle (moved forward by tests).
+    pub clock: Arc<signin::Clock>,
 }
 
 impl AppState {
@@ -182,6 +199,7 @@ impl AppState {
                 config.open311_per_minute / 4,
             )),
             started_at: time::OffsetDateTime::now_utc(),
+            clock: Arc::default(),
             code_sender: Arc::new(api::sentinels::LogSender),
             live: Arc::new(live::Live::new(config.unit_stale_secs)),
             analysis: Arc::new(analysis::Analysis::new(config.utc_offset)),
@@ -299,9 +317,24 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             live::poke,
         ))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            api::panic_response,
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::protect,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::secure,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client::resolve,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom({
+            let metrics = state.metrics.clone();
+            move |panic: Box<dyn std::any::Any + Send + 'static>| {
+                api::panic_response(&metrics, &*panic)
+            }
+        }))
         // gzip for text (pages, scripts, JSON, XML) when the client takes it;
         // photos and event streams are left alone by the default predicate.
         .layer(tower_http::compression::CompressionLayer::new())
@@ -322,16 +355,12 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves, under the configured connection limits.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let limits = state.config.limits.clone();
+    serve::run(listener, app(state.clone()), state, limits, shutdown).await
 }

@@ -41,6 +41,15 @@ pub struct Metrics {
     pub redactions_failed: Counter,
     /// Time to make one public copy.
     pub redaction_seconds: Histogram,
+    /// Requests whose handler panicked (answered 500, the connection kept).
+    pub panics: Counter,
+    /// Security events by kind (sign-in throttled, account locked, cross-site write refused...).
+    security: Family<EventLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    kind: &'static str,
 }
 
 fn latency_histogram() -> Histogram {
@@ -102,7 +111,21 @@ impl Default for Metrics {
             "Time to make one photo's public copy",
             redaction_seconds.clone(),
         );
+        let panics = Counter::default();
+        registry.register(
+            "panics",
+            "Requests whose handler panicked (answered 500)",
+            panics.clone(),
+        );
+        let security = Family::<EventLabels, Counter>::default();
+        registry.register(
+            "security_events",
+            "Security events by kind: sign-ins throttled, accounts locked, cross-site writes refused",
+            security.clone(),
+        );
         Metrics {
+            panics,
+            security,
             photos_redacted,
             redactions_failed,
             redaction_seconds,
@@ -117,6 +140,11 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Counts a security event of a fixed kind (the label set stays bounded).
+    pub fn security_event(&self, kind: &'static str) {
+        self.security.get_or_create(&EventLabels { kind }).inc();
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -130,7 +158,12 @@ pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Nex
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().to_string();
+    // Only the standard methods are labels: a client inventing methods must not grow
+    // the metrics without bound.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m.to_owned(),
+        _ => "other".to_owned(),
+    };
     let started = Instant::now();
     let res = next.run(req).await;
     let m = &state.metrics;

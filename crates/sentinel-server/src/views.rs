@@ -66,6 +66,17 @@ pub fn public_report(r: &Report, cfg: &Config) -> Value {
     v
 }
 
+/// Whether a report is this staff member's to see as staff (its timeline, routing,
+/// redaction boxes): the command centre and analysts see every report, an officer
+/// their departments' (lead or co-handling), a unit what it was assigned. Out of
+/// scope, staff see what the public sees.
+pub fn in_scope(staff: &Staff, r: &Report) -> bool {
+    match staff.user.role {
+        Role::Admin | Role::Dispatcher | Role::Analyst => true,
+        Role::Officer | Role::Unit => may_see_contact(staff, r),
+    }
+}
+
 /// Whether this staff member may see the reporter's contact details.
 pub fn may_see_contact(staff: &Staff, r: &Report) -> bool {
     let u = &staff.user;

@@ -26,6 +26,11 @@ pub trait Blobs: Send + Sync + 'static {
     async fn has(&self, id: &str) -> io::Result<bool>;
     /// Where, for logs and `/readyz`.
     fn describe(&self) -> String;
+    /// Whether a photo could be stored now (readiness): a full disk must take the
+    /// node out of a load balancer before reports are refused.
+    async fn probe_write(&self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 fn joined(e: tokio::task::JoinError) -> io::Error {
@@ -34,6 +39,13 @@ fn joined(e: tokio::task::JoinError) -> io::Error {
 
 #[async_trait]
 impl Blobs for PhotoFolder {
+    async fn probe_write(&self) -> io::Result<()> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.probe_write())
+            .await
+            .map_err(joined)?
+    }
+
     async fn put(&self, id: &str, bytes: Vec<u8>) -> io::Result<()> {
         let (me, id) = (self.clone(), id.to_owned());
         tokio::task::spawn_blocking(move || PhotoFolder::put(&me, &id, &bytes))

@@ -19,6 +19,7 @@ pub mod transfer;
 
 use async_trait::async_trait;
 use sentinel_core::lifecycle::LifecyclePolicy;
+pub use sentinel_core::throttle::Throttle;
 use sentinel_core::{
     Action, Actor, Dispatch, DispatchError, DispatchStep, Event, Fix, LifecycleError, Membership,
     MembershipStatus, NewReport, NewSentinel, NewUnit, Report, ReportId, Role, Sentinel,
@@ -588,8 +589,10 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> Result<usize>;
     /// Signs a sentinel up, unverified, with the hash of the code sent to prove the
-    /// phone or email; signing up again before verifying replaces the password and
-    /// the code. A verified phone or email, or a taken name: `AlreadyExists`.
+    /// phone or email; signing up again before verifying replaces only the code
+    /// (never the password: whoever signs up with someone else's phone must not
+    /// choose the owner's password). A verified phone or email, or a taken name:
+    /// `AlreadyExists`.
     async fn create_sentinel(
         &self,
         new: NewSentinel,
@@ -597,12 +600,15 @@ pub trait Store: Send + Sync + 'static {
         code_expires: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Sentinel>;
-    /// Checks a sign-up code: right and in time, the account is verified (`Some`);
-    /// wrong, one of five tries is spent (`None`); after five, or expired, `None`.
+    /// Checks a sign-up code: right and in time, the account is verified (`Some`)
+    /// and takes `password_hash` when given (the code's holder chooses the
+    /// password); wrong, one of five tries is spent (`None`); after five, or
+    /// expired, `None`.
     async fn verify_sentinel(
         &self,
         key: &SentinelKey,
         code_hash: &str,
+        password_hash: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Option<Sentinel>>;
     /// Starts a sentinel's browser session.
@@ -739,6 +745,15 @@ pub trait Store: Send + Sync + 'static {
     async fn user_for_session(&self, id_hash: &str, now: OffsetDateTime) -> Result<Option<User>>;
     /// Ends a session.
     async fn delete_session(&self, id_hash: &str) -> Result<()>;
+
+    /// An account's recent sign-in failures (`staff:NAME`, `sentinel:PHONE`...).
+    async fn sign_in_throttle(&self, account: &str) -> Result<Option<Throttle>>;
+    /// Counts one failed sign-in by the policy in `sentinel_core::throttle`, in one
+    /// transaction (every node shares the count); answers the new state.
+    async fn sign_in_failed(&self, account: &str, now: OffsetDateTime) -> Result<Throttle>;
+    /// Forgets an account's failures (a right password, or an admin's unlock);
+    /// answers whether there were any.
+    async fn clear_sign_in_failures(&self, account: &str) -> Result<bool>;
 
     /// Records a staff read of personal data; durable before the data is shown.
     async fn log_personal_data_access(&self, entry: AccessLogEntry) -> Result<()>;
@@ -915,6 +930,9 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Cheap liveness probe of the database.
     async fn ping(&self) -> Result<()>;
+    /// Readiness: one small write through the writer, as a report would be
+    /// written (fails when the disk is full or the database refuses writes).
+    async fn probe_write(&self, node: &str, now: OffsetDateTime) -> Result<()>;
 
     /// A photo's redaction (every stored photo has one, pending from the moment
     /// its row is written, in the same transaction as its report).

@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_leases.sql")),
     (3, include_str!("../migrations/postgres/0003_redaction.sql")),
+    (4, include_str!("../migrations/postgres/0004_security.sql")),
 ];
 
 /// The advisory lock key held while migrating.
@@ -371,21 +372,28 @@ fn listen(config: Arc<postgres::Config>, changes: std::sync::Weak<tokio::sync::N
         .expect("spawning the listener thread");
 }
 
+/// Brings the schema up to date. Every node of a fresh deployment may start at
+/// once: the first takes a session-level advisory lock before touching anything
+/// (even `schema_migrations`, whose creation races in the catalogue otherwise), the
+/// others wait for it and then find nothing left to do.
 fn migrate(conn: &PgConn) -> Result<()> {
+    conn.execute("SELECT pg_advisory_lock(?1)", &[Param::Int(MIGRATION_LOCK)])?;
+    let result = migrate_locked(conn);
+    let unlocked = conn.execute(
+        "SELECT pg_advisory_unlock(?1)",
+        &[Param::Int(MIGRATION_LOCK)],
+    );
+    result?;
+    unlocked?;
+    Ok(())
+}
+
+fn migrate_locked(conn: &PgConn) -> Result<()> {
     conn.batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-    )
-    .or_else(|e| match e {
-        // Two nodes creating it at once: the other one won.
-        StoreError::Database(m) if m.contains("23505") => Ok(()),
-        e => Err(e),
-    })?;
+    )?;
     conn.batch("BEGIN")?;
     let result = (|| {
-        conn.execute(
-            "SELECT pg_advisory_xact_lock(?1)",
-            &[Param::Int(MIGRATION_LOCK)],
-        )?;
         for (version, sql) in MIGRATIONS {
             let done: bool = (conn as &dyn Conn).one(
                 "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",

@@ -29,6 +29,20 @@ impl PhotoFolder {
         Ok(PhotoFolder { root })
     }
 
+    /// Writes, syncs and removes a small file: fails when the disk is full or
+    /// read-only.
+    pub fn probe_write(&self) -> io::Result<()> {
+        use std::io::Write;
+        let path = self.root.join(format!(".probe-{}", std::process::id()));
+        let result = (|| {
+            let mut f = fs::File::create(&path)?;
+            f.write_all(&[0u8; 4096])?;
+            f.sync_all()
+        })();
+        let _ = fs::remove_file(&path);
+        result
+    }
+
     fn dir_of(&self, id: &str) -> io::Result<PathBuf> {
         if !valid_id(id) {
             return Err(io::Error::new(

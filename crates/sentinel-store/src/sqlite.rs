@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (16, include_str!("../migrations/sqlite/0016_patrol.sql")),
     (17, include_str!("../migrations/sqlite/0017_leases.sql")),
     (18, include_str!("../migrations/sqlite/0018_redaction.sql")),
+    (19, include_str!("../migrations/sqlite/0019_security.sql")),
 ];
 
 impl From<rusqlite::Error> for StoreError {

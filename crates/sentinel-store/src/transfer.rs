@@ -44,6 +44,7 @@ pub const TABLES: &[&str] = &[
     "patrol_points",
     "patrol_visits",
     "leases",
+    "sign_in_throttle",
 ];
 
 /// Most parameters in one statement (PostgreSQL allows 65,535).

@@ -19,13 +19,13 @@ use sentinel_core::{
 };
 use sentinel_geo::import::{ImportOptions, area_to_geojson};
 use sentinel_geo::{JurisdictionIndex, Level, Point};
-use sentinel_server::auth::{Secret, create_staff_user};
+use sentinel_server::auth::{PasswordPolicy, Secret, create_staff_user};
 use sentinel_store::{ActionRequest, NewJurisdiction, NewLayerFeature, Store, Submission};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 /// The password of every demo account (printed at start; a demo, not a deployment).
-pub const DEMO_PASSWORD: &str = "sentinel-demo";
+pub use sentinel_server::auth::DEMO_PASSWORD;
 
 const ACCOUNTS: &[(&str, Role, Option<&str>)] = &[
     ("admin", Role::Admin, None),
@@ -121,6 +121,7 @@ pub async fn prepare(store: Arc<dyn Store>, seed: u64, scale: Scale) -> Result<(
             &Secret::new(DEMO_PASSWORD),
             *role,
             *dept,
+            PasswordPolicy::Demo,
         )
         .await
         .map_err(|e| anyhow!("{e}"))?;

@@ -65,6 +65,38 @@ struct ServeArgs {
     /// Mark session cookies Secure (set when TLS terminates in front of Sentinel).
     #[arg(long, env = "SENTINEL_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Reverse proxies (comma-separated addresses or CIDR ranges) whose
+    /// `Forwarded`, `X-Forwarded-For`, `X-Real-IP` and `X-Forwarded-Proto` headers
+    /// are believed; the client is the rightmost address in the chain that is not
+    /// one of them. From any other peer those headers are ignored.
+    #[arg(
+        long,
+        env = "SENTINEL_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = parse_net,
+        default_value = "127.0.0.0/8,::1/128"
+    )]
+    trusted_proxies: Vec<ipnet::IpNet>,
+    /// Most connections open at once; more are closed on arrival.
+    #[arg(long, env = "SENTINEL_MAX_CONNECTIONS", default_value_t = 4096)]
+    max_connections: usize,
+    /// Most connections open at once from one address (0: no cap); trusted
+    /// proxies are exempt.
+    #[arg(
+        long,
+        env = "SENTINEL_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 64
+    )]
+    max_connections_per_address: usize,
+    /// Seconds a client has to send a request's headers.
+    #[arg(long, env = "SENTINEL_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Longest silence, in seconds, inside a request body before it is cut off (408).
+    #[arg(long, env = "SENTINEL_BODY_TIMEOUT", default_value_t = 30)]
+    body_timeout_secs: u64,
+    /// Seconds a connection may stay silent before it is closed.
+    #[arg(long, env = "SENTINEL_IDLE_TIMEOUT", default_value_t = 75)]
+    idle_timeout_secs: u64,
     /// Absolute URL prefix for links in responses, e.g. https://sentinel.example.org.
     #[arg(long, env = "SENTINEL_PUBLIC_URL", default_value = "")]
     public_url: String,
@@ -89,6 +121,11 @@ struct ServeArgs {
     /// kept, never fetched.
     #[arg(long, env = "SENTINEL_OPEN311_FETCH_MEDIA_FROM", value_delimiter = ',')]
     open311_fetch_media_from: Vec<String>,
+    /// Open311 clients (by the name given to `sentinel token create --open311 NAME`) that may
+    /// close or reopen any report, not only those they filed themselves
+    /// (comma-separated; e.g. the city's own 12345 platform).
+    #[arg(long, env = "SENTINEL_OPEN311_TRUSTED_CLIENTS", value_delimiter = ',')]
+    open311_trusted_clients: Vec<String>,
     /// Allow media links on private addresses (a media server inside an isolated
     /// network). Loopback and private hosts are refused otherwise.
     #[arg(long, env = "SENTINEL_OPEN311_FETCH_MEDIA_ALLOW_PRIVATE")]
@@ -273,6 +310,14 @@ enum UserCommand {
         #[command(flatten)]
         data: DataArg,
     },
+    /// Lift a sign-in lock before it expires by itself (after ten failed sign-ins
+    /// an account waits 15 minutes). A sentinel is named by phone or e-mail.
+    Unlock {
+        /// Staff login name, or a sentinel's phone number or e-mail.
+        name: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
 }
 
 #[derive(Subcommand)]
@@ -403,6 +448,14 @@ fn base_map(args: &ServeArgs) -> Result<sentinel_server::BaseMap> {
 }
 
 /// Serves until a signal; `demo` adds the demo banner once the port is known.
+/// An address (`10.0.0.5`) or a range (`10.0.0.0/8`).
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is not an address or a CIDR range such as 10.0.0.0/8"))
+}
+
 async fn serve(args: ServeArgs, store: Arc<SqlStore>, demo: bool) -> Result<()> {
     let photos: Arc<dyn sentinel_store::Blobs> = match args.blobs.as_deref().map(str::trim) {
         Some(url) if !url.is_empty() => {
@@ -449,6 +502,20 @@ async fn serve(args: ServeArgs, store: Arc<SqlStore>, demo: bool) -> Result<()> 
             .filter(|h| !h.is_empty())
             .collect(),
         media_fetch_allow_private: args.open311_fetch_media_allow_private,
+        trusted_proxies: args.trusted_proxies.clone(),
+        limits: sentinel_server::serve::Limits {
+            max_connections: args.max_connections.max(1),
+            max_connections_per_address: args.max_connections_per_address,
+            header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+            body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
+        },
+        open311_trusted_clients: args
+            .open311_trusted_clients
+            .iter()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .collect(),
         base_map,
         utc_offset: args.offset.offset()?,
         redaction: args.redact.config(args.data.database.is_none())?,
@@ -636,6 +703,7 @@ async fn user_command(cmd: UserCommand) -> Result<()> {
                 &password,
                 role,
                 department.as_deref(),
+                sentinel_server::auth::PasswordPolicy::Strong,
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -668,13 +736,33 @@ async fn user_command(cmd: UserCommand) -> Result<()> {
         }
         UserCommand::SetPassword { name, data } => {
             let password = read_password()?;
-            check_password_strength(&password).map_err(|e| anyhow::anyhow!(e))?;
+            check_password_strength(&password, &[&name]).map_err(|e| anyhow::anyhow!(e))?;
             let hash = hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
             open_database(&data)?
                 .set_password(&name, &hash)
                 .await
                 .with_context(|| format!("setting the password of {name}"))?;
             println!("password changed for {name}; their sessions were ended");
+        }
+        UserCommand::Unlock { name, data } => {
+            let store = open_database(&data)?;
+            let mut any = false;
+            let sentinel = if name.contains('@') {
+                name.trim().to_lowercase()
+            } else {
+                sentinel_core::sentinels::normalise_phone(&name).unwrap_or_else(|_| name.clone())
+            };
+            for account in [format!("staff:{name}"), format!("sentinel:{sentinel}")] {
+                any |= store
+                    .clear_sign_in_failures(&account)
+                    .await
+                    .with_context(|| format!("unlocking {name}"))?;
+            }
+            if any {
+                println!("unlocked {name}: failed sign-ins forgotten");
+            } else {
+                println!("{name} had no failed sign-ins to forget");
+            }
         }
     }
     Ok(())

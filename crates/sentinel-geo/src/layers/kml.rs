@@ -124,6 +124,43 @@ fn placemarks<'k>(k: &'k Kml, out: &mut Vec<&'k Placemark>) {
     }
 }
 
+/// Deepest element nesting a KML file may have. Real files nest Folders a few
+/// levels; the KML reader builds its tree recursively, so 500 nested Folders (8 KB)
+/// would overflow the stack.
+pub const MAX_KML_DEPTH: usize = 64;
+
+/// Refuses a document nested deeper than [`MAX_KML_DEPTH`], naming the depth and
+/// the byte where it was passed, in one streaming pass that holds no tree.
+fn check_depth(bytes: &[u8]) -> Result<(), LayerError> {
+    use quick_xml::events::Event;
+    let mut r = quick_xml::Reader::from_reader(bytes);
+    let mut buf = Vec::new();
+    let mut depth = 0usize;
+    loop {
+        let at = r.buffer_position();
+        match r.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => {
+                depth += 1;
+                if depth > MAX_KML_DEPTH {
+                    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                    return Err(err(
+                        "file",
+                        format!(
+                            "nests elements more than {MAX_KML_DEPTH} deep (<{name}> at byte {at} is at depth {depth})"
+                        ),
+                    ));
+                }
+            }
+            Ok(Event::End(_)) => depth = depth.saturating_sub(1),
+            Ok(Event::Eof) => return Ok(()),
+            Ok(_) => {}
+            // Malformed XML is the reader's to report, with its own words.
+            Err(_) => return Ok(()),
+        }
+        buf.clear();
+    }
+}
+
 /// Reads every Placemark of a KML document, handing each checked feature to
 /// `sink`. Returns the count. Places are "placemark N" (from 0, in document order).
 pub fn read_kml<R: Read, E: From<LayerError>>(
@@ -131,7 +168,12 @@ pub fn read_kml<R: Read, E: From<LayerError>>(
     spec: &LayerSpec,
     mut sink: impl FnMut(LayerFeature) -> Result<(), E>,
 ) -> Result<usize, E> {
-    let doc: Kml = KmlReader::<_, f64>::from_reader(std::io::BufReader::new(reader))
+    let mut bytes = Vec::new();
+    std::io::BufReader::new(reader)
+        .read_to_end(&mut bytes)
+        .map_err(|e| err("file", format!("could not be read: {e}")))?;
+    check_depth(&bytes)?;
+    let doc: Kml = KmlReader::<_, f64>::from_reader(bytes.as_slice())
         .read()
         .map_err(|e| err("file", format!("not valid KML: {e}")))?;
     let mut found = Vec::new();
@@ -226,6 +268,23 @@ mod tests {
         let g: Value = serde_json::from_str(&fs[1].geometry).unwrap();
         assert_eq!(g["type"], "MultiLineString");
         assert_eq!(fs[1].bbox, [115.8, 36.3, 116.0, 36.5]);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_with_its_depth_not_a_stack_overflow() {
+        let deep = format!(
+            "<kml xmlns=\"http://www.opengis.net/kml/2.2\"><Document>{}<Placemark><Point><coordinates>116,36</coordinates></Point></Placemark>{}</Document></kml>",
+            "<Folder>".repeat(500),
+            "</Folder>".repeat(500)
+        );
+        let e = read(&deep, LayerKind::Generic).unwrap_err().to_string();
+        assert!(e.contains("more than 64 deep"), "{e}");
+        assert!(e.contains("<Folder> at byte"), "{e}");
+        // Nesting of real files still reads.
+        let ok = deep
+            .replace(&"<Folder>".repeat(500), &"<Folder>".repeat(20))
+            .replace(&"</Folder>".repeat(500), &"</Folder>".repeat(20));
+        assert_eq!(read(&ok, LayerKind::Generic).unwrap().len(), 1);
     }
 
     #[test]

@@ -4,7 +4,6 @@ use crate::AppState;
 use crate::auth::Staff;
 use crate::error::{ApiError, ApiResult};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use sentinel_core::Role;
 use serde_json::{Value, json};
@@ -22,7 +21,7 @@ pub(crate) async fn get_config(State(s): State<AppState>, staff: Staff) -> ApiRe
 pub(crate) async fn put_config(
     State(s): State<AppState>,
     staff: Staff,
-    body: Bytes,
+    crate::extract::ApiBytes(body): crate::extract::ApiBytes,
 ) -> ApiResult<Json<Value>> {
     staff.require(&[Role::Admin])?;
     let text = std::str::from_utf8(&body)

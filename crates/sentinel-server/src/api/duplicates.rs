@@ -7,15 +7,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, parse_json, point_query};
 use crate::views;
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use sentinel_core::input::ContactInput;
-use sentinel_core::{Contact, FieldError, ReportId, Status};
+use sentinel_core::{FieldError, ReportId, Status};
 use sentinel_geo::{BBox, Point};
 use sentinel_store::{ReportKey, ReportQuery, Supporter};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use time::{Duration, OffsetDateTime};
 
 #[derive(Deserialize)]
@@ -175,22 +173,26 @@ pub(crate) struct SupportBody {
 }
 
 fn supporter(body: SupportBody, staff: Option<&crate::auth::Staff>) -> ApiResult<Supporter> {
-    let contact = body.contact.unwrap_or_default();
-    let clean = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    let contact = Contact {
-        name: clean(contact.name),
-        phone: clean(contact.phone),
-        email: clean(contact.email),
-    };
-    let device = clean(body.supporter_id);
+    let mut errors = Vec::new();
+    let contact = body
+        .contact
+        .unwrap_or_default()
+        .parse("contact", &mut errors);
+    let device = body
+        .supporter_id
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
     if device
         .as_deref()
         .is_some_and(|d| d.len() > 128 || !d.bytes().all(|b| b.is_ascii_graphic()))
     {
-        return Err(ApiError::Validation(vec![FieldError::new(
+        errors.push(FieldError::new(
             "supporter_id",
             "must be 1-128 visible ASCII characters",
-        )]));
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
     }
     let key = match (staff, &device, &contact.phone, &contact.email) {
         (Some(st), _, _, _) => format!("staff:{}", st.user.name),
@@ -215,12 +217,12 @@ fn supporter(body: SupportBody, staff: Option<&crate::auth::Staff>) -> ApiResult
 pub(crate) async fn post_support(
     State(s): State<AppState>,
     MaybeStaff(staff): MaybeStaff,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    crate::client::ClientIp(peer): crate::client::ClientIp,
     ApiPath(key): ApiPath<String>,
-    body: Bytes,
+    crate::extract::ApiBytes(body): crate::extract::ApiBytes,
 ) -> ApiResult<Json<Value>> {
     if staff.is_none() {
-        s.intake_limit.check(peer.ip())?;
+        s.intake_limit.check(peer)?;
     }
     let body: SupportBody = if body.is_empty() {
         SupportBody::default()

@@ -176,6 +176,18 @@ fn has_contact(r: &Report) -> bool {
     matches!(r.reporter, Reporter::Contact(_) | Reporter::Account(_))
 }
 
+/// A cell as a spreadsheet may read it: text starting with `=`, `+`, `-`, `@`, tab
+/// or carriage return would run as a formula (OWASP's CSV injection), so it gets a
+/// leading apostrophe. Numbers (a negative longitude) stay as they are.
+pub fn csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 /// Writes pages of reports in one format; `finish` closes the document.
 pub struct Writer {
     format: Format,
@@ -219,7 +231,8 @@ impl Writer {
                     .terminator(csv::Terminator::CRLF)
                     .from_writer(std::mem::take(out));
                 for r in reports {
-                    let _ = w.write_record(cells(r, &name(&r.category), self.contact));
+                    let row = cells(r, &name(&r.category), self.contact);
+                    let _ = w.write_record(row.iter().map(|c| csv_cell(c).into_owned()));
                 }
                 *out = w.into_inner().unwrap_or_default();
             }
@@ -550,5 +563,28 @@ pub async fn xlsx_of(
     match failed {
         Some(e) => Err(e),
         None => book,
+    }
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::csv_cell;
+
+    #[test]
+    fn formulas_are_neutralised_and_numbers_kept() {
+        for risky in [
+            "=1+1",
+            "+SUM(A1)",
+            "-2+3",
+            "@cmd",
+            "\tx",
+            "\rx",
+            "=HYPERLINK(\"http://x\")",
+        ] {
+            assert_eq!(csv_cell(risky), format!("'{risky}"), "{risky:?}");
+        }
+        for safe in ["-116.5", "+3", "a=b", "路面塌陷", ""] {
+            assert_eq!(csv_cell(safe), safe);
+        }
     }
 }

@@ -12,7 +12,7 @@ pub(crate) mod patrol;
 mod photos;
 pub(crate) mod reports;
 pub mod sentinels;
-mod session;
+pub(crate) mod session;
 mod stream;
 mod tiles;
 pub(crate) mod units;
@@ -20,8 +20,17 @@ pub(crate) mod units;
 use crate::AppState;
 use crate::error::ApiError;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
+
+/// The body limit of endpoints that take a few short fields (sign-in, "me too",
+/// check-in): an anonymous caller must not make the server read and hold megabytes.
+pub(crate) const SMALL_BODY: usize = 16 * 1024;
+
+fn small(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.layer(DefaultBodyLimit::max(SMALL_BODY))
+}
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -38,7 +47,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/reports/{key}", get(reports::get_report))
         .route(
             "/api/v1/reports/{key}/support",
-            post(duplicates::post_support),
+            small(post(duplicates::post_support)),
         )
         .route("/api/v1/reports/{key}/events", get(reports::get_events))
         .route("/api/v1/reports/{key}/actions", post(reports::post_action))
@@ -57,18 +66,18 @@ pub(crate) fn router() -> Router<AppState> {
                 },
             ),
         )
-        .route("/api/v1/sentinels", post(sentinels::sign_up))
-        .route("/api/v1/sentinels/verify", post(sentinels::verify))
+        .route("/api/v1/sentinels", small(post(sentinels::sign_up)))
+        .route("/api/v1/sentinels/verify", small(post(sentinels::verify)))
         .route(
             "/api/v1/sentinels/session",
-            post(sentinels::sign_in).delete(sentinels::sign_out),
+            small(post(sentinels::sign_in).delete(sentinels::sign_out)),
         )
         .route("/api/v1/sentinels/me", get(sentinels::me))
-        .route("/api/v1/sentinels/me/groups", post(sentinels::join))
+        .route("/api/v1/sentinels/me/groups", small(post(sentinels::join)))
         .route("/api/v1/admin/sentinel-groups", get(sentinels::pending))
         .route(
             "/api/v1/admin/sentinel-groups/{handle}/{group}",
-            post(sentinels::decide),
+            small(post(sentinels::decide)),
         )
         .route(
             "/api/v1/reports/{key}/reporter",
@@ -104,17 +113,17 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/api/v1/units/{id}", get(units::get_unit))
         .route("/api/v1/units/{id}/positions", post(units::post_positions))
-        .route("/api/v1/units/{id}/status", post(units::post_status))
+        .route("/api/v1/units/{id}/status", small(post(units::post_status)))
         .route("/api/v1/units/{id}/dispatches", get(units::unit_dispatches))
         .route("/osmand", get(units::osmand).post(units::osmand))
         .route("/api/v1/events/stream", get(stream::stream))
         .route("/api/v1/patrol/points", get(patrol::list_points))
         .route(
             "/api/v1/patrol/points/{id}/visits",
-            get(patrol::list_visits).post(patrol::check_in),
+            small(get(patrol::list_visits).post(patrol::check_in)),
         )
         .route("/api/v1/patrol/points/{id}/qr.svg", get(patrol::qr))
-        .route("/api/v1/patrol/qr/{token}", post(patrol::scan))
+        .route("/api/v1/patrol/qr/{token}", small(post(patrol::scan)))
         .route("/api/v1/analysis/trends", get(analysis::trends))
         .route("/api/v1/analysis/departments", get(analysis::departments))
         .route("/api/v1/analysis/hotspots", get(analysis::hotspots))
@@ -134,9 +143,11 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route(
             "/api/v1/session",
-            post(session::sign_in)
-                .get(session::whoami)
-                .delete(session::sign_out),
+            small(
+                post(session::sign_in)
+                    .get(session::whoami)
+                    .delete(session::sign_out),
+            ),
         )
 }
 
@@ -148,6 +159,18 @@ pub(crate) async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
-pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+/// The answer to a request whose handler panicked: a 500 problem document, counted
+/// and logged with the panic's message, so no panic closes a connection silently.
+pub(crate) fn panic_response(
+    metrics: &crate::Metrics,
+    panic: &(dyn std::any::Any + Send + 'static),
+) -> Response {
+    metrics.panics.inc();
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "a request handler panicked");
     ApiError::Internal("a request handler panicked".into()).into_response()
 }

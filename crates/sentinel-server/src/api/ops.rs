@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 /// `GET /healthz`: the process answers.
 pub(crate) async fn get_health() -> Json<Value> {
@@ -15,10 +16,32 @@ pub(crate) async fn get_health() -> Json<Value> {
 
 /// `GET /readyz`: the database answers too.
 pub(crate) async fn get_ready(State(s): State<AppState>) -> ApiResult<Json<Value>> {
-    s.store.ping().await.map_err(|e| {
-        tracing::warn!(error = %e, "not ready");
-        ApiError::Unavailable
-    })?;
+    // Ready means able to take a report: the database answers and takes a write,
+    // and the photo store takes a file (a full disk takes the node out of the
+    // balancer before it refuses citizens' reports).
+    let not_ready = |what: &'static str| {
+        move |e: String| {
+            tracing::warn!(error = %e, what, "not ready");
+            ApiError::Unavailable
+        }
+    };
+    s.store
+        .ping()
+        .await
+        .map_err(|e| not_ready("database")(e.to_string()))?;
+    let node = format!(
+        "{}-{}",
+        std::process::id(),
+        s.started_at.unix_timestamp_nanos() / 1_000_000
+    );
+    s.store
+        .probe_write(&node, OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| not_ready("database writes")(e.to_string()))?;
+    s.photos
+        .probe_write()
+        .await
+        .map_err(|e| not_ready("photo store writes")(e.to_string()))?;
     Ok(Json(json!({ "status": "ready" })))
 }
 

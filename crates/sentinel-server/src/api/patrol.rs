@@ -109,6 +109,9 @@ async fn checking_unit(s: &AppState, staff: &Staff, asked: Option<i64>) -> ApiRe
         Role::Unit => {
             let mine = s.store.unit_for_user(&staff.user.name).await?.map(|u| u.id);
             match (asked, mine) {
+                (_, None) => Err(ApiError::Forbidden(
+                    "this account works no unit, so it has no visits to record".into(),
+                )),
                 (Some(a), Some(m)) if a != m => {
                     Err(ApiError::Forbidden("a unit checks in for itself".into()))
                 }
@@ -161,6 +164,15 @@ pub(crate) async fn check_in(
                     d, point.name
                 )));
             }
+        }
+        // A unit proves where it is: a position here, or the point's QR code
+        // (`/api/v1/patrol/qr/{token}`). The command centre records a visit it was
+        // told of by radio; the visit names who recorded it.
+        (None, None) if staff.user.role == Role::Unit => {
+            return Err(ApiError::Unprocessable(format!(
+                "a unit checks in with its position (lat and lon) at {}, or by scanning its QR code",
+                point.name
+            )));
         }
         (None, None) => {}
         _ => {

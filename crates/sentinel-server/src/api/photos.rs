@@ -252,7 +252,12 @@ pub(crate) async fn get_redaction(
     ApiPath((key, id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     staff.require(&[Role::Admin, Role::Dispatcher, Role::Officer, Role::Unit])?;
-    report_photo(&s, &key, &id).await?;
+    let report = report_photo(&s, &key, &id).await?;
+    if !crate::views::in_scope(&staff, &report) {
+        return Err(ApiError::Forbidden(
+            "this report belongs to another department or unit".into(),
+        ));
+    }
     let r = load_redaction(&s, &id).await?;
     Ok(Json(redaction_view(&s, &r)))
 }

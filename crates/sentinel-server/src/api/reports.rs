@@ -7,10 +7,10 @@
 use crate::AppState;
 use crate::auth::{MaybeStaff, Staff};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery, bytes_rejection, is_json, parse_json};
+use crate::extract::{ApiPath, ApiQuery, is_json, parse_json};
 use crate::views;
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -27,7 +27,6 @@ use sentinel_store::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::net::SocketAddr;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -101,7 +100,18 @@ async fn read_submission(s: &AppState, req: Request, part: &str) -> ApiResult<Ra
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if is_json(ct.as_deref()) {
-        let report = Bytes::from_request(req, s).await.map_err(bytes_rejection)?;
+        // Without photos the body is one JSON part: held to that part's limit.
+        let report = axum::body::to_bytes(req.into_body(), MAX_REPORT_PART)
+            .await
+            .map_err(|e| {
+                if crate::extract::is_length_limit(&e) {
+                    ApiError::PayloadTooLarge(format!(
+                        "a {part} sent as JSON must be at most {MAX_REPORT_PART} bytes"
+                    ))
+                } else {
+                    ApiError::BadRequest(format!("could not read the request body: {e}"))
+                }
+            })?;
         return Ok(RawSubmission {
             report,
             photos: vec![],
@@ -165,6 +175,47 @@ fn request_hash(raw: &RawSubmission) -> String {
         h.update(Sha256::digest(p));
     }
     sentinel_photos::hex(&h.finalize())
+}
+
+/// The one-time pad that seals a reporter_key under the Idempotency-Key it was
+/// filed with: no secret is kept in clear at rest (the store holds the key's hash
+/// and this sealed form), yet a replay with the same key answers the same secret.
+fn pad(idempotency_key: &str) -> [u8; 64] {
+    let mut h = sha2::Sha512::new();
+    h.update(b"sentinel reporter_key seal\0");
+    h.update(idempotency_key.as_bytes());
+    h.finalize().into()
+}
+
+fn seal(idempotency_key: &str, reporter_key: &str) -> String {
+    let pad = pad(idempotency_key);
+    let bytes: Vec<u8> = reporter_key
+        .bytes()
+        .zip(pad.iter())
+        .map(|(a, b)| a ^ b)
+        .collect();
+    sentinel_photos::hex(&bytes)
+}
+
+fn unseal(idempotency_key: &str, sealed: &str) -> Option<String> {
+    let pad = pad(idempotency_key);
+    let bytes = (0..sealed.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(sealed.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    let plain: Vec<u8> = bytes.iter().zip(pad.iter()).map(|(a, b)| a ^ b).collect();
+    String::from_utf8(plain).ok()
+}
+
+/// A kept answer as the client must see it: its sealed reporter_key opened.
+fn unseal_answer(body: &str, idempotency_key: &str) -> String {
+    let Ok(mut v) = serde_json::from_str::<Value>(body) else {
+        return body.to_owned();
+    };
+    if let Some(sealed) = v["reporter_key"]["sealed"].as_str() {
+        v["reporter_key"] = unseal(idempotency_key, sealed).map_or(Value::Null, Value::String);
+    }
+    v.to_string()
 }
 
 fn created(body: String, id: Option<ReportId>, replayed: bool) -> Response {
@@ -247,13 +298,16 @@ pub(crate) async fn store_photos(
 pub(crate) async fn create_report(
     State(s): State<AppState>,
     MaybeStaff(staff): MaybeStaff,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    crate::client::ClientIp(peer): crate::client::ClientIp,
     req: Request,
 ) -> ApiResult<Response> {
     if staff.is_none() {
-        s.intake_limit.check(peer.ip())?;
+        s.intake_limit.check(peer)?;
     }
-    let key = idempotency_key(req.headers())?;
+    // The key the client chose stays with the client: the store keeps its hash,
+    // and the reporter_key inside a kept answer is sealed with the key itself.
+    let raw_key = idempotency_key(req.headers())?;
+    let key = raw_key.as_deref().map(crate::auth::secret_hash);
     let account = if staff.is_none() {
         crate::api::sentinels::signed_in(&s, req.headers())
             .await?
@@ -272,7 +326,8 @@ pub(crate) async fn create_report(
                 sentinel_store::StoreError::IdempotencyMismatch.to_string(),
             ));
         }
-        return Ok(created(prev.response, None, true));
+        let body = unseal_answer(&prev.response, raw_key.as_deref().unwrap_or_default());
+        return Ok(created(body, None, true));
     }
     let input: ReportInput = parse_json(&raw.report)?;
     let catalog = s.catalog();
@@ -300,22 +355,30 @@ pub(crate) async fn create_report(
         .as_ref()
         .map_or_else(|| "public".to_owned(), |st| st.user.name.clone());
     let config = s.config.clone();
-    let render = move |r: &Report| {
+    let answer = move |r: &Report, reporter_key: Value| {
         let mut v = views::public_report(r, &config);
-        v["reporter_key"] = json!(reporter_key);
+        v["reporter_key"] = reporter_key;
         v.to_string()
     };
-    let idempotency = key.map(|key| Idempotency {
-        key,
-        request_hash: hash,
-        render: Box::new(render.clone()),
+    let plain = {
+        let (answer, reporter_key) = (answer.clone(), reporter_key.clone());
+        move |r: &Report| answer(r, json!(reporter_key))
+    };
+    let idempotency = key.map(|key| {
+        let sealed = seal(raw_key.as_deref().unwrap_or_default(), &reporter_key);
+        Idempotency {
+            key,
+            request_hash: hash,
+            render: Box::new(move |r: &Report| answer(r, json!({ "sealed": sealed }))),
+        }
     });
+    let raw_key = raw_key.unwrap_or_default();
     match file_report(&s, new, photos, actor, idempotency).await? {
         Submitted::Created(report, body) => {
-            let body = body.unwrap_or_else(|| render(&report));
+            let body = body.map_or_else(|| plain(&report), |b| unseal_answer(&b, &raw_key));
             Ok(created(body, Some(report.id), false))
         }
-        Submitted::Replayed(body) => Ok(created(body, None, true)),
+        Submitted::Replayed(body) => Ok(created(unseal_answer(&body, &raw_key), None, true)),
     }
 }
 
@@ -447,7 +510,7 @@ pub(crate) async fn get_report(
     ApiPath(key): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let r = load(&s, &key).await?;
-    Ok(Json(match staff {
+    Ok(Json(match staff.filter(|st| views::in_scope(st, &r)) {
         Some(st) => staff_view(&s, &st, &r, "GET /api/v1/reports/{key}").await?,
         None => views::public_report(&r, &s.config),
     }))
@@ -573,7 +636,7 @@ pub(crate) async fn list_reports(
     let items: Vec<Value> = page
         .iter()
         .map(|r| {
-            if staff.is_some() {
+            if staff.as_ref().is_some_and(|st| views::in_scope(st, r)) {
                 views::staff_report(r, &s.config, false)
             } else {
                 views::public_report(r, &s.config)
@@ -590,6 +653,7 @@ pub(crate) async fn get_events(
     ApiPath(key): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let r = load(&s, &key).await?;
+    let staff = staff.filter(|st| views::in_scope(st, &r));
     let events = s.store.events(r.id).await?;
     let items: Vec<Value> = events
         .iter()
@@ -800,11 +864,11 @@ pub(crate) struct ReporterBody {
 /// (`reopen`, with a reason) or rates the handling (`rate`, 1 to 5).
 pub(crate) async fn post_reporter_action(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    crate::client::ClientIp(peer): crate::client::ClientIp,
     ApiPath(key): ApiPath<String>,
-    body: Bytes,
+    crate::extract::ApiBytes(body): crate::extract::ApiBytes,
 ) -> ApiResult<Json<Value>> {
-    s.intake_limit.check(peer.ip())?;
+    s.intake_limit.check(peer)?;
     let b: ReporterBody = parse_json(&body)?;
     let r = load(&s, &key).await?;
     let given = b.reporter_key.as_deref().map(str::trim).unwrap_or_default();
@@ -874,4 +938,27 @@ pub(crate) async fn queue_counts(
         "returned": c.returned,
         "escalated": c.escalated,
     })))
+}
+
+#[cfg(test)]
+mod seal_tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_reporter_key_opens_with_its_idempotency_key_only() {
+        let secret = crate::auth::random_secret();
+        let sealed = seal("client-key-1", &secret);
+        assert!(!sealed.contains(&secret));
+        assert_eq!(
+            unseal("client-key-1", &sealed).as_deref(),
+            Some(secret.as_str())
+        );
+        assert_ne!(
+            unseal("client-key-2", &sealed).as_deref(),
+            Some(secret.as_str())
+        );
+        let body = json!({"id": 1, "reporter_key": {"sealed": sealed}}).to_string();
+        let open: Value = serde_json::from_str(&unseal_answer(&body, "client-key-1")).unwrap();
+        assert_eq!(open["reporter_key"], json!(secret));
+    }
 }

@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::views;
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sentinel_core::sentinels::normalise_phone;
@@ -17,7 +17,6 @@ use sentinel_core::{FieldError, Membership, NewSentinel, Role, Sentinel, Sentine
 use sentinel_store::{ReportQuery, SentinelKey, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use time::{Duration, OffsetDateTime};
 
 /// The sentinel session cookie (staff use `sentinel_session`).
@@ -197,13 +196,13 @@ pub(crate) struct SignUp {
 /// `POST /api/v1/sentinels`: sign up; a code goes to the phone or email.
 pub(crate) async fn sign_up(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    crate::client::ClientIp(peer): crate::client::ClientIp,
     ApiJson(b): ApiJson<SignUp>,
 ) -> ApiResult<Response> {
-    s.login_limit.check(peer.ip())?;
+    s.login_limit.check(peer)?;
     let (_, to) = key_of(b.phone.as_deref(), b.email.as_deref())?;
     let password = Secret::new(b.password);
-    crate::auth::check_password_strength(&password)
+    crate::auth::check_password_strength(&password, &[&to])
         .map_err(|m| ApiError::Validation(vec![FieldError::new("password", m)]))?;
     let display_name = b
         .display_name
@@ -219,11 +218,7 @@ pub(crate) async fn sign_up(
     let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
-    let code = format!(
-        "{:06}",
-        u32::from_le_bytes(random_secret().as_bytes()[..4].try_into().unwrap_or([0; 4]))
-            % 1_000_000
-    );
+    let code = six_digit_code();
     let now = OffsetDateTime::now_utc();
     let new = NewSentinel {
         handle: format!("s-{}", &secret_hash(&random_secret())[..10]),
@@ -236,26 +231,44 @@ pub(crate) async fn sign_up(
         password_hash: hash,
         verified_at: None,
     };
-    let created = s
+    let created = match s
         .store
         .create_sentinel(new, &secret_hash(&code), now + CODE_LIFETIME, now)
         .await
-        .map_err(|e| match e {
-            StoreError::AlreadyExists(what) => {
-                ApiError::Conflict(format!("{what} already exists; sign in instead"))
-            }
-            other => other.into(),
-        })?;
-    if let Err(e) = s.code_sender.send(&to, &code).await {
-        tracing::error!(error = %e, "a sign-up code could not be sent");
-        return Err(ApiError::Unavailable);
+    {
+        Ok(created) => Some(created),
+        // The phone or e-mail is a verified account's: the answer is the same as for
+        // a new one, so sign-up does not tell who is registered. No code is sent
+        // (there is nothing to verify); its owner signs in as ever.
+        Err(StoreError::AlreadyExists(_)) => None,
+        Err(other) => return Err(other.into()),
+    };
+    if let Some(created) = &created {
+        if let Err(e) = s.code_sender.send(&to, &code).await {
+            tracing::error!(error = %e, "a sign-up code could not be sent");
+            return Err(ApiError::Unavailable);
+        }
+        tracing::info!(handle = %created.handle, "sentinel signed up");
     }
-    tracing::info!(handle = %created.handle, "sentinel signed up");
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "handle": created.handle, "code_sent_to": mask(&to) })),
+        Json(json!({ "code_sent_to": mask(&to) })),
     )
         .into_response())
+}
+
+/// Six digits, uniformly drawn from the operating system's random source (no
+/// modulo bias: draws at or above the largest multiple of a million are redrawn).
+fn six_digit_code() -> String {
+    const LIMIT: u32 = u32::MAX - u32::MAX % 1_000_000;
+    loop {
+        let mut b = [0u8; 4];
+        getrandom::fill(&mut b).expect("the operating system's random source");
+        let n = u32::from_le_bytes(b);
+        if n < LIMIT {
+            return format!("{:06}", n % 1_000_000);
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -263,20 +276,41 @@ pub(crate) struct Verify {
     phone: Option<String>,
     email: Option<String>,
     code: String,
+    /// The password, chosen by whoever holds the code. Without it the account keeps
+    /// the password of its first sign-up.
+    password: Option<String>,
 }
 
 /// `POST /api/v1/sentinels/verify`: the code proves the phone or email and signs in.
 pub(crate) async fn verify(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    crate::client::ClientIp(peer): crate::client::ClientIp,
     headers: HeaderMap,
     ApiJson(b): ApiJson<Verify>,
 ) -> ApiResult<Response> {
-    s.login_limit.check(peer.ip())?;
-    let (key, _) = key_of(b.phone.as_deref(), b.email.as_deref())?;
+    s.login_limit.check(peer)?;
+    let (key, to) = key_of(b.phone.as_deref(), b.email.as_deref())?;
+    let password_hash = match b.password {
+        Some(p) => {
+            let password = Secret::new(p);
+            crate::auth::check_password_strength(&password, &[&to])
+                .map_err(|m| ApiError::Validation(vec![FieldError::new("password", m)]))?;
+            Some(
+                tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
+                    .await
+                    .map_err(|e| ApiError::Internal(e.to_string()))??,
+            )
+        }
+        None => None,
+    };
     let who = s
         .store
-        .verify_sentinel(&key, &secret_hash(b.code.trim()), OffsetDateTime::now_utc())
+        .verify_sentinel(
+            &key,
+            &secret_hash(b.code.trim()),
+            password_hash.as_deref(),
+            OffsetDateTime::now_utc(),
+        )
         .await?
         .ok_or_else(|| {
             ApiError::Validation(vec![FieldError::new(
@@ -297,12 +331,13 @@ pub(crate) struct SignIn {
 /// `POST /api/v1/sentinels/session`
 pub(crate) async fn sign_in(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    crate::client::ClientIp(peer): crate::client::ClientIp,
     headers: HeaderMap,
     ApiJson(b): ApiJson<SignIn>,
 ) -> ApiResult<Response> {
-    s.login_limit.check(peer.ip())?;
-    let (key, _) = key_of(b.phone.as_deref(), b.email.as_deref())?;
+    s.login_limit.check(peer)?;
+    let (key, to) = key_of(b.phone.as_deref(), b.email.as_deref())?;
+    let gate = crate::signin::before(&s, format!("sentinel:{to}"), mask(&to)).await?;
     let found = s.store.sentinel_password_hash(&key).await?;
     let hash = found
         .as_ref()
@@ -311,9 +346,10 @@ pub(crate) async fn sign_in(
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let (who, _) = found
-        .filter(|_| ok)
-        .ok_or_else(|| ApiError::Unauthorized("wrong phone, email or password".into()))?;
+    let found = found.filter(|_| ok);
+    crate::signin::after(&s, gate, found.is_some()).await?;
+    let (who, _) =
+        found.ok_or_else(|| ApiError::Unauthorized("wrong phone, email or password".into()))?;
     if who.verified_at.is_none() {
         return Err(ApiError::Forbidden(
             "the account is not verified yet: enter the code that was sent".into(),
@@ -457,4 +493,20 @@ pub(crate) async fn decide(
         })?;
     tracing::info!(%handle, group = %g, approve = b.approve, admin = %staff.user.name, "group request decided");
     Ok(Json(membership_json(&m)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn codes_are_six_digits_over_the_whole_range() {
+        let codes: Vec<String> = (0..2000).map(|_| super::six_digit_code()).collect();
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()))
+        );
+        // Four hex characters gave at most 65,536 values, all below 065536 once
+        // taken modulo a million; a uniform draw lands in the upper half often.
+        assert!(codes.iter().filter(|c| c.as_str() >= "500000").count() > 800);
+    }
 }

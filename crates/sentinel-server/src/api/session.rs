@@ -8,12 +8,11 @@ use crate::auth::{
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use std::net::SocketAddr;
 use time::OffsetDateTime;
 
 #[derive(Deserialize)]
@@ -38,12 +37,18 @@ pub(crate) fn behind_tls(s: &AppState, headers: &HeaderMap) -> bool {
 /// `POST /api/v1/session`
 pub(crate) async fn sign_in(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    crate::client::ClientIp(peer): crate::client::ClientIp,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SignIn>,
 ) -> ApiResult<Response> {
-    s.login_limit.check(peer.ip())?;
+    s.login_limit.check(peer)?;
     let refused = || ApiError::Unauthorized("wrong name or password".into());
+    let gate = crate::signin::before(
+        &s,
+        format!("staff:{}", body.name),
+        body.name.chars().take(64).collect(),
+    )
+    .await?;
     let password = Secret::new(body.password);
     let user = s.store.user(&body.name).await?;
     // Verify even for unknown users so timing does not reveal which names exist.
@@ -54,7 +59,9 @@ pub(crate) async fn sign_in(
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let user = user.filter(|u| ok && !u.disabled).ok_or_else(refused)?;
+    let user = user.filter(|u| ok && !u.disabled);
+    crate::signin::after(&s, gate, user.is_some()).await?;
+    let user = user.ok_or_else(refused)?;
     let session = random_secret();
     let now = OffsetDateTime::now_utc();
     let ttl = s.config.session_ttl;

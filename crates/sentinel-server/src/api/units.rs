@@ -9,7 +9,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::views::ts;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -84,13 +83,15 @@ fn require_for_unit(staff: &Staff, unit: &Unit) -> ApiResult<()> {
 }
 
 /// `GET /api/v1/units`
-pub(crate) async fn list_units(State(s): State<AppState>, _staff: Staff) -> ApiResult<Json<Value>> {
+pub(crate) async fn list_units(State(s): State<AppState>, staff: Staff) -> ApiResult<Json<Value>> {
     let now = OffsetDateTime::now_utc();
+    // A unit's account sees its own unit only, not every crew's live position.
     let units: Vec<Value> = s
         .store
         .units()
         .await?
         .iter()
+        .filter(|u| staff.user.role != Role::Unit || require_for_unit(&staff, u).is_ok())
         .map(|u| unit_json(u, now, s.config.unit_stale_secs))
         .collect();
     Ok(Json(
@@ -101,10 +102,13 @@ pub(crate) async fn list_units(State(s): State<AppState>, _staff: Staff) -> ApiR
 /// `GET /api/v1/units/{id}`
 pub(crate) async fn get_unit(
     State(s): State<AppState>,
-    _staff: Staff,
+    staff: Staff,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Value>> {
     let u = load_unit(&s, id).await?;
+    if staff.user.role == Role::Unit {
+        require_for_unit(&staff, &u)?;
+    }
     Ok(Json(unit_json(
         &u,
         OffsetDateTime::now_utc(),
@@ -353,7 +357,7 @@ pub(crate) async fn osmand(
     State(s): State<AppState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    crate::extract::ApiBytes(body): crate::extract::ApiBytes,
 ) -> ApiResult<Response> {
     let mut params: Vec<(String, String)> = Vec::new();
     if let Some(q) = &query {
@@ -594,15 +598,34 @@ pub(crate) async fn create_dispatch(
 /// `GET /api/v1/reports/{key}/dispatches`
 pub(crate) async fn report_dispatches(
     State(s): State<AppState>,
-    _staff: Staff,
+    staff: Staff,
     ApiPath(key): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let report = load_report(&s, &key).await?;
+    // Out of scope, a unit still sees its own crews' dispatches to this report.
+    let all = crate::views::in_scope(&staff, &report);
+    if !all && staff.user.role != Role::Unit {
+        return Err(ApiError::Forbidden(
+            "this report belongs to another department".into(),
+        ));
+    }
+    let mine: Vec<i64> = if all {
+        Vec::new()
+    } else {
+        s.store
+            .units()
+            .await?
+            .iter()
+            .filter(|u| require_for_unit(&staff, u).is_ok())
+            .map(|u| u.id)
+            .collect()
+    };
     let items: Vec<Value> = s
         .store
         .dispatches(DispatchesOf::Report(report.id), 100)
         .await?
         .iter()
+        .filter(|d| all || mine.contains(&d.unit))
         .map(dispatch_json)
         .collect();
     Ok(Json(json!({ "dispatches": items })))
@@ -666,7 +689,7 @@ pub(crate) struct CamerasQuery {
 /// layer, with their stream links and distance.
 pub(crate) async fn nearest_cameras(
     State(s): State<AppState>,
-    _staff: Staff,
+    staff: Staff,
     ApiPath(key): ApiPath<String>,
     ApiQuery(q): ApiQuery<CamerasQuery>,
 ) -> ApiResult<Json<Value>> {
@@ -675,6 +698,11 @@ pub(crate) async fn nearest_cameras(
         return Err(ApiError::BadRequest("limit must be 1 to 50".into()));
     }
     let report = load_report(&s, &key).await?;
+    if !crate::views::in_scope(&staff, &report) {
+        return Err(ApiError::Forbidden(
+            "this report belongs to another department or unit".into(),
+        ));
+    }
     let here = report.location;
     let layers: Vec<i64> = s
         .store

@@ -94,7 +94,9 @@ impl Node {
                 out.push_str(name);
                 out.push('>');
                 match self {
-                    Node::Text(s) | Node::Number(s) => out.push_str(&quick_xml::escape::escape(s)),
+                    Node::Text(s) | Node::Number(s) => {
+                        out.push_str(&quick_xml::escape::escape(xml_chars(s).as_ref()));
+                    }
                     Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
                     Node::Record(fields) => {
                         for (k, v) in fields {
@@ -113,6 +115,23 @@ impl Node {
                 out.push('>');
             }
         }
+    }
+}
+
+/// Characters XML 1.0 may carry: one stored string it cannot (a control character
+/// or U+FFFE from before input refused them) must not break the document for every
+/// client, so the writer drops them itself.
+fn xml_chars(s: &str) -> std::borrow::Cow<'_, str> {
+    let allowed = |c: char| {
+        matches!(c, '\t' | '\n' | '\r')
+            || ('\u{20}'..='\u{D7FF}').contains(&c)
+            || ('\u{E000}'..='\u{FFFD}').contains(&c)
+            || c >= '\u{10000}'
+    };
+    if s.chars().all(allowed) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.chars().filter(|&c| allowed(c)).collect())
     }
 }
 
@@ -244,6 +263,13 @@ mod tests {
              <lat>36.45</lat><note>a &lt; b &amp; &quot;c&quot;</note><zipcode/>\
              <groups><group>safety</group></groups></service></services>"
         );
+    }
+
+    #[test]
+    fn xml_drops_characters_xml_cannot_carry() {
+        let mut out = String::new();
+        Node::Text("a\u{FFFE}b\u{FFFF}c\u{1}d\te\u{1F600}".into()).write_xml("t", &mut out);
+        assert_eq!(out, "<t>abcd\te\u{1F600}</t>");
     }
 
     #[test]

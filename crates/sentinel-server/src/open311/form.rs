@@ -80,6 +80,7 @@ pub(crate) fn w3c_datetime(s: &str) -> Result<OffsetDateTime, String> {
     // hh:mm without seconds: insert them.
     if let Some((date, rest)) = s.split_once('T')
         && rest.len() >= 5
+        && rest.is_char_boundary(5)
         && rest.as_bytes().get(2) == Some(&b':')
         && !rest[5..].starts_with(':')
     {
@@ -124,6 +125,12 @@ mod tests {
         let a = p.attributes();
         assert_eq!(a["kinds"], ["car", "van"]);
         assert_eq!(a["floor"], ["3"]);
+    }
+
+    #[test]
+    fn w3c_dates_with_wide_characters_are_refused_not_a_panic() {
+        assert!(w3c_datetime("2020-01-01T12:aé").is_err());
+        assert!(w3c_datetime("2020-01-01T1é:00Z").is_err());
     }
 
     #[test]

@@ -94,17 +94,52 @@ fn public_v4(ip: Ipv4Addr) -> bool {
         || a >= 240)
 }
 
-fn public_v6(ip: Ipv6Addr) -> bool {
+/// The IPv4 addresses an IPv6 address carries and may reach: IPv4-mapped
+/// (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::/96` and the
+/// local-use `64:ff9b:1::/48`), 6to4 (`2002:AABB:CCDD::`) and Teredo (server and
+/// client). Each must pass the IPv4 check as well, or `[::127.0.0.1]` would reach
+/// this machine.
+fn embedded_v4(ip: Ipv6Addr) -> Vec<Ipv4Addr> {
+    let seg = ip.segments();
+    let o = ip.octets();
+    let low = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    let mut out = Vec::new();
     if let Some(v4) = ip.to_ipv4_mapped() {
-        return public_v4(v4);
+        out.push(v4);
     }
-    let first = ip.segments()[0];
+    if seg[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified() {
+        out.push(low); // IPv4-compatible (deprecated, still routed by some stacks)
+    }
+    if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1)
+    {
+        out.push(low);
+    }
+    if seg[0] == 0x2002 {
+        out.push(Ipv4Addr::new(o[2], o[3], o[4], o[5]));
+    }
+    if seg[0] == 0x2001 && seg[1] == 0 {
+        out.push(Ipv4Addr::new(o[4], o[5], o[6], o[7]));
+        out.push(Ipv4Addr::new(!o[12], !o[13], !o[14], !o[15]));
+    }
+    out
+}
+
+fn public_v6(ip: Ipv6Addr) -> bool {
+    let embedded = embedded_v4(ip);
+    if !embedded.is_empty() {
+        return embedded.into_iter().all(public_v4);
+    }
+    let seg = ip.segments();
+    let first = seg[0];
     !(ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
         || (first & 0xfe00) == 0xfc00 // unique local
         || (first & 0xffc0) == 0xfe80 // link local
-        || first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
+        || (first & 0xffc0) == 0xfec0 // site local (deprecated)
+        || seg[..4] == [0x100, 0, 0, 0] // discard-only
+        || first == 0x2001 && (seg[1] & 0xfff0) == 0x0010 // ORCHID
+        || first == 0x2001 && seg[1] == 0x0db8) // documentation
 }
 
 /// Whether an address is on the public internet (not loopback, private,
@@ -169,6 +204,10 @@ mod tests {
     #[test]
     fn media_urls_on_local_or_private_hosts_are_refused() {
         assert!(check_media_url("https://photos.example.org/a.jpg").is_ok());
+        // Public addresses in the same forms still pass.
+        assert!(check_media_url("http://[64:ff9b::808:808]/a.jpg").is_ok());
+        assert!(check_media_url("http://[2002:808:808::1]/a.jpg").is_ok());
+        assert!(check_media_url("http://[2606:4700::1111]/a.jpg").is_ok());
         for bad in [
             "http://127.0.0.1/x.jpg",
             "http://10.0.0.1/x.jpg",
@@ -178,6 +217,16 @@ mod tests {
             "http://[::1]/x.jpg",
             "http://[fd00::1]/x.jpg",
             "http://[::ffff:127.0.0.1]/x.jpg",
+            "http://[::127.0.0.1]/x.jpg",
+            "http://[::7f00:1]/x.jpg",
+            "http://[64:ff9b::7f00:1]/x.jpg",
+            "http://[64:ff9b::10.0.0.1]/x.jpg",
+            "http://[64:ff9b:1::a9fe:a9fe]/x.jpg",
+            "http://[2002:7f00:1::]/x.jpg",
+            "http://[2002:c0a8:0101::1]/x.jpg",
+            "http://[2001:0:7f00:1::]/x.jpg",
+            "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x.jpg",
+            "http://[fec0::1]/x.jpg",
             "http://localhost:8080/x.jpg",
             "http://intranet/x.jpg",
             "http://0.0.0.0/",

@@ -617,10 +617,17 @@ fn window(format: Format, params: &Params) -> Result<(OffsetDateTime, OffsetDate
     };
     let (start, end) = (date("start_date")?, date("end_date")?);
     let now = OffsetDateTime::now_utc();
+    // Dates near the ends of the calendar (9999-12-31) must not overflow.
+    let out_of_range = || Open311Error::bad(format, "start_date or end_date is out of range");
     let (start, end) = match (start, end) {
         (Some(a), Some(b)) => (a, b),
-        (Some(a), None) => (a, (a + MAX_SPAN).min(now.max(a))),
-        (None, Some(b)) => (b - MAX_SPAN, b),
+        (Some(a), None) => (
+            a,
+            a.checked_add(MAX_SPAN)
+                .ok_or_else(out_of_range)?
+                .min(now.max(a)),
+        ),
+        (None, Some(b)) => (b.checked_sub(MAX_SPAN).ok_or_else(out_of_range)?, b),
         (None, None) => (now - MAX_SPAN, now),
     };
     if end < start {
@@ -947,6 +954,18 @@ async fn post_update(
     } else {
         format!("{said}\n{}", media.join("\n"))
     };
+    // A client changes only what it filed itself (or every report, when an admin
+    // trusts it with `--open311-trusted-clients`); on others its word is a note.
+    let name = format!("open311:{}", client.name);
+    let may_act = s.config.open311_trusted_clients.contains(&client.name)
+        || s.store
+            .events(r.id)
+            .await
+            .map_err(|e| from_api(format, e.into()))?
+            .first()
+            .is_some_and(|e| e.actor == name);
+    let asked = if may_act { asked } else { Asked::Note };
+    let me = || Actor::Client { name: name.clone() };
     let action = match (asked, r.status) {
         (Asked::Done, St::Resolved)
             if !s
@@ -954,11 +973,11 @@ async fn post_update(
                 .category(&r.category)
                 .is_some_and(|c| c.requires_verification) =>
         {
-            (Actor::Reporter, Action::Close)
+            (me(), Action::Close)
         }
-        (Asked::Done, St::Verified) => (Actor::Reporter, Action::Close),
+        (Asked::Done, St::Verified) => (me(), Action::Close),
         (Asked::NotDone, St::Resolved | St::Verified | St::Closed) => (
-            Actor::Reporter,
+            me(),
             Action::Reopen {
                 reason: with_media.clone(),
             },

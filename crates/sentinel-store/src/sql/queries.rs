@@ -7,6 +7,7 @@ use crate::{
     PhotoRecord, ReportKey, ReportQuery, Result, SentinelKey, Standing, StoreError, Supporter,
     TokenInfo, User,
 };
+use sentinel_core::throttle::Throttle;
 use sentinel_core::{
     Channel, Contact, Event, Membership, MembershipStatus, NewReport, NewSentinel, Priority,
     Report, ReportId, Reporter, Role, Sentinel, SentinelGroup, Status, TrackingCode,
@@ -894,6 +895,66 @@ pub(crate) fn delete_session(conn: &dyn Conn, hash: &str) -> Result<()> {
     Ok(())
 }
 
+pub(crate) fn sign_in_throttle(
+    conn: &dyn Conn,
+    account: &str,
+    for_update: bool,
+) -> Result<Option<Throttle>> {
+    let lock = if for_update {
+        super::for_update(conn, "")
+    } else {
+        String::new()
+    };
+    conn.opt(
+        &format!(
+            "SELECT failures, first_at, last_at, locked_until FROM sign_in_throttle WHERE account = ?1{lock}"
+        ),
+        args![account],
+        |r| {
+            Ok(Throttle {
+                failures: u32::try_from(r.get::<i64>(0)?).unwrap_or(u32::MAX),
+                first_at: from_ms(r.get(1)?),
+                last_at: from_ms(r.get(2)?),
+                locked_until: r.get::<Option<i64>>(3)?.map(from_ms),
+            })
+        },
+    )
+}
+
+/// Stores an account's throttle, and forgets other accounts' failures that have
+/// aged out (guesses at random names must not grow the table without end).
+pub(crate) fn save_sign_in_throttle(
+    conn: &dyn Conn,
+    account: &str,
+    t: &Throttle,
+    now: OffsetDateTime,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO sign_in_throttle (account, failures, first_at, last_at, locked_until) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (account) DO UPDATE SET failures = ?2, first_at = ?3, last_at = ?4, locked_until = ?5",
+        args![
+            account,
+            i64::from(t.failures),
+            ms(t.first_at),
+            ms(t.last_at),
+            t.locked_until.map(ms)
+        ],
+    )?;
+    let old = ms(now - sentinel_core::throttle::WINDOW);
+    conn.execute(
+        "DELETE FROM sign_in_throttle WHERE first_at < ?1 AND (locked_until IS NULL OR locked_until < ?1) AND account <> ?2",
+        args![old, account],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn clear_sign_in_throttle(conn: &dyn Conn, account: &str) -> Result<bool> {
+    Ok(conn.execute(
+        "DELETE FROM sign_in_throttle WHERE account = ?1",
+        args![account],
+    )? > 0)
+}
+
 pub(crate) fn insert_access(conn: &dyn Conn, e: &AccessLogEntry) -> Result<()> {
     conn.execute(
         "INSERT INTO personal_data_access (at, user_name, role, report_id, fields, purpose) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1469,6 +1530,7 @@ pub(crate) fn verify_sentinel(
     conn: &dyn Conn,
     key: &SentinelKey,
     hash: &str,
+    password_hash: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Option<Sentinel>> {
     let Some((s, _)) = sentinel(conn, key)? else {
@@ -1503,6 +1565,12 @@ pub(crate) fn verify_sentinel(
         "UPDATE sentinels SET verified_at = coalesce(verified_at, ?2) WHERE id = ?1",
         args![s.id, ms(now)],
     )?;
+    if let Some(h) = password_hash {
+        conn.execute(
+            "UPDATE sentinels SET password_hash = ?2 WHERE id = ?1",
+            args![s.id, h],
+        )?;
+    }
     Ok(sentinel(conn, &SentinelKey::Handle(s.handle))?.map(|x| x.0))
 }
 
@@ -1577,14 +1645,6 @@ pub(crate) fn group_requests(conn: &dyn Conn) -> Result<Vec<(String, String, Mem
         args![],
         |r| Ok((r.get(5)?, r.get(6)?, membership_from_row(r)?)),
     )
-}
-
-pub(crate) fn renew_unverified(conn: &dyn Conn, id: i64, hash: &str, name: &str) -> Result<()> {
-    conn.execute(
-        "UPDATE sentinels SET password_hash = ?2, display_name = ?3 WHERE id = ?1 AND verified_at IS NULL",
-        args![id, hash, name],
-    )?;
-    Ok(())
 }
 
 pub(crate) fn queue_counts(conn: &dyn Conn, now: OffsetDateTime) -> Result<crate::QueueCounts> {

@@ -13,6 +13,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use sentinel_core::lifecycle::{ReportState, decide};
+use sentinel_core::throttle::Throttle;
 use sentinel_core::{
     Action, Dispatch, DispatchStep, Event, Fix, Membership, MembershipStatus, NewSentinel, NewUnit,
     Report, ReportId, Role, Sentinel, SentinelGroup, Unit, UnitStatus,
@@ -581,18 +582,15 @@ impl Store for SqlStore {
     ) -> Result<Sentinel> {
         let code_hash = code_hash.to_owned();
         self.write(move |c| {
-            // Signing up again before verifying (a lost or expired code) replaces
-            // the password and the code; a verified account is taken.
+            // Signing up again before verifying (a lost or expired code) sends a
+            // new code and changes nothing else; a verified account is taken.
             let existing = match (&new.phone, &new.email) {
                 (Some(p), _) => queries::sentinel(c, &SentinelKey::Phone(p.clone()))?,
                 (None, Some(e)) => queries::sentinel(c, &SentinelKey::Email(e.clone()))?,
                 (None, None) => None,
             };
             let s = match existing {
-                Some((s, _)) if s.verified_at.is_none() => {
-                    queries::renew_unverified(c, s.id, &new.password_hash, &new.display_name)?;
-                    s
-                }
+                Some((s, _)) if s.verified_at.is_none() => s,
                 _ => queries::insert_sentinel(c, &new, now)?,
             };
             queries::set_code(c, s.id, &code_hash, code_expires)?;
@@ -605,11 +603,15 @@ impl Store for SqlStore {
         &self,
         key: &SentinelKey,
         code_hash: &str,
+        password_hash: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Option<Sentinel>> {
         let (key, code_hash) = (key.clone(), code_hash.to_owned());
-        self.write(move |c| queries::verify_sentinel(c, &key, &code_hash, now))
-            .await
+        let password_hash = password_hash.map(str::to_owned);
+        self.write(move |c| {
+            queries::verify_sentinel(c, &key, &code_hash, password_hash.as_deref(), now)
+        })
+        .await
     }
 
     async fn create_sentinel_session(
@@ -878,6 +880,29 @@ impl Store for SqlStore {
     async fn delete_session(&self, hash: &str) -> Result<()> {
         let hash = hash.to_owned();
         self.write(move |c| queries::delete_session(c, &hash)).await
+    }
+
+    async fn sign_in_throttle(&self, account: &str) -> Result<Option<Throttle>> {
+        let account = account.to_owned();
+        self.read(move |c| queries::sign_in_throttle(c, &account, false))
+            .await
+    }
+
+    async fn sign_in_failed(&self, account: &str, now: OffsetDateTime) -> Result<Throttle> {
+        let account = account.to_owned();
+        self.write(move |c| {
+            let before = queries::sign_in_throttle(c, &account, true)?;
+            let after = Throttle::after_failure(before, now);
+            queries::save_sign_in_throttle(c, &account, &after, now)?;
+            Ok(after)
+        })
+        .await
+    }
+
+    async fn clear_sign_in_failures(&self, account: &str) -> Result<bool> {
+        let account = account.to_owned();
+        self.write(move |c| queries::clear_sign_in_throttle(c, &account))
+            .await
     }
 
     async fn log_personal_data_access(&self, entry: AccessLogEntry) -> Result<()> {
@@ -1250,5 +1275,22 @@ impl Store for SqlStore {
 
     async fn ping(&self) -> Result<()> {
         self.read(|c| c.one("SELECT 1", args![], |_| Ok(()))).await
+    }
+
+    async fn probe_write(&self, node: &str, now: OffsetDateTime) -> Result<()> {
+        let node = node.to_owned();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO write_probes (node, at) VALUES (?1, ?2) ON CONFLICT (node) DO UPDATE SET at = ?2",
+                args![node, queries::ms(now)],
+            )?;
+            // Nodes come and go: forget those not heard of for a day.
+            c.execute(
+                "DELETE FROM write_probes WHERE at < ?1",
+                args![queries::ms(now - time::Duration::days(1))],
+            )?;
+            Ok(())
+        })
+        .await
     }
 }

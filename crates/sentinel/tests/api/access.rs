@@ -42,24 +42,109 @@ async fn staff_sign_in_with_a_safe_cookie_and_sign_out() {
         (me["name"].as_str(), me["role"].as_str()),
         (Some("chen"), Some("dispatcher"))
     );
-    // The session acts like a token.
+    // The CSRF token comes as a cookie the page can read, bound to the session.
+    let set: Vec<&str> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let token = sentinel_server::csrf::token_for(session.split_once('=').unwrap().1);
+    assert!(
+        set.iter()
+            .any(|c| c.starts_with(&format!("sentinel_csrf={token};")) && !c.contains("HttpOnly")),
+        "{set:?}"
+    );
+    // A write with the session cookie from anywhere but our own pages is refused,
+    // and changes nothing.
     let r = app.report().await;
-    let res = app
+    let action_url = app.url(&format!("/api/v1/reports/{}/actions", r["id"]));
+    let form = || reqwest::multipart::Form::new().text("action", r#"{"action":"accept"}"#);
+    for (why, req) in [
+        (
+            "no Origin, no token",
+            app.client
+                .post(&action_url)
+                .header("cookie", &session)
+                .json(&json!({"action": "accept"})),
+        ),
+        (
+            "a foreign Origin with the right token",
+            app.client
+                .post(&action_url)
+                .header("cookie", &session)
+                .header("origin", "http://evil.example")
+                .header("x-csrf-token", &token)
+                .json(&json!({"action": "accept"})),
+        ),
+        (
+            "a plain HTML form from another site",
+            app.client
+                .post(&action_url)
+                .header("cookie", &session)
+                .header("origin", "http://evil.example")
+                .multipart(form()),
+        ),
+        (
+            "our Origin without the token",
+            app.client
+                .post(&action_url)
+                .header("cookie", &session)
+                .header("origin", &app.base)
+                .multipart(form()),
+        ),
+        (
+            "our Origin with another session's token",
+            app.client
+                .post(&action_url)
+                .header("cookie", &session)
+                .header("origin", &app.base)
+                .header("x-csrf-token", sentinel_server::csrf::token_for("another"))
+                .json(&json!({"action": "accept"})),
+        ),
+    ] {
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{why}");
+        let p: Value = res.json().await.unwrap();
+        assert_eq!(p["type"], "/problems/cross-site", "{why}");
+    }
+    let unchanged: Value = app
         .client
-        .post(app.url(&format!("/api/v1/reports/{}/actions", r["id"])))
-        .header("cookie", &session)
+        .get(app.url(&format!("/api/v1/reports/{}", r["id"])))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unchanged["status"], "submitted");
+    // From our page (Origin, or Sec-Fetch-Site alone) with the token, the session
+    // acts like a token; a bearer token needs neither.
+    let res = from_our_page(app.client.post(&action_url), &app.base, &session)
         .json(&json!({"action": "accept"}))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let out = app
+    let res = app
         .client
-        .delete(app.url("/api/v1/session"))
+        .post(&action_url)
         .header("cookie", &session)
+        .header("sec-fetch-site", "same-origin")
+        .header("x-csrf-token", &token)
+        .json(&json!({"action": "comment", "note": "checked"}))
         .send()
         .await
         .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let out = from_our_page(
+        app.client.delete(app.url("/api/v1/session")),
+        &app.base,
+        &session,
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
     problem(
         app.client

@@ -28,6 +28,7 @@ async fn the_reporter_app_works_in_a_real_browser() {
         &sentinel_server::auth::Secret::new("a long enough password"),
         sentinel_core::Role::Admin,
         None,
+        sentinel_server::auth::PasswordPolicy::Strong,
     )
     .await
     .unwrap();
@@ -176,6 +177,7 @@ async fn the_console_works_in_a_real_browser() {
             &sentinel_server::auth::Secret::new(password),
             role,
             None,
+            sentinel_server::auth::PasswordPolicy::Strong,
         )
         .await
         .unwrap();

@@ -497,3 +497,31 @@ async fn a_node_answers_503_while_its_database_is_away_and_recovers_by_itself() 
     // Only what was acknowledged is there: the first report and the last.
     assert_eq!(pg_number(&db.url, "SELECT count(*) FROM reports"), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_nodes_started_at_once_on_an_empty_database_all_serve() {
+    let Some(db) = database() else { return };
+    let url = db.url.clone();
+    let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    // All four run their migrations at the same moment; one migrates, the others wait.
+    let nodes: Vec<Server> = std::thread::scope(|scope| {
+        let handles: Vec<_> = dirs
+            .iter()
+            .map(|d| {
+                let url = url.clone();
+                scope.spawn(move || Server::start_with(d.path(), &["--database", url.as_str()]))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a node starts"))
+            .collect()
+    });
+    let http = reqwest::Client::new();
+    for n in &nodes {
+        let r = http.get(format!("{}/readyz", n.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", n.base);
+    }
+    drop(nodes);
+    drop(db);
+}

@@ -934,6 +934,25 @@ async fn patrol_visits_come_from_geofences_check_ins_and_qr_codes() {
         .post("/api/v1/patrol/points/999/visits", &unit_token, json!({}))
         .await;
     problem(res, StatusCode::NOT_FOUND).await;
+    // A unit's check-in without a position is no proof of a visit.
+    let res = c
+        .post(
+            &format!("/api/v1/patrol/points/{bridge}/visits"),
+            &unit_token,
+            json!({}),
+        )
+        .await;
+    problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    // An account of the unit role that works no unit records no visit at all.
+    let nobody = c.app.token("spare", Role::Unit, None).await;
+    let res = c
+        .post(
+            &format!("/api/v1/patrol/points/{bridge}/visits"),
+            &nobody,
+            json!({ "lat": 36.4501, "lon": 115.9800 }),
+        )
+        .await;
+    problem(res, StatusCode::FORBIDDEN).await;
 
     // The QR code: an SVG for the command centre that opens /p/{token}; a scan records a visit.
     let res = c

@@ -70,6 +70,7 @@ pub async fn staff_token(
         &Secret::new(PASSWORD),
         role,
         department,
+        sentinel_server::auth::PasswordPolicy::Strong,
     )
     .await
     .expect("user");
@@ -382,4 +383,17 @@ pub fn worked(department: &str, created: OffsetDateTime) -> Vec<sentinel_store::
         ),
         step(&dispatcher, Action::Close, DueChange::Keep, h(27)),
     ]
+}
+
+/// A write as one of our pages makes it with a session cookie (`name=value`): the
+/// cookie, our own Origin and the CSRF token derived from the session.
+pub fn from_our_page(
+    rb: reqwest::RequestBuilder,
+    base: &str,
+    cookie: &str,
+) -> reqwest::RequestBuilder {
+    let session = cookie.split_once('=').map_or("", |(_, v)| v);
+    rb.header("cookie", cookie)
+        .header("origin", base)
+        .header("x-csrf-token", sentinel_server::csrf::token_for(session))
 }

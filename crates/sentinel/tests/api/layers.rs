@@ -172,6 +172,7 @@ async fn layers_import_whole_or_not_at_all_and_serve_as_geojson_to_staff() {
         &sentinel_server::auth::Secret::new(password),
         sentinel_core::Role::Dispatcher,
         None,
+        sentinel_server::auth::PasswordPolicy::Strong,
     )
     .await
     .unwrap();

@@ -21,4 +21,5 @@ mod lifecycle;
 mod open311;
 mod ops;
 mod redaction;
+mod security;
 mod sentinels;

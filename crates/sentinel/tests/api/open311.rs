@@ -819,6 +819,31 @@ async fn a_round_trip_through_the_lifecycle_shows_in_statuses_and_updates() {
     );
     assert_eq!(u.kids[3].text_of("description"), "filled with asphalt");
 
+    // Another client's key cannot reopen what FixMyStreet filed: its word is a note.
+    let other = api_key(&app, "other-app").await;
+    let foreign = post(
+        &app,
+        "/open311/v2/servicerequestupdates.json",
+        &[
+            ("api_key", other.as_str()),
+            ("service_request_id", code.as_str()),
+            ("status", "OPEN"),
+            ("description", "not fixed, says a stranger"),
+        ],
+    )
+    .await;
+    assert_eq!(foreign.status, StatusCode::OK, "{}", foreign.body);
+    let still = app
+        .store
+        .report(&sentinel_store::ReportKey::Id(report.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(still.status, sentinel_core::Status::Resolved);
+    let last = app.store.events(report.id).await.unwrap().pop().unwrap();
+    assert_eq!(last.action, "comment");
+    assert!(last.note.as_deref().unwrap().contains("[other-app]"));
+
     // The reporter, through FixMyStreet, says it is not fixed: the order reopens.
     let up = post(
         &app,
@@ -843,6 +868,10 @@ async fn a_round_trip_through_the_lifecycle_shows_in_statuses_and_updates() {
     assert_eq!(again[0]["status"], "open");
     assert_eq!(again[0]["extended_status"], "REOPEN");
     assert_eq!(again[0]["status_notes"], "still a hole on the left side");
+    // The timeline names the client, not an anonymous "reporter".
+    let reopened = app.store.events(report.id).await.unwrap().pop().unwrap();
+    assert_eq!(reopened.action, "reopen");
+    assert_eq!(reopened.actor, "open311:fixmystreet");
     // A client's own workflow word is a note; it never moves the order.
     let note = post(
         &app,
@@ -1099,4 +1128,49 @@ async fn media_links_are_fetched_only_from_allowed_hosts_and_checked_like_upload
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(hits.load(Ordering::SeqCst), before);
+}
+
+#[tokio::test]
+async fn dates_at_the_end_of_the_calendar_are_a_400_not_a_panic() {
+    let app = spawn().await;
+    for q in [
+        "start_date=9999-12-31T23:59:59Z",
+        "end_date=-9999-01-01T00:00:00Z",
+        "start_date=2020-01-01T12:a%C3%A9",
+    ] {
+        get(&app, &format!("/open311/v2/requests.xml?{q}"))
+            .await
+            .xml_error(StatusCode::BAD_REQUEST);
+    }
+}
+
+#[tokio::test]
+async fn characters_xml_cannot_carry_are_refused_and_never_break_the_list() {
+    let app = spawn().await;
+    let key = api_key(&app, "fixmystreet").await;
+    let res = post(
+        &app,
+        "/open311/v2/requests.xml",
+        &[
+            ("api_key", key.as_str()),
+            ("service_code", "pothole"),
+            ("description", "hole \u{FFFE} here"),
+            ("lat", "36.45"),
+            ("long", "115.98"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    // Nor through the native API.
+    let mut body = sample();
+    body["description"] = json!("hole \u{FFFF} here");
+    assert_eq!(
+        app.post_json(&body).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    // The list still parses as XML for every client.
+    file(&app, "xml", &key, "pothole", "a plain one").await;
+    let list = get(&app, "/open311/v2/requests.xml").await;
+    assert_eq!(list.status, StatusCode::OK);
+    list.xml();
 }
