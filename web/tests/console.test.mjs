@@ -1,7 +1,7 @@
 // The command console in headless Chromium (Debian's, driven by playwright-core).
 // Run by crates/sentinel/tests/api/browser.rs against a real server with a small
-// city: BASE_URL, STAFF_NAME and STAFF_PASSWORD (a dispatcher), UNIT_TOKEN (the
-// unit's account), ARTIFACTS (where screenshots go).
+// city: BASE_URL, STAFF_NAME and STAFF_PASSWORD (a dispatcher), DISPATCH_TOKEN (its
+// bearer token), UNIT_TOKEN (the unit's account), ARTIFACTS (where screenshots go).
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ async function api(path, init = {}) {
   return { status: res.status, body: res.headers.get('content-type')?.includes('json') ? await res.json() : null };
 }
 const asUnit = { authorization: `Bearer ${process.env.UNIT_TOKEN}` };
+const asDispatcher = { authorization: `Bearer ${process.env.DISPATCH_TOKEN}` };
 
 async function signedIn(locale) {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale });
@@ -158,10 +159,12 @@ await test('photos: the public copy is blurred; staff draw a missed box, save, a
   await page.screenshot({ path: `${shots}/console-photo-redaction.png` });
   await page.click('#redact-save');
   await page.locator('#redact').waitFor({ state: 'detached' });
-  const info = (await api(`/api/v1/reports/${filed.id}/photos/${id}/redaction`, { headers: asUnit })).body;
+  // A unit not sent to this report may not read its redaction boxes; the command centre may.
+  assert.equal((await api(`/api/v1/reports/${filed.id}/photos/${id}/redaction`, { headers: asUnit })).status, 403);
+  const info = (await api(`/api/v1/reports/${filed.id}/photos/${id}/redaction`, { headers: asDispatcher })).body;
   assert.equal(info.added.length, 1, JSON.stringify(info));
   assert.ok(info.added[0].x < 60 && info.added[0].w > 80, JSON.stringify(info.added[0]));
-  const events = (await api(`/api/v1/reports/${filed.id}/events`, { headers: asUnit })).body.events;
+  const events = (await api(`/api/v1/reports/${filed.id}/events`, { headers: asDispatcher })).body.events;
   assert.equal(events.at(-1).action, 'redact_photo');
 });
 

@@ -89,13 +89,25 @@ struct ServeArgs {
     )]
     max_connections_per_address: usize,
     /// Seconds a client has to send a request's headers.
-    #[arg(long, env = "SENTINEL_HEADER_TIMEOUT", default_value_t = 10)]
+    #[arg(
+        long = "header-timeout",
+        env = "SENTINEL_HEADER_TIMEOUT",
+        default_value_t = 10
+    )]
     header_timeout_secs: u64,
     /// Longest silence, in seconds, inside a request body before it is cut off (408).
-    #[arg(long, env = "SENTINEL_BODY_TIMEOUT", default_value_t = 30)]
+    #[arg(
+        long = "body-timeout",
+        env = "SENTINEL_BODY_TIMEOUT",
+        default_value_t = 30
+    )]
     body_timeout_secs: u64,
     /// Seconds a connection may stay silent before it is closed.
-    #[arg(long, env = "SENTINEL_IDLE_TIMEOUT", default_value_t = 75)]
+    #[arg(
+        long = "idle-timeout",
+        env = "SENTINEL_IDLE_TIMEOUT",
+        default_value_t = 75
+    )]
     idle_timeout_secs: u64,
     /// Absolute URL prefix for links in responses, e.g. https://sentinel.example.org.
     #[arg(long, env = "SENTINEL_PUBLIC_URL", default_value = "")]

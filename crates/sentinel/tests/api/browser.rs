@@ -183,17 +183,20 @@ async fn the_console_works_in_a_real_browser() {
         .unwrap();
     }
     let unit_token = sentinel_server::auth::new_token();
+    let dispatch_token = sentinel_server::auth::new_token();
     let now = time::OffsetDateTime::now_utc();
-    store
-        .create_token(
-            "car1",
-            "browser",
-            &sentinel_server::auth::secret_hash(unit_token.expose()),
-            now,
-            None,
-        )
-        .await
-        .unwrap();
+    for (user, token) in [("car1", &unit_token), ("duty", &dispatch_token)] {
+        store
+            .create_token(
+                user,
+                "browser",
+                &sentinel_server::auth::secret_hash(token.expose()),
+                now,
+                None,
+            )
+            .await
+            .unwrap();
+    }
     let unit = |callsign: &str, user: Option<&str>, lat: f64| NewUnit {
         callsign: callsign.into(),
         kind: "traffic_police".into(),
@@ -278,6 +281,7 @@ async fn the_console_works_in_a_real_browser() {
         .env("STAFF_NAME", "duty")
         .env("STAFF_PASSWORD", password)
         .env("UNIT_TOKEN", unit_token.expose())
+        .env("DISPATCH_TOKEN", dispatch_token.expose())
         .env("ARTIFACTS", &artifacts);
     let out = tokio::task::spawn_blocking(move || node.output().expect("node runs"))
         .await
