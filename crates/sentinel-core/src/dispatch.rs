@@ -237,6 +237,27 @@ pub fn check_step(
     own: bool,
 ) -> Result<(), DispatchError> {
     use DispatchStep as S;
+    // Who may act comes first: a caller who may not move this dispatch learns
+    // nothing of its state.
+    match role {
+        Role::Admin | Role::Dispatcher => {}
+        Role::Unit if own && to != S::Cancelled => {}
+        Role::Unit if own => {
+            return Err(DispatchError::NotAllowed(
+                "only the command centre may cancel a dispatch".into(),
+            ));
+        }
+        Role::Unit => {
+            return Err(DispatchError::NotAllowed(
+                "a unit may only move its own dispatches".into(),
+            ));
+        }
+        r => {
+            return Err(DispatchError::NotAllowed(format!(
+                "the {r} role may not move dispatches"
+            )));
+        }
+    }
     let allowed = matches!(
         (from, to),
         (
@@ -246,21 +267,10 @@ pub fn check_step(
             | (S::EnRoute, S::OnScene | S::Cancelled)
             | (S::OnScene, S::Cleared)
     );
-    if !allowed {
-        return Err(DispatchError::BadStep { from, to });
-    }
-    match role {
-        Role::Admin | Role::Dispatcher => Ok(()),
-        Role::Unit if own && to != S::Cancelled => Ok(()),
-        Role::Unit if own => Err(DispatchError::NotAllowed(
-            "only the command centre may cancel a dispatch".into(),
-        )),
-        Role::Unit => Err(DispatchError::NotAllowed(
-            "a unit may only move its own dispatches".into(),
-        )),
-        r => Err(DispatchError::NotAllowed(format!(
-            "the {r} role may not move dispatches"
-        ))),
+    if allowed {
+        Ok(())
+    } else {
+        Err(DispatchError::BadStep { from, to })
     }
 }
 

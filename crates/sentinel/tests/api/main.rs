@@ -18,6 +18,7 @@ mod helpers;
 mod intake;
 mod layers;
 mod lifecycle;
+mod matrix;
 mod open311;
 mod ops;
 mod redaction;
