@@ -148,11 +148,41 @@ async fn users_and_tokens_are_managed_from_the_command_line() {
             "a long enough password\n",
             "already exists",
         ),
+        // Weak passwords, each refused with its reason.
+        (
+            vec!["user", "add", "x5", "--role", "analyst"],
+            "          \n",
+            "only spaces",
+        ),
+        (
+            vec!["user", "add", "x6", "--role", "analyst"],
+            "1234567890\n",
+            "too easy to guess",
+        ),
+        (
+            vec!["user", "add", "x7", "--role", "analyst"],
+            "password12\n",
+            "too easy to guess",
+        ),
+        (
+            vec!["user", "add", "liuyang", "--role", "analyst"],
+            "liuyang-at-work-1\n",
+            "own name",
+        ),
+        (
+            vec!["user", "add", "x8", "--role", "analyst"],
+            "sentinel-demo\n",
+            "demo password",
+        ),
     ] {
         let (ok, _, err) = sentinel(&args, data, Some(pw));
         assert!(!ok, "{args:?} should fail");
         assert!(err.contains(why), "{args:?}: {err}");
     }
+    // An admin lifts a sign-in lock early.
+    let (ok, out, err) = sentinel(&["user", "unlock", "zhang"], data, None);
+    assert!(ok, "{err}");
+    assert!(out.contains("no failed sign-ins"), "{out}");
     let (_, list, _) = sentinel(&["user", "list"], data, None);
     assert!(list.contains("zhang") && list.contains("dispatcher"));
     assert!(!list.contains("argon2"), "never print hashes");

@@ -386,3 +386,91 @@ async fn scope_a_unit_without_a_unit_or_another_department_sees_only_what_the_pu
         .await;
     assert!(v.get("routing").is_some(), "{v}");
 }
+
+#[tokio::test]
+async fn a_deeply_nested_kml_is_refused_with_its_depth_and_leaves_no_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("deep.kml");
+    std::fs::write(
+        &file,
+        format!(
+            "<kml xmlns=\"http://www.opengis.net/kml/2.2\"><Document>{}<Placemark><Point><coordinates>115.98,36.45</coordinates></Point></Placemark>{}</Document></kml>",
+            "<Folder>".repeat(500),
+            "</Folder>".repeat(500)
+        ),
+    )
+    .unwrap();
+    let out = crate::cli::import("layer", &["deep", "--kind", "generic"], &file, &data);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("more than 64 deep"), "{err}");
+    let db = rusqlite::Connection::open(data.join("sentinel.db")).unwrap();
+    let rows: i64 = db
+        .query_row("SELECT count(*) FROM layers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        rows, 0,
+        "a failed import leaves no layer, not even one 'importing'"
+    );
+}
+
+/// A tmpfs of `mib` MiB mounted at `at` (root only), unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &std::path::Path, mib: u32) -> Option<SmallDisk> {
+        std::fs::create_dir_all(at).ok()?;
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(at)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| SmallDisk(at.to_owned()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn readiness_fails_while_the_disk_is_full_and_returns_when_it_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(&dir.path().join("disk"), 24) else {
+        eprintln!(
+            "cannot mount a small disk here (not root): the disk-full readiness test does not run"
+        );
+        return;
+    };
+    let data = disk.0.join("data");
+    let server = crate::cli::Server::start_with(&data, &[]);
+    let http = reqwest::Client::new();
+    let ready = || http.get(format!("{}/readyz", server.base)).send();
+    assert_eq!(ready().await.unwrap().status(), StatusCode::OK);
+    // Fill the disk to the last byte.
+    let filler = disk.0.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        while f.write_all(&chunk).is_ok() {}
+        let mut byte = [0u8; 1];
+        while f.write_all(&byte).is_ok() {
+            byte[0] = 1;
+        }
+        let _ = f.sync_all();
+    }
+    let res = ready().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
+    std::fs::remove_file(&filler).unwrap();
+    assert_eq!(ready().await.unwrap().status(), StatusCode::OK);
+    drop(server);
+}
