@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod dispatch;
 pub mod input;
 pub mod lifecycle;
+pub mod open311;
 pub mod patrol;
 pub mod report;
 pub mod routing;

@@ -14,6 +14,7 @@
 //!   its event reaching each of them.
 
 mod analysis;
+mod edge;
 mod redaction;
 
 use anyhow::{Context, Result, bail};
@@ -62,6 +63,19 @@ enum Cmd {
         /// more shows what batching alone buys, without HTTP.
         #[arg(long, default_value_t = 1)]
         batch: u64,
+    },
+    /// One address holds many idle or half-sent connections; another address's
+    /// latency, and how long an unfinished request is held (loopback only).
+    Edge {
+        /// Server base URL (loopback).
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Sockets the first address opens and holds.
+        #[arg(long, default_value_t = 1000)]
+        idle: usize,
+        /// GETs the second address makes meanwhile.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
     },
     /// Fill a data folder with reports.
     Seed {
@@ -884,6 +898,11 @@ fn main() -> Result<()> {
             batch,
         } => sqlite_baseline(dir, seconds, batch.max(1)),
         Cmd::Seed { data, reports } => seed(data, reports),
+        Cmd::Edge {
+            url,
+            idle,
+            requests,
+        } => rt.block_on(edge::run(&url, idle, requests)),
         Cmd::Photo { count, bytes } => photo(count, bytes),
         Cmd::Redaction {
             photos,

@@ -130,7 +130,8 @@ fn placemarks<'k>(k: &'k Kml, out: &mut Vec<&'k Placemark>) {
 pub const MAX_KML_DEPTH: usize = 64;
 
 /// Refuses a document nested deeper than [`MAX_KML_DEPTH`], naming the depth and
-/// the byte where it was passed, in one streaming pass that holds no tree.
+/// the byte where it was passed, or not well-formed XML, in one streaming pass that
+/// holds no tree, before the KML reader builds its tree.
 fn check_depth(bytes: &[u8]) -> Result<(), LayerError> {
     use quick_xml::events::Event;
     let mut r = quick_xml::Reader::from_reader(bytes);
@@ -152,10 +153,22 @@ fn check_depth(bytes: &[u8]) -> Result<(), LayerError> {
                 }
             }
             Ok(Event::End(_)) => depth = depth.saturating_sub(1),
-            Ok(Event::Eof) => return Ok(()),
+            Ok(Event::Eof) if depth == 0 => return Ok(()),
+            // The KML reader loops for ever on a file that ends inside an element
+            // (found by fuzzing): such a file is refused here, whole.
+            Ok(Event::Eof) => {
+                return Err(err(
+                    "file",
+                    format!("is not valid KML: it ends inside an element (at depth {depth})"),
+                ));
+            }
             Ok(_) => {}
-            // Malformed XML is the reader's to report, with its own words.
-            Err(_) => return Ok(()),
+            Err(e) => {
+                return Err(err(
+                    "file",
+                    format!("is not valid KML: {e} (near byte {})", r.error_position()),
+                ));
+            }
         }
         buf.clear();
     }
@@ -285,6 +298,17 @@ mod tests {
             .replace(&"<Folder>".repeat(500), &"<Folder>".repeat(20))
             .replace(&"</Folder>".repeat(500), &"</Folder>".repeat(20));
         assert_eq!(read(&ok, LayerKind::Generic).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_file_that_ends_inside_an_element_is_refused_not_a_hang() {
+        // Found by fuzzing: the KML reader looped for ever on this.
+        let truncated = format!("{DOC}<Placemark><name>road</name><LineStr<?xinmgl>")
+            .replace("</Document></kml>", "");
+        let e = read(&truncated, LayerKind::Generic)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not valid KML"), "{e}");
     }
 
     #[test]

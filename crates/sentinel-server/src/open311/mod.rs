@@ -6,7 +6,6 @@
 //! reports and adds notes, it never moves a work order.
 
 mod doc;
-mod form;
 mod mapping;
 mod media;
 
@@ -20,9 +19,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 use doc::{Format, Node, Open311Error};
-use form::{Params, w3c, w3c_datetime};
 use mapping::Asked;
 use sentinel_core::input::{ContactInput, ParseContext};
+use sentinel_core::open311::{Params, w3c, w3c_datetime};
 use sentinel_core::{Action, Actor, Catalog, Channel, Report, ReportId, ReportInput, TrackingCode};
 use sentinel_store::{Open311Client, ReportKey, ReportQuery, Submitted};
 use serde_json::Value;

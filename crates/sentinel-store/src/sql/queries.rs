@@ -1134,6 +1134,16 @@ pub(crate) fn insert_layer(
     kind: &str,
     now: OffsetDateTime,
 ) -> Result<i64> {
+    // An import killed mid-way (a crash, kill -9) left its half layer behind: one
+    // still 'importing' after a day is dropped when the next import begins.
+    let stale: Vec<i64> = conn.all(
+        "SELECT id FROM layers WHERE status = 'importing' AND created_at < ?1",
+        args![ms(now - time::Duration::days(1))],
+        |r| r.get(0),
+    )?;
+    for id in stale {
+        drop_layer(conn, id)?;
+    }
     Ok(conn.insert(
         "INSERT INTO layers (name, kind, status, created_at) VALUES (?1, ?2, 'importing', ?3) RETURNING id",
         args![name, kind, ms(now)],

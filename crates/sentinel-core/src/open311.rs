@@ -8,11 +8,11 @@ use time::{Date, OffsetDateTime};
 
 /// All arguments of a call, body and query together, in order.
 #[derive(Debug, Default)]
-pub(crate) struct Params(Vec<(String, String)>);
+pub struct Params(Vec<(String, String)>);
 
 impl Params {
     /// Reads the query string and, for a form post, the body.
-    pub(crate) fn parse(query: Option<&str>, body: &[u8]) -> Params {
+    pub fn parse(query: Option<&str>, body: &[u8]) -> Params {
         let mut all: Vec<(String, String)> = Vec::new();
         if let Some(q) = query {
             all.extend(form_urlencoded::parse(q.as_bytes()).into_owned());
@@ -22,7 +22,7 @@ impl Params {
     }
 
     /// The first non-empty value of `key`.
-    pub(crate) fn get(&self, key: &str) -> Option<&str> {
+    pub fn get(&self, key: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, v)| k == key && !v.trim().is_empty())
@@ -30,7 +30,7 @@ impl Params {
     }
 
     /// Every non-empty value of `key`.
-    pub(crate) fn all(&self, key: &str) -> Vec<&str> {
+    pub fn all(&self, key: &str) -> Vec<&str> {
         self.0
             .iter()
             .filter(|(k, v)| k == key && !v.trim().is_empty())
@@ -39,7 +39,7 @@ impl Params {
     }
 
     /// `attribute[code]=v` and `attribute[code][]=v`, each code with all its values.
-    pub(crate) fn attributes(&self) -> BTreeMap<String, Vec<String>> {
+    pub fn attributes(&self) -> BTreeMap<String, Vec<String>> {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (k, v) in &self.0 {
             let Some(rest) = k.strip_prefix("attribute[") else {
@@ -58,7 +58,7 @@ impl Params {
     }
 
     /// A comma-separated list argument, each item trimmed, empties dropped.
-    pub(crate) fn list(&self, key: &str) -> Vec<String> {
+    pub fn list(&self, key: &str) -> Vec<String> {
         self.all(key)
             .iter()
             .flat_map(|v| v.split(','))
@@ -72,7 +72,7 @@ impl Params {
 /// Parses a W3C-DTF date-time with its zone (`2010-01-01T00:00:00Z`,
 /// `2010-01-01T08:00:00+08:00`, with or without seconds or fractions); a bare date
 /// (`2010-01-01`) means its start in UTC.
-pub(crate) fn w3c_datetime(s: &str) -> Result<OffsetDateTime, String> {
+pub fn w3c_datetime(s: &str) -> Result<OffsetDateTime, String> {
     let s = s.trim();
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
         return Ok(t);
@@ -99,7 +99,7 @@ pub(crate) fn w3c_datetime(s: &str) -> Result<OffsetDateTime, String> {
 }
 
 /// Writes a time as the spec shows it, in UTC.
-pub(crate) fn w3c(t: OffsetDateTime) -> String {
+pub fn w3c(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC)
         .replace_nanosecond(0)
         .unwrap_or(t)
