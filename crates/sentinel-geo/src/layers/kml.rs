@@ -129,46 +129,69 @@ fn placemarks<'k>(k: &'k Kml, out: &mut Vec<&'k Placemark>) {
 /// would overflow the stack.
 pub const MAX_KML_DEPTH: usize = 64;
 
-/// Refuses a document nested deeper than [`MAX_KML_DEPTH`], naming the depth and
-/// the byte where it was passed, or not well-formed XML, in one streaming pass that
-/// holds no tree, before the KML reader builds its tree.
-fn check_depth(bytes: &[u8]) -> Result<(), LayerError> {
+/// Refuses, in one streaming pass that holds no tree and before the KML reader
+/// builds its tree, what that reader cannot survive (each found by fuzzing or by
+/// the security review): nesting deeper than [`MAX_KML_DEPTH`] (its recursion
+/// overflows the stack), a file that ends inside an element (it loops for ever),
+/// a `Point` without coordinates (it panics), and XML that is not well-formed. Each
+/// refusal names the byte where it was found.
+fn precheck(bytes: &[u8]) -> Result<(), LayerError> {
     use quick_xml::events::Event;
     let mut r = quick_xml::Reader::from_reader(bytes);
     let mut buf = Vec::new();
-    let mut depth = 0usize;
+    // Open elements' local names, and for each open Point whether it had coordinates.
+    let mut open: Vec<Vec<u8>> = Vec::new();
+    let mut points: Vec<bool> = Vec::new();
+    let bad = |msg: String| Err(err("file", format!("is not valid KML: {msg}")));
     loop {
         let at = r.buffer_position();
         match r.read_event_into(&mut buf) {
             Ok(Event::Start(e)) => {
-                depth += 1;
-                if depth > MAX_KML_DEPTH {
-                    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                let name = e.local_name().as_ref().to_vec();
+                if open.len() >= MAX_KML_DEPTH {
+                    let shown = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                     return Err(err(
                         "file",
                         format!(
-                            "nests elements more than {MAX_KML_DEPTH} deep (<{name}> at byte {at} is at depth {depth})"
+                            "nests elements more than {MAX_KML_DEPTH} deep (<{shown}> at byte {at} is at depth {})",
+                            open.len() + 1
                         ),
                     ));
                 }
+                if name == b"Point" {
+                    points.push(false);
+                }
+                open.push(name);
             }
-            Ok(Event::End(_)) => depth = depth.saturating_sub(1),
-            Ok(Event::Eof) if depth == 0 => return Ok(()),
-            // The KML reader loops for ever on a file that ends inside an element
-            // (found by fuzzing): such a file is refused here, whole.
+            Ok(Event::Empty(e)) if e.local_name().as_ref() == b"Point" => {
+                return bad(format!("the Point at byte {at} has no coordinates"));
+            }
+            Ok(Event::Text(t)) => {
+                let in_point_coordinates = open.last().is_some_and(|n| n == b"coordinates")
+                    && open.len() >= 2
+                    && open[open.len() - 2] == b"Point";
+                if in_point_coordinates
+                    && t.as_ref().iter().any(|b| !b.is_ascii_whitespace())
+                    && let Some(had) = points.last_mut()
+                {
+                    *had = true;
+                }
+            }
+            Ok(Event::End(e)) => {
+                if e.local_name().as_ref() == b"Point" && points.pop() == Some(false) {
+                    return bad(format!("the Point ending at byte {at} has no coordinates"));
+                }
+                open.pop();
+            }
+            Ok(Event::Eof) if open.is_empty() => return Ok(()),
             Ok(Event::Eof) => {
-                return Err(err(
-                    "file",
-                    format!("is not valid KML: it ends inside an element (at depth {depth})"),
+                return bad(format!(
+                    "it ends inside an element (at depth {})",
+                    open.len()
                 ));
             }
             Ok(_) => {}
-            Err(e) => {
-                return Err(err(
-                    "file",
-                    format!("is not valid KML: {e} (near byte {})", r.error_position()),
-                ));
-            }
+            Err(e) => return bad(format!("{e} (near byte {})", r.error_position())),
         }
         buf.clear();
     }
@@ -185,7 +208,7 @@ pub fn read_kml<R: Read, E: From<LayerError>>(
     std::io::BufReader::new(reader)
         .read_to_end(&mut bytes)
         .map_err(|e| err("file", format!("could not be read: {e}")))?;
-    check_depth(&bytes)?;
+    precheck(&bytes)?;
     let doc: Kml = KmlReader::<_, f64>::from_reader(bytes.as_slice())
         .read()
         .map_err(|e| err("file", format!("not valid KML: {e}")))?;
@@ -309,6 +332,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("not valid KML"), "{e}");
+    }
+
+    #[test]
+    fn a_point_without_coordinates_is_refused_not_a_panic() {
+        // Found by fuzzing: the KML reader panicked on these.
+        for point in [
+            "<Point></Point>",
+            "<Point/>",
+            "<Point><coordinates> </coordinates></Point>",
+        ] {
+            let doc = DOC.replace(
+                "<Point><coordinates>115.99,36.45</coordinates></Point>",
+                point,
+            );
+            assert_ne!(doc, DOC);
+            let e = read(&doc, LayerKind::Generic).unwrap_err().to_string();
+            assert!(e.contains("has no coordinates"), "{point}: {e}");
+        }
     }
 
     #[test]

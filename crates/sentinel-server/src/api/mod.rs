@@ -174,3 +174,15 @@ pub(crate) fn panic_response(
     tracing::error!(panic = message, "a request handler panicked");
     ApiError::Internal("a request handler panicked".into()).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_panic_is_a_counted_500_problem() {
+        let metrics = crate::Metrics::default();
+        let res = super::panic_response(&metrics, &"index out of bounds");
+        assert_eq!(res.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        assert!(metrics.render().contains("sentinel_panics_total 1"));
+    }
+}

@@ -474,3 +474,85 @@ async fn readiness_fails_while_the_disk_is_full_and_returns_when_it_is_not() {
     assert_eq!(ready().await.unwrap().status(), StatusCode::OK);
     drop(server);
 }
+
+#[tokio::test]
+async fn a_replay_answers_the_same_reporter_key_though_none_is_kept_in_clear() {
+    let app = TestApp::spawn_with(Config {
+        intake_per_minute: 0,
+        ..Config::default()
+    })
+    .await;
+    let file = || {
+        app.client
+            .post(app.url("/api/v1/reports"))
+            .header("Idempotency-Key", "phone-7f3a-first-try")
+            .json(&sample())
+            .send()
+    };
+    let first: Value = file().await.unwrap().json().await.unwrap();
+    let again = file().await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    let key = first["reporter_key"].as_str().unwrap();
+    assert_eq!(again["reporter_key"], key);
+    // At rest: neither the key nor the client's Idempotency-Key in clear.
+    if app.database_args().is_empty() {
+        let db = rusqlite::Connection::open(app.dir.path().join("sentinel.db")).unwrap();
+        let (stored_key, response): (String, String) = db
+            .query_row("SELECT key, response FROM idempotency_keys", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert!(!response.contains(key), "{response}");
+        assert_ne!(stored_key, "phone-7f3a-first-try");
+    }
+    // The key still works for its reporter.
+    let res = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/reports/{}/reporter",
+            first["tracking_code"].as_str().unwrap()
+        )))
+        .json(&json!({"reporter_key": key, "action": "rate", "score": 5}))
+        .send()
+        .await
+        .unwrap();
+    // Not resolved yet: the state refuses, the key does not.
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn invented_methods_do_not_grow_the_metrics_and_bad_dates_do_not_panic() {
+    let app = TestApp::spawn().await;
+    for i in 0..50 {
+        let m = reqwest::Method::from_bytes(format!("FUZZ{i}").as_bytes()).unwrap();
+        let _ = app
+            .client
+            .request(m, app.url("/nowhere"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let res = app
+        .client
+        .get(app.url("/open311/v2/requests.json?start_date=9999-12-31T23:59:59Z"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !metrics.contains("FUZZ"),
+        "one label per invented method: {metrics}"
+    );
+    assert!(metrics.contains(r#"method="other""#));
+    assert!(metrics.contains("sentinel_panics_total 0"), "{metrics}");
+}
