@@ -245,6 +245,37 @@ impl TestApp {
             .expect("json")
     }
 
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let res = self.client.get(self.url("/metrics")).send().await;
+        res.expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
+    /// The department a report is in (as a dispatcher sees it) and another one.
+    pub async fn lead_and_another_department(
+        &self,
+        report: i64,
+        dispatcher: &str,
+    ) -> (String, String) {
+        let view = self
+            .get_json_as(&format!("/api/v1/reports/{report}"), dispatcher)
+            .await;
+        let lead = view["department"].as_str().expect("routed").to_owned();
+        let departments = self.get_json("/api/v1/departments").await;
+        let another = departments["departments"]
+            .as_array()
+            .expect("departments")
+            .iter()
+            .filter_map(|d| d["code"].as_str())
+            .find(|c| *c != lead)
+            .expect("a second department")
+            .to_owned();
+        (lead, another)
+    }
+
     pub async fn count(&self) -> u64 {
         self.store.count_reports().await.expect("count")
     }

@@ -206,20 +206,7 @@ async fn every_route_answers_every_caller_as_the_matrix_says() {
             StatusCode::OK
         );
     }
-    let lead = app
-        .get_json_as(&format!("/api/v1/reports/{id}"), &dispatcher)
-        .await["department"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let departments = app.get_json("/api/v1/departments").await;
-    let another = departments["departments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["code"].as_str().unwrap().to_owned())
-        .find(|c| *c != lead)
-        .unwrap();
+    let (lead, another) = app.lead_and_another_department(id, &dispatcher).await;
     let officer = app.token("lead-1", Role::Officer, Some(&lead)).await;
     let other_officer = app.token("other-1", Role::Officer, Some(&another)).await;
     let mut unit_ids = Vec::new();

@@ -87,15 +87,7 @@ async fn guessing_one_password_from_many_addresses_is_throttled_per_account() {
     let res = sign_in(&app, "dispatcher", PASSWORD, Some("203.0.113.9")).await;
     assert_eq!(res.status(), StatusCode::OK);
     // Counted in the metrics.
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"sentinel_security_events_total{kind="sign_in_throttled"}"#),
         "{metrics}"
@@ -348,21 +340,9 @@ async fn scope_a_unit_without_a_unit_or_another_department_sees_only_what_the_pu
     // An officer of another department and a unit not assigned get the public
     // view, with no contact or routing; the lead department's officer the staff view.
     let disp = app.token("disp", Role::Dispatcher, None).await;
-    let staff_view = app
-        .get_json_as(&format!("/api/v1/reports/{}", r["id"]), &disp)
+    let (lead, another) = app
+        .lead_and_another_department(r["id"].as_i64().unwrap(), &disp)
         .await;
-    let lead = staff_view["department"]
-        .as_str()
-        .expect("routed")
-        .to_owned();
-    let departments = app.get_json("/api/v1/departments").await;
-    let another = departments["departments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["code"].as_str().unwrap().to_owned())
-        .find(|c| *c != lead)
-        .unwrap();
     let other = app.token("other-1", Role::Officer, Some(&another)).await;
     for token in [&spare, &other] {
         let v = app
@@ -540,15 +520,7 @@ async fn invented_methods_do_not_grow_the_metrics_and_bad_dates_do_not_panic() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         !metrics.contains("FUZZ"),
         "one label per invented method: {metrics}"
