@@ -59,6 +59,40 @@ pub fn verify_password(password: &Secret, hash: &str) -> bool {
         .is_ok()
 }
 
+/// Password hashing at a time, at most one per core: each argon2id run holds 19 MiB,
+/// and the allocator keeps what a thread once used, so unbounded concurrent
+/// sign-ins (a guessing attack from many addresses) grew the process by 19 MiB per
+/// blocking thread and never gave it back. Waiting here also keeps the cores for
+/// intake.
+fn hashing() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    })
+}
+
+async fn bounded<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let _permit = hashing()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// [`hash_password`] on a blocking thread, bounded as above.
+pub async fn hash_password_async(password: Secret) -> Result<String, ApiError> {
+    bounded(move || hash_password(&password)).await?
+}
+
+/// [`verify_password`] on a blocking thread, bounded as above.
+pub async fn verify_password_async(password: Secret, hash: String) -> Result<bool, ApiError> {
+    bounded(move || verify_password(&password, &hash)).await
+}
+
 /// The password every demo account shares: printed at start, so accepted for the
 /// demo city only.
 pub const DEMO_PASSWORD: &str = "sentinel-demo";
@@ -305,10 +339,7 @@ pub async fn create_staff_user(
         _ => {}
     }
     check_password(password, &[name], policy).map_err(ApiError::Unprocessable)?;
-    let p = password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&p))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let hash = hash_password_async(password.clone()).await?;
     Ok(store
         .create_user(name, &hash, role, department, OffsetDateTime::now_utc())
         .await?)

@@ -4,7 +4,7 @@
 //! reports and standing. Reports filed while signed in belong to the account.
 
 use crate::AppState;
-use crate::auth::{Secret, random_secret, secret_hash, verify_password};
+use crate::auth::{Secret, random_secret, secret_hash};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::views;
@@ -215,9 +215,7 @@ pub(crate) async fn sign_up(
             "is longer than 40 characters",
         )]));
     }
-    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let hash = crate::auth::hash_password_async(password).await?;
     let code = six_digit_code();
     let now = OffsetDateTime::now_utc();
     let new = NewSentinel {
@@ -295,11 +293,7 @@ pub(crate) async fn verify(
             let password = Secret::new(p);
             crate::auth::check_password_strength(&password, &[&to])
                 .map_err(|m| ApiError::Validation(vec![FieldError::new("password", m)]))?;
-            Some(
-                tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
-                    .await
-                    .map_err(|e| ApiError::Internal(e.to_string()))??,
-            )
+            Some(crate::auth::hash_password_async(password).await?)
         }
         None => None,
     };
@@ -343,9 +337,7 @@ pub(crate) async fn sign_in(
         .as_ref()
         .map_or_else(|| crate::auth::dummy_hash().to_owned(), |(_, h)| h.clone());
     let password = Secret::new(b.password);
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let ok = crate::auth::verify_password_async(password, hash).await?;
     let found = found.filter(|_| ok);
     crate::signin::after(&s, gate, found.is_some()).await?;
     let (who, _) =

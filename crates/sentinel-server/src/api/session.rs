@@ -2,9 +2,7 @@
 //! behind TLS). Programs use bearer tokens from `sentinel token create` instead.
 
 use crate::AppState;
-use crate::auth::{
-    SESSION_COOKIE, Secret, Staff, random_secret, secret_hash, session_cookie, verify_password,
-};
+use crate::auth::{SESSION_COOKIE, Secret, Staff, random_secret, secret_hash, session_cookie};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use axum::Json;
@@ -56,9 +54,7 @@ pub(crate) async fn sign_in(
         || crate::auth::dummy_hash().to_owned(),
         |u| u.password_hash.clone(),
     );
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let ok = crate::auth::verify_password_async(password, hash).await?;
     let user = user.filter(|u| ok && !u.disabled);
     crate::signin::after(&s, gate, user.is_some()).await?;
     let user = user.ok_or_else(refused)?;
