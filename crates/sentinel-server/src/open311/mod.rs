@@ -920,6 +920,12 @@ async fn post_update(
         .get("description")
         .map(|d| d.replace("\r\n", "\n").replace('\r', "\n"))
         .unwrap_or_default();
+    if description.chars().any(sentinel_core::input::unprintable) {
+        return Err(Open311Error::bad(
+            format,
+            "description must not contain control characters",
+        ));
+    }
     if description.chars().count() > sentinel_core::input::MAX_DESCRIPTION_CHARS {
         return Err(Open311Error::bad(
             format,
