@@ -83,6 +83,16 @@ fn polygons<P: HasXY>(rings: &[PolygonRing<P>], place: &str) -> Result<GeometryV
     };
     let mut outers: Vec<(Polygon, Vec<Vec<Position>>)> = Vec::new();
     let mut holes = Vec::new();
+    // A ring with a non-finite coordinate never closes, and geo's containment test
+    // asserts that rings are closed (found by fuzzing): refuse such rings first.
+    for r in rings {
+        let ps = match r {
+            PolygonRing::Outer(ps) | PolygonRing::Inner(ps) => ps,
+        };
+        if ps.iter().any(|p| !(p.x().is_finite() && p.y().is_finite())) {
+            return Err(err(place, "a ring with a coordinate that is not a number"));
+        }
+    }
     for r in rings {
         match r {
             PolygonRing::Outer(ps) => {
