@@ -55,8 +55,8 @@ fn cookie_of(res: &reqwest::Response) -> String {
         .to_owned()
 }
 
-#[tokio::test]
-async fn signing_up_again_with_someone_elses_phone_never_sets_their_password() {
+/// A server without rate limits whose codes are kept for the test to read.
+async fn app_keeping_codes() -> (TestApp, Arc<KeptCodes>) {
     let codes = Arc::new(KeptCodes::default());
     let app = TestApp::spawn_with_sender(
         sentinel_server::Config {
@@ -67,6 +67,12 @@ async fn signing_up_again_with_someone_elses_phone_never_sets_their_password() {
         codes.clone(),
     )
     .await;
+    (app, codes)
+}
+
+#[tokio::test]
+async fn signing_up_again_with_someone_elses_phone_never_sets_their_password() {
+    let (app, codes) = app_keeping_codes().await;
     let post = |path: &str, body: Value| app.client.post(app.url(path)).json(&body).send();
     let status = |path: &'static str, body: Value| {
         let r = post(path, body);
@@ -134,16 +140,7 @@ async fn signing_up_again_with_someone_elses_phone_never_sets_their_password() {
 
 #[tokio::test]
 async fn a_sentinel_signs_up_proves_the_phone_joins_a_group_and_sees_their_standing() {
-    let codes = Arc::new(KeptCodes::default());
-    let app = TestApp::spawn_with_sender(
-        sentinel_server::Config {
-            intake_per_minute: 0,
-            login_per_minute: 0,
-            ..Default::default()
-        },
-        codes.clone(),
-    )
-    .await;
+    let (app, codes) = app_keeping_codes().await;
     let post = |path: &str, body: Value, cookie: Option<&str>| {
         let mut r = app.client.post(app.url(path)).json(&body);
         if let Some(c) = cookie {
