@@ -120,10 +120,11 @@ async function loadPatterns(tr) {
   p.hour_by_weekday.forEach((row, d) => row.forEach((n, h) => { data.push([h, d, n]); max = Math.max(max, n); }));
   chart('heat-chart').setOption({
     tooltip: { position: 'top' },
-    grid: { left: 50, right: 10, top: 10, bottom: 60 },
-    xAxis: { type: 'category', data: [...Array(24).keys()].map(String) },
+    // The legend sits below the hour labels, with room for both.
+    grid: { left: 50, right: 10, top: 10, bottom: 96 },
+    xAxis: { type: 'category', data: [...Array(24).keys()].map(String), name: t('a.hour'), nameLocation: 'middle', nameGap: 26 },
     yAxis: { type: 'category', data: days },
-    visualMap: { min: 0, max, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, inRange: { color: ['#fff7ed', '#f59e0b', '#7c2d12'] } },
+    visualMap: { min: 0, max, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, inRange: { color: ['#fff7ed', '#f59e0b', '#7c2d12'] } },
     series: [{ type: 'heatmap', data }],
   }, true);
   const rt = p.resolve_times;

@@ -54,18 +54,45 @@ async function api(path, options = {}) {
     throw new Error(t('signin.failed'));
   }
   const body = res.headers.get('content-type')?.includes('json') ? await res.json() : null;
-  if (!res.ok) {
-    const why = body?.detail || body?.title || res.statusText;
-    const fields = body?.errors?.map((e) => `${e.field}: ${e.message}`).join('; ');
-    throw new Error(fields ? `${why} (${fields})` : why);
-  }
+  if (!res.ok) throw problemError(res.status, body);
   return body;
 }
 
+/**
+ * A refusal as a sentence in the reader's language: the problem's type says what
+ * kind of refusal it is; field errors name the fields by their labels. The
+ * server's own English detail stays in the console's log for whoever debugs it.
+ */
+function problemError(status, body) {
+  const kind = (body?.type || '').split('/').pop() || String(status);
+  const key = `err.${kind}`;
+  let text = t(key) === key ? t('err.unknown', { status }) : t(key);
+  const fields = [...new Set((body?.errors || []).map((e) => fieldLabel(e.field)))].filter(Boolean);
+  if (fields.length) text += ` ${t('err.fields', { fields: fields.join(lang === 'en' ? ', ' : '、') })}`;
+  if (body?.detail) console.info('refused:', status, body.detail);
+  const e = new Error(text);
+  e.status = status;
+  e.kind = kind;
+  return e;
+}
+
+function fieldLabel(field) {
+  const key = `field.${String(field).split('.').pop().replace(/\[.*\]/, '')}`;
+  return t(key) === key ? null : t(key);
+}
+
+// One message at a time: a new one replaces the last, so two never stack.
+let toastNode;
+let toastTimer;
 function toast(text) {
-  const n = el('div', { class: 'toast', role: 'status' }, text);
-  document.body.append(n);
-  setTimeout(() => n.remove(), 3500);
+  clearTimeout(toastTimer);
+  if (!toastNode) {
+    toastNode = el('div', { class: 'toast', role: 'status', 'aria-live': 'polite' });
+    document.body.append(toastNode);
+  }
+  toastNode.textContent = text;
+  toastNode.hidden = false;
+  toastTimer = setTimeout(() => { toastNode.hidden = true; }, 4000);
 }
 
 // ---- sign-in ----
@@ -97,7 +124,20 @@ function translate() {
   document.documentElement.lang = lang;
   document.title = `${t('title')} · Sentinel`;
   for (const n of document.querySelectorAll('[data-t]')) n.textContent = t(n.dataset.t);
+  for (const n of document.querySelectorAll('[data-t-label]')) n.setAttribute('aria-label', t(n.dataset.tLabel));
+  for (const n of document.querySelectorAll('[data-t-placeholder]')) n.setAttribute('placeholder', t(n.dataset.tPlaceholder));
   $('lang').textContent = t('lang.other');
+  $('lang').setAttribute('lang', lang === 'en' ? 'zh-CN' : 'en');
+  drawLive();
+}
+
+// The live indicator: connected or not, and when the last change arrived.
+const live = { state: 'connecting', at: null };
+function drawLive() {
+  const n = $('live');
+  n.dataset.state = live.state;
+  n.textContent = live.state === 'on' ? t('live.on') : live.state === 'off' ? t('live.off') : t('live.connecting');
+  n.title = live.at ? t('live.last', { at: live.at.toLocaleTimeString(lang === 'en' ? 'en-GB' : 'zh-CN') }) : '';
 }
 
 function statusName(s) {
@@ -183,14 +223,28 @@ function drawLayersPanel() {
     { key: 'units', name: t('layer.units'), legend: [swatch(UNIT_COLOURS.available, t('legend.available')), swatch(UNIT_COLOURS.en_route, t('legend.busy')), swatch(UNIT_COLOURS.on_scene, t('legend.on_scene')), swatch(UNIT_COLOURS.off_duty, t('legend.off')), swatch('#d1d5db', t('legend.stale')),
       ...[...UNIT_SHAPES.keys()].map((k) => el('span', {}, unitGlyph(k, '#475569'), t(`unit.${k}`)))] },
     ...(state.layers.some((l) => l.kind === 'patrol_points') ? [{ key: 'patrol', name: t('layer.kind.patrol_points'), legend: Object.entries(PATROL_COLOURS).map(([k, c]) => swatch(c, t(`patrol.state.${k}`))) }] : []),
-    ...state.layers.filter((l) => l.kind !== 'patrol_points').map((l) => ({ key: `layer-${l.id}`, name: `${t(`layer.kind.${l.kind}`)} · ${l.name}`, legend: [swatch(KIND_COLOURS[l.kind] || KIND_COLOURS.generic, String(l.feature_count))], byDefault: l.kind !== 'generic' || l.feature_count < 100000 })),
+    // A layer's name is the city's own; its kind and size are the legend.
+    ...state.layers.filter((l) => l.kind !== 'patrol_points').map((l) => ({ key: `layer-${l.id}`, name: l.name, data: true,
+      legend: [swatch(KIND_COLOURS[l.kind] || KIND_COLOURS.generic, t('layer.count', { kind: t(`layer.kind.${l.kind}`), n: l.feature_count.toLocaleString(lang === 'en' ? 'en-GB' : 'zh-CN') }))],
+      byDefault: layerOnByDefault(l) })),
     { key: 'hotspots', name: t('layer.hotspots'), byDefault: false, legend: [swatch('#f59e0b', t('legend.cells')), swatch('#b3261e', t('legend.emerging'))] },
     { key: 'areas', name: t('layer.areas') },
   ];
   $('layer-list').replaceChildren(...rows.map((r) => el('label', { class: 'layer' },
     el('input', { type: 'checkbox', checked: isVisible(r.key, r.byDefault ?? true), dataset: { layer: r.key }, onchange: (e) => setVisible(r.key, e.target.checked) }),
-    el('span', {}, r.name),
+    el('span', r.data ? { dataset: { data: '' } } : {}, r.name),
     r.legend ? el('span', { class: 'legend' }, r.legend) : null)));
+}
+
+/**
+ * What each role sees before choosing: the command centre its units and reports;
+ * cameras, drone bases and station layers wait to be switched on, as they crowd
+ * the reports out at street level.
+ */
+function layerOnByDefault(l) {
+  if (l.kind === 'generic') return l.feature_count < 100000;
+  if (l.kind === 'cameras' || l.kind === 'drone_bases' || l.kind === 'units') return false;
+  return true;
 }
 
 function visibility(key, byDefault = true) {
@@ -208,14 +262,15 @@ async function buildMap() {
 
   for (const l of state.layers.filter((x) => x.kind !== 'patrol_points')) {
     const key = `layer-${l.id}`;
+    const on = layerOnByDefault(l);
     const colour = KIND_COLOURS[l.kind] || KIND_COLOURS.generic;
     map.addSource(key, { type: 'vector', tiles: [`${location.origin}/tiles/layers/${l.id}/{z}/{x}/{y}.mvt`], minzoom: 0, maxzoom: 16 });
     // The point kinds draw circles only: every layer costs draw calls on every frame.
     if (l.kind === 'generic') {
-      map.addLayer({ id: `${key}-fill`, type: 'fill', source: key, 'source-layer': l.name, filter: ['==', '$type', 'Polygon'], layout: { visibility: visibility(key) }, paint: { 'fill-color': colour, 'fill-opacity': 0.12 } });
-      map.addLayer({ id: `${key}-line`, type: 'line', source: key, 'source-layer': l.name, filter: ['!=', '$type', 'Point'], layout: { visibility: visibility(key) }, paint: { 'line-color': colour, 'line-width': 1.2 } });
+      map.addLayer({ id: `${key}-fill`, type: 'fill', source: key, 'source-layer': l.name, filter: ['==', '$type', 'Polygon'], layout: { visibility: visibility(key, on) }, paint: { 'fill-color': colour, 'fill-opacity': 0.12 } });
+      map.addLayer({ id: `${key}-line`, type: 'line', source: key, 'source-layer': l.name, filter: ['!=', '$type', 'Point'], layout: { visibility: visibility(key, on) }, paint: { 'line-color': colour, 'line-width': 1.2 } });
     }
-    map.addLayer({ id: `${key}-point`, type: 'circle', source: key, 'source-layer': l.name, filter: ['==', '$type', 'Point'], layout: { visibility: visibility(key) }, paint: { 'circle-color': colour, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 1.5, 14, 5], 'circle-stroke-color': '#fff', 'circle-stroke-width': 0.5 } });
+    map.addLayer({ id: `${key}-point`, type: 'circle', source: key, 'source-layer': l.name, filter: ['==', '$type', 'Point'], layout: { visibility: visibility(key, on) }, paint: { 'circle-color': colour, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 1.5, 14, 5], 'circle-stroke-color': '#fff', 'circle-stroke-width': 0.5 } });
   }
 
   map.addSource('reports', { type: 'vector', tiles: reportTiles(), minzoom: 0, maxzoom: 16 });
@@ -272,14 +327,16 @@ async function buildMap() {
       ['case', ['get', 'stale'], 'stale', ['match', ['get', 'status'], 'available', 'available', 'off_duty', 'off_duty', 'on_scene', 'on_scene', 'busy']]],
     'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.45, 15, 1],
     'icon-allow-overlap': true, 'icon-ignore-placement': true,
-  } });
+  } }, 'report-cells'); // beneath the reports: a report stays readable over a unit
 
+  // Taking a call: a click on the map is where the caller is.
+  map.on('click', (e) => { if (state.intake) setIntakePoint({ lat: e.lngLat.lat, lon: e.lngLat.lng }); });
   // A point's feature id is the report id, which the API takes like a code.
-  map.on('click', 'report-points', (e) => openReport(String(e.features[0].id)));
+  map.on('click', 'report-points', (e) => { if (!state.intake) openReport(String(e.features[0].id)); });
   map.on('click', 'report-cells', (e) => map.easeTo({ center: e.lngLat, zoom: Math.min(map.getZoom() + 2, 14) }));
   map.on('click', 'units', (e) => {
     const p = e.features[0].properties;
-    new maplibregl.Popup().setLngLat(e.lngLat).setText(`${p.callsign} · ${t(`step.${p.status}`) === `step.${p.status}` ? p.status : t(`step.${p.status}`)}`).addTo(map);
+    new maplibregl.Popup().setLngLat(e.lngLat).setText(`${p.callsign} · ${t(`unitstatus.${p.status}`)}`).addTo(map);
   });
   for (const id of ['report-points', 'report-cells', 'units']) {
     map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
@@ -439,8 +496,11 @@ async function loadQueue() {
   q.set('queue', state.queue);
   q.set('limit', '100');
   const { reports } = await api(`/api/v1/reports?${q}`);
+  // The highlight stays on the report it was on (or the open one) when the list moves.
+  const keep = state.open || state.items[state.selected]?.tracking_code;
   state.items = reports;
-  state.selected = Math.min(state.selected, Math.max(0, reports.length - 1));
+  const at = reports.findIndex((r) => r.tracking_code === keep);
+  state.selected = at >= 0 ? at : Math.min(state.selected, Math.max(0, reports.length - 1));
   drawQueue();
 }
 
@@ -451,7 +511,7 @@ function drawPatrol() {
   $('queue-empty').hidden = points.length > 0;
   $('queue-list').replaceChildren(...points.map((p) => el('li', { dataset: { point: p.id, state: p.state },
     onclick: () => map.easeTo({ center: [p.lon, p.lat], zoom: 16 }) },
-  el('div', {}, el('strong', {}, p.name), ' · ', el('span', { class: p.state === 'overdue' ? 'overdue' : '' }, t(`patrol.state.${p.state}`))),
+  el('div', {}, el('strong', { dataset: { data: '' } }, p.name), ' · ', el('span', { class: p.state === 'overdue' ? 'overdue' : '' }, t(`patrol.state.${p.state}`))),
   el('div', { class: 'muted' }, t('patrol.visits', { n: p.visits_today, of: p.visits_per_day })),
   mayPrint ? el('div', {},
     el('a', { href: p.qr, target: '_blank', rel: 'noopener', onclick: (e) => e.stopPropagation() }, t('patrol.print')), ' ',
@@ -470,7 +530,7 @@ function drawQueue() {
     onclick: () => { state.selected = i; drawQueue(); openReport(r.tracking_code); },
   },
   el('div', {}, el('strong', {}, named(cats[r.category]) || r.category), ' · ', statusName(r.status)),
-  el('div', { class: 'muted' }, (r.description || '').slice(0, 60)),
+  el('div', { class: 'muted', dataset: { data: '' } }, (r.description || '').slice(0, 60)),
   el('div', {}, el('span', { class: 'code' }, r.tracking_code), ' ', r.overdue ? el('span', { class: 'overdue' }, t('d.overdue')) : null))));
   $('queue-list').querySelector('[aria-selected="true"]')?.scrollIntoView({ block: 'nearest' });
 }
@@ -489,15 +549,20 @@ function fmtTime(iso) {
 }
 
 async function act(code, body, what) {
+  if (state.busy) return;
+  state.busy = true;
   try {
     await api(`/api/v1/reports/${code}/actions`, { method: 'POST', body: JSON.stringify(body) });
     toast(t('d.done', { what }));
     refreshQueue();
     refreshTiles();
-    await openReport(code);
   } catch (e) {
     toast(t('err.action', { why: e.message }));
     throw e;
+  } finally {
+    state.busy = false;
+    // Someone else may have moved it first: show it as it is now either way.
+    if (state.open === code) await openReport(code).catch(() => {});
   }
 }
 
@@ -645,8 +710,53 @@ async function editRedaction(r, id, code) {
   dlg.showModal();
 }
 
+/**
+ * A camera's video: a web address opens in a tab; anything a browser cannot open
+ * (an rtsp:// stream) is offered to copy into the city's video client.
+ */
+function cameraLink(c) {
+  const url = c.player_url || c.stream_url;
+  if (!url) return null;
+  if (/^https?:\/\//i.test(url)) return el('a', { href: url, target: '_blank', rel: 'noopener' }, t('d.stream'));
+  return el('button', { type: 'button', class: 'link', title: url, onclick: async () => {
+    try { await navigator.clipboard.writeText(url); toast(t('d.stream_copied')); } catch { toast(url); }
+  } }, t('d.stream_copy'));
+}
+
 function section(title, ...content) {
   return [el('h3', {}, title), ...content];
+}
+
+/** Where a report is, in words: its jurisdictions, largest first. */
+function placeName(place) {
+  if (!place?.length) return '—';
+  return place.map((p) => (lang === 'en' ? p.name_en || p.name : p.name)).join(' · ');
+}
+
+/** Why routing chose the department, in the reader's language. */
+function routingReason(r) {
+  const g = r.routing;
+  if (!g) return '—';
+  const dep = named(state.departments.find((d) => d.code === g.department)) || '—';
+  const cat = named(state.categories.find((c) => c.code === r.category)) || '—';
+  if (g.basis === 'rule') return t('routing.rule', { n: (g.rule ?? 0) + 1, dep });
+  if (g.basis === 'dispatch_queue') return t('routing.queue', { dep });
+  return t('routing.default', { cat, dep });
+}
+
+/** One timeline line: who (role, and the staff member's name), what, the new state. */
+function timelineLine(e) {
+  const role = e.actor_role || (e.actor === 'public' ? 'public' : '');
+  const roleKey = `role.${role.startsWith('open311') ? 'open311' : role}`;
+  const who = t(roleKey) === roleKey ? t('role.public') : t(roleKey);
+  const name = ['admin', 'dispatcher', 'officer', 'unit', 'analyst'].includes(role) ? e.actor : role === 'open311' ? e.actor.replace(/^open311:/, '') : null;
+  const actionKey = `action.${e.action}`;
+  let text = ` · ${t(actionKey) === actionKey ? t('action.other') : t(actionKey)}`;
+  if (e.to_status && e.to_status !== e.from_status) text += ` → ${statusName(e.to_status)}`;
+  const head = name ? [who, ' ', el('span', { dataset: { data: '' } }, name), text] : [who, text];
+  if (e.data?.automatic && e.data?.due_kind) return [...head, ` · ${t('due.passed', { kind: t(`due.${e.data.due_kind}`) })}`];
+  if (e.note) return [...head, ' · ', el('span', { dataset: { data: '' } }, e.note)];
+  return head;
 }
 
 async function openReport(code) {
@@ -663,21 +773,36 @@ async function openReport(code) {
   if (state.open !== code) return;
   const cat = state.categories.find((c) => c.code === r.category);
   const dep = state.departments.find((d) => d.code === r.department);
-  const reasonInput = el('input', { id: 'd-reason', placeholder: t('d.reason'), 'aria-label': t('d.reason') });
-  const mergeInput = el('input', { id: 'd-merge', placeholder: t('d.merge_code'), 'aria-label': t('d.merge_code'), size: 14 });
+  const allowed = new Set(r.allowed_actions || []);
+  const may = (a) => allowed.has(a);
+  const needsText = ['reject', 'return', 'resolve', 'reopen', 'comment', 'escalate'].some(may);
+  const reasonInput = needsText ? el('input', { id: 'd-reason', placeholder: t('d.reason_hint'), 'aria-label': t('d.reason'), size: 30 }) : null;
+  const mergeInput = el('input', { id: 'd-merge', placeholder: t('d.merge_code_short'), 'aria-label': t('d.merge_code'), title: t('d.merge_code'), size: 16 });
   const depSelect = el('select', { id: 'd-department', 'aria-label': t('d.department') },
     state.departments.map((d) => el('option', { value: d.code, selected: d.code === (r.routing?.department || r.department) }, named(d))));
   const needReason = () => {
-    const v = reasonInput.value.trim();
-    if (!v) { toast(t('err.reason')); reasonInput.focus(); }
+    const v = reasonInput?.value.trim();
+    if (!v) { toast(t('err.reason')); reasonInput?.focus(); }
     return v;
   };
+  const withText = (action, field) => () => { const v = needReason(); if (v) act(code, { action, [field]: v }, t(`action.${action}`)).catch(() => {}); };
+  const plain = (action) => () => act(code, { action }, t(`action.${action}`)).catch(() => {});
+  const scoreSelect = el('select', { id: 'd-score', 'aria-label': t('d.score') }, [5, 4, 3, 2, 1].map((n) => option(String(n), t(`score.${n}`))));
+  const prioritySelect = el('select', { id: 'd-priority', 'aria-label': t('d.priority') },
+    ['low', 'normal', 'high', 'urgent'].map((p) => el('option', { value: p, selected: p === r.priority }, t(`priority.${p}`))));
+  // Only what the lifecycle lets this person do to this report now is offered.
   const buttons = [
-    el('button', { type: 'button', id: 'd-accept', class: 'primary', onclick: () => act(code, { action: 'accept' }, t('d.accept')) }, t('d.accept')),
-    el('button', { type: 'button', id: 'd-reject', onclick: () => { const why = needReason(); if (why) act(code, { action: 'reject', reason: why }, t('d.reject')); } }, t('d.reject')),
-    el('button', { type: 'button', id: 'd-escalate', onclick: () => { const why = needReason(); if (why) act(code, { action: 'escalate', note: why }, t('d.escalate')); } }, t('d.escalate')),
-    el('button', { type: 'button', id: 'd-comment', onclick: () => { const why = needReason(); if (why) act(code, { action: 'comment', note: why }, t('d.comment')); } }, t('d.comment')),
-  ];
+    may('accept') && el('button', { type: 'button', id: 'd-accept', class: 'primary', onclick: plain('accept') }, t('d.accept')),
+    may('reject') && el('button', { type: 'button', id: 'd-reject', onclick: withText('reject', 'reason') }, t('d.reject')),
+    may('start') && el('button', { type: 'button', id: 'd-start', class: 'primary', onclick: plain('start') }, t('action.start')),
+    may('resolve') && el('button', { type: 'button', id: 'd-resolve', class: 'primary', onclick: withText('resolve', 'note') }, t('action.resolve')),
+    may('return') && el('button', { type: 'button', id: 'd-return', onclick: withText('return', 'reason') }, t('action.return')),
+    may('verify') && el('button', { type: 'button', id: 'd-verify', class: 'primary', onclick: plain('verify') }, t('action.verify')),
+    may('close') && el('button', { type: 'button', id: 'd-close-report', onclick: plain('close') }, t('action.close')),
+    may('reopen') && el('button', { type: 'button', id: 'd-reopen', onclick: withText('reopen', 'reason') }, t('action.reopen')),
+    may('escalate') && el('button', { type: 'button', id: 'd-escalate', onclick: () => act(code, { action: 'escalate', note: reasonInput?.value.trim() || undefined }, t('action.escalate')).catch(() => {}) }, t('action.escalate')),
+    may('comment') && el('button', { type: 'button', id: 'd-comment', onclick: withText('comment', 'note') }, t('action.comment')),
+  ].filter(Boolean);
   const routed = r.routing?.department;
   const assign = () => {
     const department = depSelect.value;
@@ -687,49 +812,58 @@ async function openReport(code) {
       if (!why) return;
       body.reason = why;
     }
-    act(code, body, t('d.assign'));
+    act(code, body, t('action.assign')).catch(() => {});
   };
+  const actionRows = [
+    buttons.length ? el('div', { class: 'actions', id: 'd-actions' }, buttons) : null,
+    reasonInput ? el('div', { class: 'actions' }, reasonInput) : null,
+    may('assign') ? el('div', { class: 'actions' }, depSelect, el('button', { type: 'button', id: 'd-assign', onclick: assign }, r.department && routed && r.department !== routed ? t('d.reassign') : t('d.assign'))) : null,
+    may('merge') ? el('div', { class: 'actions' }, mergeInput, el('button', { type: 'button', id: 'd-merge-go', onclick: () => { const into = mergeInput.value.trim(); if (into) act(code, { action: 'merge', into }, t('action.merge')).catch(() => {}); else mergeInput.focus(); } }, t('d.merge'))) : null,
+    may('set_priority') ? el('div', { class: 'actions' }, prioritySelect, el('button', { type: 'button', id: 'd-set-priority', onclick: () => act(code, { action: 'set_priority', priority: prioritySelect.value }, t('action.set_priority')).catch(() => {}) }, t('action.set_priority'))) : null,
+    may('rate') ? el('div', { class: 'actions' }, scoreSelect, el('button', { type: 'button', id: 'd-rate', onclick: () => act(code, { action: 'rate', score: Number(scoreSelect.value) }, t('action.rate')).catch(() => {}) }, t('d.rate_by_phone'))) : null,
+  ].filter(Boolean);
+  if (!actionRows.length) actionRows.push(el('p', { class: 'muted', id: 'd-no-actions' }, t('d.no_actions')));
   const timeline = [
-    ...events.events.map((e) => ({ at: e.at, text: `${e.actor || ''} · ${e.action}${e.to_status && e.to_status !== e.from_status ? ` → ${statusName(e.to_status)}` : ''}${e.note ? ` · ${e.note}` : ''}` })),
-    ...dispatches.dispatches.flatMap((d) => d.steps.map((s) => ({ at: s.at, text: `${d.callsign} · ${t(`step.${s.step}`)} · ${s.by}` }))),
+    ...events.events.map((e) => ({ at: e.at, text: timelineLine(e) })),
+    ...dispatches.dispatches.flatMap((d) => d.steps.map((s) => ({ at: s.at, text: [el('span', { dataset: { data: '' } }, d.callsign), ` · ${t(`step.${s.step}`)} · `, el('span', { dataset: { data: '' } }, s.by)] }))),
   ].sort((a, b) => a.at.localeCompare(b.at));
 
   $('drawer-body').replaceChildren(...[
     el('h2', {}, named(cat) || r.category, ' ', el('span', { class: 'code' }, r.tracking_code)),
     photoBlock(r, code),
-    el('p', {}, r.description || ''),
+    el('p', { dataset: { data: '' } }, r.description || ''),
     el('dl', {},
       el('dt', {}, t('d.status')), el('dd', { id: 'd-status', dataset: { status: r.status } }, statusName(r.status), r.overdue ? el('span', { class: 'overdue' }, ` · ${t('d.overdue')}`) : null),
       el('dt', {}, t('d.department')), el('dd', {}, named(dep) || r.department || '—'),
-      el('dt', {}, t('d.routing')), el('dd', { id: 'd-routing' }, r.routing?.reason || '—'),
+      el('dt', {}, t('d.place')), el('dd', { id: 'd-place', dataset: { data: '' } }, placeName(r.place)),
+      el('dt', {}, t('d.routing')), el('dd', { id: 'd-routing' }, routingReason(r)),
       el('dt', {}, t('d.due')), el('dd', {}, r.due_at ? fmtTime(r.due_at) : '—'),
       el('dt', {}, t('d.reporter')), el('dd', {}, t('d.supporters', { n: r.supporters }))),
-    el('div', { class: 'actions' }, buttons),
-    el('div', { class: 'actions' }, reasonInput),
-    el('div', { class: 'actions' }, depSelect, el('button', { type: 'button', id: 'd-assign', onclick: assign }, routed && r.department && r.department !== routed ? t('d.reassign') : t('d.assign'))),
-    el('div', { class: 'actions' }, mergeInput, el('button', { type: 'button', id: 'd-merge-go', onclick: () => { const into = mergeInput.value.trim(); if (into) act(code, { action: 'merge', into }, t('d.merge')); else mergeInput.focus(); } }, t('d.merge'))),
+    ...actionRows,
     ...section(t('d.duplicates'), (dupes.reports || []).length
       ? el('ul', { class: 'rows', id: 'd-duplicates' }, dupes.reports.map((c) => el('li', {},
         el('span', { class: 'grow' }, `${c.tracking_code} · ${t('d.meters', { m: Math.round(c.distance_m ?? 0) })}${c.similar_photo ? ` · ${t('d.near_identical')}` : ''}`),
-        el('button', { type: 'button', onclick: () => act(code, { action: 'merge', into: c.tracking_code }, t('d.merge')) }, t('d.merge_into')))))
+        may('merge') ? el('button', { type: 'button', onclick: () => act(code, { action: 'merge', into: c.tracking_code }, t('action.merge')).catch(() => {}) }, t('d.merge_into')) : null)))
       : el('p', { class: 'muted' }, t('d.no_duplicates'))),
     ...(staffCanDispatch ? section(t('d.units'), units.units.length
       ? el('ul', { class: 'rows', id: 'd-units' }, units.units.map((u) => el('li', { dataset: { unit: u.id } },
-        el('span', { class: 'grow' }, `${u.callsign} · ${t('d.meters', { m: u.distance_m })} · ${t('d.eta', { min: Math.max(1, Math.round(u.eta_s / 60)) })}`),
+        el('span', { class: 'grow' }, el('span', { dataset: { data: '' } }, u.callsign), ` · ${t('d.meters', { m: u.distance_m })} · ${t('d.eta', { min: Math.max(1, Math.round(u.eta_s / 60)) })}`),
         el('button', { type: 'button', class: 'primary', onclick: () => dispatch(code, u.id) }, t('d.dispatch')))))
       : el('p', { class: 'muted' }, t('d.no_units'))) : []),
     ...section(t('d.dispatches'), el('ul', { class: 'rows', id: 'd-dispatches' }, dispatches.dispatches.map((d) => el('li', { dataset: { step: d.step } },
-      el('span', { class: 'grow' }, `${d.callsign} · ${t(`step.${d.step}`)}`),
+      el('span', { class: 'grow' }, el('span', { dataset: { data: '' } }, d.callsign), ` · ${t(`step.${d.step}`)}`),
       staffCanDispatch && !['cleared', 'cancelled'].includes(d.step) ? el('button', { type: 'button', onclick: () => step(code, d.id, d.step === 'on_scene' ? 'cleared' : 'cancelled') }, d.step === 'on_scene' ? t('step.cleared') : t('d.cancel_dispatch')) : null)))),
     ...section(t('d.cameras'), cameras.cameras.length
       ? el('ul', { class: 'rows', id: 'd-cameras' }, cameras.cameras.map((c) => el('li', {},
-        el('span', { class: 'grow' }, `${c.name || '—'} · ${t('d.meters', { m: c.distance_m })}`),
-        c.stream_url ? el('a', { href: c.stream_url, target: '_blank', rel: 'noopener' }, t('d.stream')) : null)))
+        el('span', { class: 'grow' }, el('span', { dataset: { data: '' } }, c.name || '—'), ` · ${t('d.meters', { m: c.distance_m })}`),
+        cameraLink(c))))
       : el('p', { class: 'muted' }, t('d.no_cameras'))),
     ...section(t('d.timeline'), el('ul', { class: 'rows timeline', id: 'd-timeline' }, timeline.map((x) => el('li', {}, el('time', {}, fmtTime(x.at)), el('span', { class: 'grow' }, x.text))))),
   ].filter(Boolean));
   $('drawer').hidden = false;
   $('drawer').dataset.code = code;
+  // What the shortcuts may act on: exactly this report, as drawn.
+  state.shown = { code, id: r.id, allowed, routed: routed || r.department };
   marker?.remove();
   marker = new maplibregl.Marker({ color: '#b3261e' }).setLngLat([r.lon, r.lat]).addTo(map);
   // Keep the report in view beside the drawer.
@@ -739,6 +873,9 @@ async function openReport(code) {
 
 function closeDrawer() {
   state.open = null;
+  state.shown = null;
+  state.intake = null;
+  intakeMarker?.remove();
   marker?.remove();
   $('drawer').hidden = true;
   map?.easeTo({ padding: { right: 0, left: 0, top: 0, bottom: 0 } });
@@ -747,46 +884,265 @@ function closeDrawer() {
 
 // ---- keyboard triage ----
 
-const SHORTCUTS = [['j / ↓', 'k.next'], ['k / ↑', 'k.prev'], ['Enter', 'k.open'], ['a', 'k.accept'], ['r', 'k.reject'], ['m', 'k.merge'], ['d', 'k.assign'], ['1–5', 'k.tabs'], ['Esc', 'k.close']];
+const SHORTCUTS = [['j / ↓', 'k.next'], ['k / ↑', 'k.prev'], ['Enter', 'k.open'], ['a', 'k.accept'], ['r', 'k.reject'], ['m', 'k.merge'], ['d', 'k.assign'], ['1–5', 'k.tabs'], ['/', 'k.search'], ['n', 'k.intake'], ['Esc', 'k.close']];
 
 function current() {
   return state.items[state.selected];
 }
 
+/** The report the drawer shows now, if it is open and drawn: the only one a key may change. */
+function shown() {
+  return state.shown && state.shown.code === state.open && !$('drawer').hidden ? state.shown : null;
+}
+
+/** Runs a lifecycle shortcut on the drawer's report, or says why it cannot. */
+function byKey(action, run) {
+  const s = shown();
+  if (!s) toast(t('k.open_first'));
+  else if (!s.allowed.has(action)) toast(t('k.not_now', { what: t(`action.${action}`) }));
+  else run(s);
+}
+
 async function onKey(e) {
-  if (e.target.closest('input, select, textarea') || e.ctrlKey || e.metaKey || e.altKey || $('app').hidden) {
-    if (e.key === 'Escape') e.target.blur?.();
+  if (e.target.closest('input, select, textarea, dialog') || e.ctrlKey || e.metaKey || e.altKey || $('app').hidden) {
+    if (e.key === 'Escape' && !e.target.closest('dialog')) e.target.blur?.();
     return;
   }
   const item = current();
   const k = e.key;
-  if (k === 'j' || k === 'ArrowDown') { state.selected = Math.min(state.selected + 1, state.items.length - 1); drawQueue(); if (state.open) openReport(current().tracking_code); }
-  else if (k === 'k' || k === 'ArrowUp') { state.selected = Math.max(state.selected - 1, 0); drawQueue(); if (state.open) openReport(current().tracking_code); }
+  if (k === 'j' || k === 'ArrowDown') { state.selected = Math.min(state.selected + 1, state.items.length - 1); drawQueue(); if (state.open && current()) openReport(current().tracking_code); }
+  else if (k === 'k' || k === 'ArrowUp') { state.selected = Math.max(state.selected - 1, 0); drawQueue(); if (state.open && current()) openReport(current().tracking_code); }
   else if (k === 'Enter' && item) openReport(item.tracking_code);
   else if (k === 'Escape') closeDrawer();
+  else if (k === '/') $('search').focus();
+  else if (k === 'n' && !$('intake-open').hidden) openIntake();
   else if (['1', '2', '3', '4', '5'].includes(k)) selectQueue(QUEUES[Number(k) - 1]);
-  else if (k === 'a' && item) await act(item.tracking_code, { action: 'accept' }, t('d.accept')).catch(() => {});
-  else if (k === 'd' && item) await act(item.tracking_code, { action: 'assign' }, t('d.assign')).catch(() => {});
-  else if ((k === 'r' || k === 'm') && item) {
-    if (state.open !== item.tracking_code) await openReport(item.tracking_code);
-    $(k === 'r' ? 'd-reason' : 'd-merge').focus();
-  } else return;
+  // The lifecycle keys act on the report in the drawer, never on a highlighted row
+  // the person has not opened.
+  else if (k === 'a') byKey('accept', (s) => act(s.code, { action: 'accept' }, t('action.accept')).catch(() => {}));
+  else if (k === 'd') byKey('assign', (s) => act(s.code, { action: 'assign', department: $('d-department')?.value || s.routed }, t('action.assign')).catch(() => {}));
+  else if (k === 'r') byKey('reject', () => $('d-reason').focus());
+  else if (k === 'm') byKey('merge', () => $('d-merge').focus());
+  else return;
   e.preventDefault();
 }
+
+// ---- search ----
+
+/** A search result's line, in the reader's language. */
+function resultText(x) {
+  if (x.kind === 'report') {
+    const cat = named(state.categories.find((c) => c.code === x.category)) || '';
+    const how = x.matched === 'phone' ? ` · ${t('search.by_phone')}` : '';
+    return `${t('search.kind.report')} ${x.label} · ${cat} · ${statusName(x.status)}${how}`;
+  }
+  if (x.kind === 'unit') return `${t('search.kind.unit')} ${x.label} · ${t(`unitstatus.${x.status}`)}`;
+  if (x.kind === 'place') return `${t('search.kind.place')} ${lang === 'en' ? x.name_en || x.label : x.label} · ${t(`level.${x.level}`)}`;
+  const kindKey = `layer.kind.${x.layer_kind}`;
+  return `${t(kindKey) === kindKey ? t('layer.kind.generic') : t(kindKey)} ${x.label}`;
+}
+
+let searchMarkers = [];
+function clearSearch() {
+  $('search-results').hidden = true;
+  $('search-results').replaceChildren();
+  $('search').setAttribute('aria-expanded', 'false');
+}
+
+function choose(x) {
+  clearSearch();
+  if (x.kind === 'report') { openReport(x.code); return; }
+  if (x.lat == null) { toast(t('search.no_position')); return; }
+  map.easeTo({ center: [x.lon, x.lat], zoom: x.kind === 'place' ? 13 : 16 });
+  if (state.intake) setIntakePoint({ lat: x.lat, lon: x.lon, label: resultText(x) });
+}
+
+async function runSearch(ev) {
+  ev?.preventDefault();
+  const q = $('search').value.trim();
+  if (!q) { clearSearch(); return; }
+  let found;
+  try {
+    found = await api(`/api/v1/search?q=${encodeURIComponent(q)}`);
+  } catch (e) {
+    toast(t('err.action', { why: e.message }));
+    return;
+  }
+  for (const m of searchMarkers) m.remove();
+  searchMarkers = found.results.filter((x) => x.lat != null && x.kind !== 'report').slice(0, 20)
+    .map((x) => new maplibregl.Marker({ color: '#2457a6', scale: 0.7 }).setLngLat([x.lon, x.lat]).addTo(map));
+  const list = $('search-results');
+  list.replaceChildren(...(found.results.length ? found.results.map((x, i) => el('li', {
+    role: 'option', id: `sr-${i}`, tabindex: '-1', dataset: { kind: x.kind },
+    onclick: () => choose(x), onkeydown: (e) => { if (e.key === 'Enter') choose(x); },
+  }, resultText(x))) : [el('li', { class: 'muted', role: 'option', 'aria-disabled': 'true' }, t('search.none'))]));
+  list.hidden = false;
+  $('search').setAttribute('aria-expanded', 'true');
+  // A tracking code opens its report at once.
+  if (found.results[0]?.kind === 'report' && found.results[0].matched === 'tracking_code') choose(found.results[0]);
+}
+
+$('search-form').addEventListener('submit', runSearch);
+$('search').addEventListener('keydown', (e) => {
+  if (e.key === 'Escape') { clearSearch(); $('search').blur(); }
+  if (e.key === 'ArrowDown') { e.preventDefault(); $('search-results').querySelector('li[role=option]')?.focus(); }
+});
+$('search-results').addEventListener('keydown', (e) => {
+  const items = [...$('search-results').querySelectorAll('li')];
+  const i = items.indexOf(document.activeElement);
+  if (e.key === 'ArrowDown') { e.preventDefault(); items[Math.min(i + 1, items.length - 1)]?.focus(); }
+  if (e.key === 'ArrowUp') { e.preventDefault(); if (i <= 0) $('search').focus(); else items[i - 1].focus(); }
+  if (e.key === 'Escape') { clearSearch(); $('search').focus(); }
+});
+
+// ---- call-taker intake (12345): a report taken by phone ----
+
+let intakeMarker;
+function setIntakePoint(p) {
+  if (!state.intake) return;
+  state.intake.point = p;
+  intakeMarker?.remove();
+  intakeMarker = new maplibregl.Marker({ color: '#1b8a3a' }).setLngLat([p.lon, p.lat]).addTo(map);
+  const where = $('in-where');
+  if (where) where.textContent = p.label || t('intake.map_point', { lat: p.lat.toFixed(5), lon: p.lon.toFixed(5) });
+}
+
+function categoryOptions() {
+  const groups = new Map(state.groups.map((g) => [g.code, g]));
+  const byGroup = new Map();
+  for (const c of state.categories) {
+    if (!byGroup.has(c.group)) byGroup.set(c.group, []);
+    byGroup.get(c.group).push(c);
+  }
+  return [option('', t('intake.choose')), ...[...byGroup].map(([g, cats]) => el('optgroup', { label: named(groups.get(g)) || t('group.other') },
+    cats.map((c) => option(c.code, named(c)))))];
+}
+
+function questionField(a) {
+  const id = `in-attr-${a.code}`;
+  const label = el('label', { for: id }, lang === 'en' ? a.description_en || a.description : a.description, a.required ? ` ${t('intake.required')}` : '');
+  let input;
+  if (a.datatype === 'singlevaluelist' || a.datatype === 'multivaluelist') {
+    input = el('select', { id, name: a.code, required: a.required, multiple: a.datatype === 'multivaluelist' },
+      a.datatype === 'singlevaluelist' ? option('', t('intake.choose')) : null, a.values.map((v) => option(v.key, named(v))));
+  } else {
+    input = el(a.datatype === 'text' ? 'textarea' : 'input', { id, name: a.code, required: a.required,
+      type: a.datatype === 'number' ? 'number' : a.datatype === 'datetime' ? 'datetime-local' : undefined });
+  }
+  return el('div', { class: 'field' }, label, input);
+}
+
+function openIntake() {
+  closeDrawer();
+  state.intake = { point: null };
+  const form = el('form', { id: 'intake', class: 'intake', novalidate: true });
+  const questions = el('div', { id: 'in-questions' });
+  const category = el('select', { id: 'in-category', name: 'category', required: true }, categoryOptions());
+  category.addEventListener('change', () => {
+    const cat = state.categories.find((c) => c.code === category.value);
+    questions.replaceChildren(...(cat?.attributes || []).slice().sort((a, b) => a.order - b.order).map(questionField));
+  });
+  const place = el('input', { id: 'in-place', type: 'search', autocomplete: 'off' });
+  const placeResults = el('ul', { id: 'in-place-results', class: 'rows' });
+  const findPlace = async () => {
+    const q = place.value.trim();
+    if (!q) return;
+    try {
+      const found = await api(`/api/v1/search?q=${encodeURIComponent(q)}`);
+      const here = found.results.filter((x) => x.lat != null && x.kind !== 'report' && x.kind !== 'unit');
+      placeResults.replaceChildren(...(here.length ? here.slice(0, 8).map((x) => el('li', {},
+        el('button', { type: 'button', class: 'link', onclick: () => { setIntakePoint({ lat: x.lat, lon: x.lon, label: resultText(x) }); map.easeTo({ center: [x.lon, x.lat], zoom: 15 }); placeResults.replaceChildren(); } }, resultText(x))))
+        : [el('li', { class: 'muted' }, t('search.none'))]));
+    } catch (e) {
+      toast(t('err.action', { why: e.message }));
+    }
+  };
+  place.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); findPlace(); } });
+  const status = el('p', { id: 'in-status', class: 'error', role: 'alert' });
+  form.append(
+    el('h2', {}, t('intake.title')),
+    el('p', { class: 'muted' }, t('intake.help')),
+    el('div', { class: 'field' }, el('label', { for: 'in-name' }, t('intake.caller')), el('input', { id: 'in-name', name: 'name', autocomplete: 'off' })),
+    el('div', { class: 'field' }, el('label', { for: 'in-phone' }, t('intake.phone')), el('input', { id: 'in-phone', name: 'phone', type: 'tel', autocomplete: 'off' })),
+    el('div', { class: 'field' }, el('label', { for: 'in-category' }, t('intake.category')), category),
+    questions,
+    el('div', { class: 'field' }, el('label', { for: 'in-place' }, t('intake.where')),
+      el('div', { class: 'actions' }, place, el('button', { type: 'button', onclick: findPlace }, t('intake.find')))),
+    placeResults,
+    el('p', {}, el('span', { class: 'muted' }, t('intake.or_click')), ' ', el('strong', { id: 'in-where' }, t('intake.no_point'))),
+    el('div', { class: 'field' }, el('label', { for: 'in-description' }, t('intake.description')), el('textarea', { id: 'in-description', name: 'description', rows: 3, maxlength: 4000 })),
+    status,
+    el('div', { class: 'actions' },
+      el('button', { type: 'submit', class: 'primary', id: 'in-send' }, t('intake.send')),
+      el('button', { type: 'button', onclick: closeDrawer }, t('intake.cancel'))),
+  );
+  form.addEventListener('submit', (e) => { e.preventDefault(); sendIntake(form); });
+  form.addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); sendIntake(form); } });
+  $('drawer-body').replaceChildren(form);
+  $('drawer').hidden = false;
+  delete $('drawer').dataset.code;
+  $('in-name').focus();
+}
+
+async function sendIntake(form) {
+  const data = new FormData(form);
+  const status = $('in-status');
+  const missing = [];
+  if (!data.get('category')) missing.push(t('intake.category'));
+  if (!state.intake?.point) missing.push(t('intake.where'));
+  if (!String(data.get('phone') || '').trim() && !String(data.get('name') || '').trim()) missing.push(t('intake.caller'));
+  if (missing.length) { status.textContent = t('intake.missing', { what: missing.join(lang === 'en' ? ', ' : '、') }); return; }
+  const cat = state.categories.find((c) => c.code === data.get('category'));
+  const attributes = {};
+  for (const a of cat.attributes || []) {
+    const values = data.getAll(a.code).filter((v) => v !== '');
+    if (values.length) attributes[a.code] = a.datatype === 'multivaluelist' ? values : a.datatype === 'number' ? Number(values[0]) : values[0];
+  }
+  const name = String(data.get('name') || '').trim();
+  const phone = String(data.get('phone') || '').trim();
+  const body = {
+    category: cat.code, channel: 'phone', lat: state.intake.point.lat, lon: state.intake.point.lon,
+    description: String(data.get('description') || '').trim() || undefined, attributes,
+    contact: { name: name || undefined, phone: phone || undefined },
+  };
+  $('in-send').disabled = true;
+  try {
+    const r = await api('/api/v1/reports', { method: 'POST', body: JSON.stringify(body), headers: { 'Idempotency-Key': state.intake.key ||= crypto.randomUUID() } });
+    intakeMarker?.remove();
+    state.intake = null;
+    refreshQueue();
+    refreshTiles();
+    // The code is read back to the caller: grouped, and spelled out.
+    $('drawer-body').replaceChildren(el('section', { id: 'intake-done', class: 'intake' },
+      el('h2', {}, t('intake.done')),
+      el('p', {}, t('intake.read_back')),
+      el('p', { class: 'big-code', id: 'intake-code' }, r.tracking_code),
+      el('p', { class: 'muted' }, r.tracking_code.split('').filter((c) => c !== '-').join(' ')),
+      el('div', { class: 'actions' },
+        el('button', { type: 'button', class: 'primary', onclick: () => openReport(r.tracking_code) }, t('intake.open_report')),
+        el('button', { type: 'button', id: 'intake-next', onclick: openIntake }, t('intake.next')))));
+    $('intake-next').focus();
+  } catch (e) {
+    status.textContent = e.message;
+    $('in-send').disabled = false;
+  }
+}
+
+$('intake-open').addEventListener('click', openIntake);
 
 // ---- live updates ----
 
 function connect() {
-  const live = $('live');
   const es = new EventSource('/api/v1/events/stream');
   const seen = (ev) => {
     state.seq = Number(ev.lastEventId) || state.seq;
-    live.dataset.state = 'on';
-    live.dataset.seq = String(state.seq);
-    live.textContent = t('live.on', { n: state.seq });
+    $('live').dataset.seq = String(state.seq);
+    live.state = 'on';
+    live.at = new Date();
+    drawLive();
   };
-  es.onopen = () => { live.dataset.state = 'on'; live.textContent = t('live.on', { n: state.seq }); };
-  es.onerror = () => { live.dataset.state = 'off'; live.textContent = t('live.off'); };
+  es.onopen = () => { live.state = 'on'; drawLive(); };
+  es.onerror = () => { live.state = 'off'; drawLive(); };
   es.addEventListener('report', (ev) => {
     seen(ev);
     const r = JSON.parse(ev.data);
@@ -825,9 +1181,12 @@ async function start() {
   state.me = me;
   $('signin').hidden = true;
   $('app').hidden = false;
-  $('who').textContent = `${me.name} · ${me.role}`;
+  $('who').replaceChildren(el('span', { dataset: { data: '' } }, me.name), ` · ${t(`role.${me.role}`)}`);
   const [cats, deps, layers] = await Promise.all([api('/api/v1/categories'), api('/api/v1/departments'), api('/api/v1/layers')]);
   state.categories = cats.categories;
+  state.groups = cats.groups || [];
+  // Taking calls is the command centre's work.
+  $('intake-open').hidden = !['admin', 'dispatcher'].includes(me.role);
   state.departments = deps.departments;
   state.layers = layers.layers;
   translate();
@@ -854,6 +1213,7 @@ $('lang').addEventListener('click', () => {
   drawLayersPanel();
   drawQueue();
   loadCounts().catch(() => {});
+  $('who').replaceChildren(el('span', { dataset: { data: '' } }, state.me.name), ` · ${t(`role.${state.me.role}`)}`);
   if (state.open) openReport(state.open);
 });
 $('signout').addEventListener('click', async () => {

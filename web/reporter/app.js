@@ -116,13 +116,37 @@ function photoStep(problems = []) {
   const errs = el('div', {}, problems.length ? errorBox(problems) : null);
   next.addEventListener('click', () => locationStep());
   drawThumbs();
+  const mineBox = el('section', { id: 'mine', 'aria-labelledby': 'h-mine', hidden: true });
   show(el('section', { 'aria-labelledby': 'h-photo' },
     el('h1', { id: 'h-photo', text: t('photo.heading') }),
     el('label', { for: 'photo-input', class: 'camera', role: 'button', tabindex: '0', id: 'camera',
       on: { keydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); input.click(); } } } },
     el('span', { 'aria-hidden': 'true', class: 'camera-icon', text: '📷' }), t('photo.take')),
-    input, status, errs, thumbs, next));
+    input, status, errs, thumbs, next), mineBox,
+  el('p', {}, el('button', { type: 'button', class: 'link', id: 'text-size', 'aria-pressed': String(largeText()),
+    text: t('text.large'), on: { click: (e) => { setLargeText(!largeText()); e.currentTarget.setAttribute('aria-pressed', String(largeText())); } } })));
+  drawMine(mineBox);
   if (!state.location) locate();
+}
+
+/** "My reports on this phone": what waits to be sent, and every code it was given. */
+async function drawMine(box) {
+  const [sent, waiting] = await Promise.all([outbox.mine().catch(() => []), outbox.waiting().catch(() => [])]);
+  const queued = waiting.filter((w) => w.state === 'waiting');
+  if (!sent.length && !queued.length) return;
+  const list = el('ul', { class: 'mine' },
+    queued.map((w) => el('li', { 'data-key': w.key }, el('span', { text: new Date(w.created).toLocaleString(lang) }), el('span', { class: 'hint', text: t('mine.waiting') }))),
+    sent.slice(0, 20).map((m) => el('li', { 'data-code': m.code },
+      el('a', { href: `/r/${m.code}`, text: m.code }), el('span', { class: 'hint', 'data-status': '', text: new Date(m.at).toLocaleDateString(lang) }))));
+  box.replaceChildren(el('h2', { id: 'h-mine', text: t('mine.heading') }), list);
+  box.hidden = false;
+  // Statuses, when the network answers; the list stands without them.
+  for (const m of sent.slice(0, 20)) {
+    fetch(`/api/v1/reports/${m.code}`).then((r) => (r.ok ? r.json() : null)).then((r) => {
+      const cell = r && box.querySelector(`li[data-code="${CSS.escape(m.code)}"] [data-status]`);
+      if (cell) cell.textContent = t('status.' + r.status);
+    }).catch(() => {});
+  }
 }
 
 // ---- location -------------------------------------------------------------
@@ -147,12 +171,28 @@ async function locationStep() {
     const exif = state.photos.find((p) => p.gps)?.gps;
     if (exif) state.location = { ...exif, accuracy: 30, source: 'exif' };
   }
-  if (state.location) {
-    status.textContent = state.location.source === 'gps'
-      ? t('loc.gps', { m: Math.round(state.location.accuracy ?? 0) }) : t('loc.exif');
-    return categoryStep();
-  }
+  // A found position is shown for the person to confirm or move, never taken silently.
+  if (state.location) return pinStep(t('loc.confirm'));
   pinStep(t('loc.none'));
+}
+
+/** A circle of `m` metres around a point, as a GeoJSON polygon (the accuracy ring). */
+function ring(lon, lat, m) {
+  const pts = [];
+  for (let i = 0; i <= 48; i++) {
+    const a = (i / 48) * 2 * Math.PI;
+    pts.push([lon + (m / (111320 * Math.cos((lat * Math.PI) / 180))) * Math.cos(a), lat + (m / 110540) * Math.sin(a)]);
+  }
+  return { type: 'Feature', geometry: { type: 'Polygon', coordinates: [pts] }, properties: {} };
+}
+
+let places;
+/** Places a person can search for without an account: the city's jurisdictions. */
+async function findPlaces(q) {
+  places ??= fetch('/api/v1/jurisdictions').then((r) => r.json()).then((b) => b.jurisdictions).catch(() => { places = null; return []; });
+  const all = await places;
+  const needle = q.trim().toLowerCase();
+  return all.filter((j) => j.name.toLowerCase().includes(needle) || (j.name_en || '').toLowerCase().includes(needle)).slice(0, 8);
 }
 
 function loadMapLibrary() {
@@ -167,21 +207,57 @@ function loadMapLibrary() {
 }
 
 async function pinStep(message) {
-  const box = el('div', { class: 'map', id: 'pin-map' });
+  const box = el('div', { class: 'map', id: 'pin-map', role: 'application', 'aria-label': t('loc.pin') });
   const use = el('button', { class: 'primary', type: 'button', id: 'pin-use', text: t('loc.use') });
-  show(el('section', {}, el('h1', { text: t('loc.heading') }), el('p', { class: 'hint', text: message || t('loc.pin') }), box, use));
+  const loc = state.location;
+  const accuracy = loc?.source === 'gps' ? el('p', { class: 'accuracy-note', id: 'loc-accuracy', text: t('loc.accuracy', { m: Math.round(loc.accuracy ?? 0) }) })
+    : loc?.source === 'exif' ? el('p', { class: 'accuracy-note', text: t('loc.exif') }) : null;
+  const query = el('input', { type: 'search', id: 'place-search', 'aria-label': t('loc.search'), placeholder: t('loc.search'), autocomplete: 'off' });
+  const results = el('ul', { class: 'place-results', id: 'place-results' });
+  const form = el('form', { class: 'place-search', role: 'search' }, query, el('button', { type: 'submit', class: 'secondary', text: t('loc.search_go') }));
+  show(el('section', {}, el('h1', { text: t('loc.heading') }), el('p', { class: 'hint', id: 'loc-message', text: message || t('loc.pin') }), accuracy, form, results, box, use));
   const [maplibregl, { baseStyle, addOutlines }] = await Promise.all([loadMapLibrary(), import('./basemap.js')]);
-  const start = state.location ? [state.location.lon, state.location.lat] : DEFAULT_CENTRE;
+  const start = loc ? [loc.lon, loc.lat] : DEFAULT_CENTRE;
   // The configured base map, or a plain background needing no internet.
-  const map = new maplibregl.Map({ container: box, center: start, zoom: 13, attributionControl: { compact: true }, style: await baseStyle() });
-  map.on('load', () => addOutlines(map));
+  const map = new maplibregl.Map({ container: box, center: start, zoom: loc ? 16 : 12, attributionControl: { compact: true }, style: await baseStyle() });
+  window.pinMap = map;
   const marker = new maplibregl.Marker({ color: '#b3261e', draggable: true }).setLngLat(start).addTo(map);
-  map.on('click', (e) => marker.setLngLat(e.lngLat));
+  let moved = false;
+  map.on('load', () => {
+    addOutlines(map);
+    if (loc?.source === 'gps' && loc.accuracy) {
+      map.addSource('accuracy', { type: 'geojson', data: ring(loc.lon, loc.lat, loc.accuracy) });
+      map.addLayer({ id: 'accuracy', type: 'fill', source: 'accuracy', paint: { 'fill-color': '#2457a6', 'fill-opacity': 0.15, 'fill-outline-color': '#2457a6' } });
+    }
+  });
+  map.on('click', (e) => { marker.setLngLat(e.lngLat); moved = true; });
+  marker.on('dragend', () => { moved = true; });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!query.value.trim()) return;
+    const found = await findPlaces(query.value);
+    results.replaceChildren(...(found.length ? found.map((j) => el('li', {}, el('button', { type: 'button', class: 'secondary', text: lang === 'en' ? j.name_en || j.name : j.name,
+      on: { click: async () => {
+        results.replaceChildren();
+        const r = await fetch(`/api/v1/jurisdictions/outlines`).then((x) => x.json()).catch(() => null);
+        const f = r?.features.find((x) => x.properties.code === j.code);
+        const c = f ? centreOf(f.geometry) : null;
+        if (c) { map.jumpTo({ center: c, zoom: 14 }); marker.setLngLat(c); moved = true; }
+      } } }))) : [el('li', { class: 'hint', text: t('loc.search_none') })]));
+  });
   use.addEventListener('click', () => {
     const p = marker.getLngLat();
-    state.location = { lat: p.lat, lon: p.lng, accuracy: 50, source: 'map' };
+    state.location = moved || !loc ? { lat: p.lat, lon: p.lng, accuracy: 50, source: 'map' } : loc;
     categoryStep();
   });
+}
+
+/** The middle of a polygon's bounding box (a place to put the pin). */
+function centreOf(geometry) {
+  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  const walk = (c) => { if (typeof c[0] === 'number') { minX = Math.min(minX, c[0]); maxX = Math.max(maxX, c[0]); minY = Math.min(minY, c[1]); maxY = Math.max(maxY, c[1]); } else c.forEach(walk); };
+  walk(geometry.coordinates);
+  return Number.isFinite(minX) ? [(minX + maxX) / 2, (minY + maxY) / 2] : null;
 }
 
 // ---- category -------------------------------------------------------------
@@ -189,19 +265,41 @@ async function pinStep(message) {
 async function loadCategories() {
   if (state.categories.length) return state.categories;
   const res = await fetch('/api/v1/categories');
-  state.categories = (await res.json()).categories;
-  localStorage.setItem('categories', JSON.stringify(state.categories));
+  const body = await res.json();
+  state.categories = body.categories;
+  state.groups = body.groups || [];
+  localStorage.setItem('categories', JSON.stringify(body));
   return state.categories;
 }
 
+/** The last catalogue this phone saw (or the one the app was installed with). */
+function savedCategories() {
+  const saved = JSON.parse(localStorage.getItem('categories') || 'null');
+  // Older copies held the bare list.
+  const body = Array.isArray(saved) ? { categories: saved, groups: [] } : saved || { categories: [], groups: [] };
+  state.groups = body.groups || [];
+  return body.categories || [];
+}
+
+function groupName(code) {
+  const g = (state.groups || []).find((x) => x.code === code);
+  return g ? named(g) : t('cat.other_group');
+}
+
 function matches(cat, words) {
-  const hay = [cat.name, cat.name_en, cat.group, cat.description, ...(cat.keywords || [])].join(' ').toLowerCase();
+  const group = (state.groups || []).find((g) => g.code === cat.group);
+  const hay = [cat.name, cat.name_en, group?.name, group?.name_en, cat.description, ...(cat.keywords || [])].join(' ').toLowerCase();
   return words.every((w) => hay.includes(w));
 }
 
 async function categoryStep() {
   let cats;
-  try { cats = await loadCategories(); } catch { cats = JSON.parse(localStorage.getItem('categories') || '[]'); }
+  try { cats = await loadCategories(); } catch { cats = savedCategories(); }
+  if (!cats.length) {
+    // Never online on this phone and no copy: say so, and let it come back.
+    return show(el('section', {}, el('h1', { text: t('cat.heading') }), errorBox([t('cat.offline')]),
+      el('button', { type: 'button', class: 'primary', id: 'cat-retry', text: t('retry'), on: { click: () => categoryStep() } })));
+  }
   const search = el('input', { type: 'search', id: 'cat-search', placeholder: t('cat.search'), 'aria-label': t('cat.search'), autocomplete: 'off' });
   const list = el('div', { class: 'cats', id: 'cat-list' });
   const draw = () => {
@@ -210,7 +308,7 @@ async function categoryStep() {
     const groups = new Map();
     for (const c of found) { if (!groups.has(c.group)) groups.set(c.group, []); groups.get(c.group).push(c); }
     list.replaceChildren(...(found.length ? [...groups].map(([g, cs]) => el('fieldset', {},
-      el('legend', { text: words.length ? t('cat.suggested') : g }),
+      el('legend', { text: words.length ? t('cat.suggested') : groupName(g) }),
       cs.map((c) => el('button', { type: 'button', class: 'cat', 'data-code': c.code, text: named(c), on: { click: () => chosen(c) } }))))
       : [el('p', { class: 'hint', text: t('cat.none') })]));
   };
@@ -242,7 +340,7 @@ function nearbyStep(reports) {
     el('ul', { class: 'near' }, reports.slice(0, 5).map((r) => el('li', {},
       r.thumbnails?.[0] ? publicPhoto(r.thumbnails[0], photoWords()) : null,
       el('div', {},
-        el('p', { text: r.description }),
+        el('p', { 'data-data': '', text: r.description }),
         el('p', { class: 'hint', text: `${t('status.' + r.status)} · ${t('near.distance', { m: Math.round(r.distance_m), h: Math.round(r.age_hours) })}` }),
         el('button', { type: 'button', class: 'secondary metoo', 'data-code': r.tracking_code, text: t('near.metoo'), on: { click: () => meToo(r) } }))))),
     el('button', { type: 'button', class: 'primary', id: 'near-different', text: t('near.different'), on: { click: () => detailsStep() } })));
@@ -358,13 +456,30 @@ async function send(form) {
     await reg?.sync?.register('outbox');
   } catch { /* no Background Sync: sent when the app is next open or online */ }
   showQueue();
-  show(el('section', {}, el('h1', { id: 'queued', text: t('queued.heading') }), el('p', { text: t('queued.body') }),
+  show(el('section', { id: 'queued-screen', 'data-key': state.key }, el('h1', { id: 'queued', text: t('queued.heading') }), el('p', { id: 'queued-body', text: t('queued.body') }),
     el('button', { type: 'button', class: 'primary', text: t('done.again'), on: { click: restart } })));
+}
+
+/**
+ * A queued report has gone: the person sees its code where they are (the waiting
+ * screen turns into the sent one; elsewhere a notice with the code), and it is in
+ * "my reports on this phone".
+ */
+function announceSent(sent) {
+  for (const { key, code } of sent) {
+    const waitingScreen = document.getElementById('queued-screen');
+    if (waitingScreen?.dataset.key === key) { done(code); continue; }
+    const box = document.getElementById('sent-notes');
+    box.hidden = false;
+    box.append(el('p', { class: 'ok', 'data-code': code }, t('queued.sent'), ' ', el('strong', { text: code }), ' ',
+      el('a', { href: `/r/${code}`, text: t('done.track') })));
+  }
 }
 
 function done(code) {
   show(el('section', {}, el('h1', { text: t('done.heading') }),
-    el('p', {}, t('done.code'), ': ', el('strong', { id: 'tracking-code', text: code })),
+    el('p', {}, t('done.code'), ': ', el('strong', { id: 'tracking-code', class: 'big-code', text: code })),
+    el('p', { class: 'hint', text: t('done.kept') }),
     el('p', {}, el('a', { href: `/r/${code}`, text: t('done.track') })),
     el('button', { type: 'button', class: 'primary', text: t('done.again'), on: { click: restart } })));
   showQueue();
@@ -389,6 +504,7 @@ async function showQueue() {
 async function sendWaiting() {
   const r = await outbox.flush();
   await showQueue();
+  announceSent(r.sent);
   return r;
 }
 
@@ -400,14 +516,26 @@ async function trackPage(code) {
   const report = await r.json();
   const events = ev.ok ? (await ev.json()).events : [];
   const key = await outbox.reporterKey(report.tracking_code).catch(() => null);
+  const deps = await fetch('/api/v1/departments').then((x) => x.json()).then((x) => x.departments).catch(() => []);
+  const dep = deps.find((d) => d.code === report.department);
+  const cats = state.categories.length ? state.categories : await loadCategories().catch(() => savedCategories());
+  const cat = cats.find((c) => c.code === report.category);
+  const open = !['resolved', 'verified', 'closed', 'rejected', 'merged'].includes(report.status);
+  const place = (report.place || []).map((p) => (lang === 'en' ? p.name_en || p.name : p.name)).join(' · ');
   show(el('section', {}, el('h1', { text: t('track.heading') }),
     el('p', {}, t('done.code'), ': ', el('strong', { text: report.tracking_code })),
     el('p', { id: 'track-status' }, `${t('track.status')}: `, el('strong', { text: t('status.' + report.status) })),
-    report.thumbnails?.length ? el('div', { class: 'thumbs' }, report.thumbnails.map((u) => publicPhoto(u, photoWords()))) : null,
-    el('p', { text: report.description }),
+    el('dl', { class: 'facts', id: 'track-facts' },
+      cat ? [el('dt', { text: t('track.category') }), el('dd', { text: named(cat) })] : null,
+      dep ? [el('dt', { text: t('track.department') }), el('dd', { id: 'track-department', text: named(dep) })] : null,
+      place ? [el('dt', { text: t('track.place') }), el('dd', { id: 'track-place', 'data-data': '', text: place })] : null,
+      open && report.due_at ? [el('dt', { text: t('track.due') }), el('dd', { id: 'track-due', text: new Date(report.due_at).toLocaleString(lang) })] : null,
+      el('dt', { text: t('track.filed') }), el('dd', { text: new Date(report.created_at).toLocaleString(lang) })),
+    report.thumbnails?.length ? el('div', { class: 'thumbs' }, report.thumbnails.map((u, i) => el('a', { href: report.photos[i], target: '_blank', rel: 'noopener', 'aria-label': t('photo.open') }, publicPhoto(u, photoWords())))) : null,
+    el('p', { 'data-data': '', text: report.description }),
     el('ol', { class: 'timeline' }, events.map((e) => el('li', {},
       el('time', { datetime: e.at, text: new Date(e.at).toLocaleString(lang) }), ' ',
-      e.to_status ? t('status.' + e.to_status) : t('action.' + e.action), e.note ? ` — ${e.note}` : ''))),
+      e.to_status ? t('status.' + e.to_status) : t('action.' + e.action), e.note ? el('span', { 'data-data': '' }, ` — ${e.note}`) : null))),
     key ? reporterActions(report, key) : null));
 }
 
@@ -445,6 +573,14 @@ function reporterActions(report, key) {
 
 // ---- start ----------------------------------------------------------------
 
+// Larger text for older eyes, remembered on this phone.
+const largeText = () => localStorage.getItem('large-text') === '1';
+function setLargeText(on) {
+  localStorage.setItem('large-text', on ? '1' : '0');
+  document.documentElement.classList.toggle('large-text', on);
+}
+document.documentElement.classList.toggle('large-text', largeText());
+
 function drawChrome() {
   document.documentElement.lang = lang;
   document.querySelector('[data-t="app.title"]').textContent = t('app.title');
@@ -466,7 +602,7 @@ document.getElementById('lang').addEventListener('click', () => {
   route();
 });
 window.addEventListener('online', sendWaiting);
-navigator.serviceWorker?.addEventListener('message', (e) => { if (e.data?.outbox) showQueue(); });
+navigator.serviceWorker?.addEventListener('message', (e) => { if (e.data?.outbox) { showQueue(); announceSent(e.data.outbox.sent || []); } });
 if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js', { type: 'module', scope: '/' }).catch(() => {});
 route();
 sendWaiting();

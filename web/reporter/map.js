@@ -18,6 +18,8 @@ function option(value, text) {
 
 function drawFilters() {
   document.documentElement.lang = lang;
+  document.title = `${t('map.link')} · Sentinel`;
+  for (const n of document.querySelectorAll('[data-t-label]')) n.setAttribute('aria-label', t(n.dataset.tLabel));
   document.querySelector('[data-t="app.title"]').textContent = t('app.title');
   document.getElementById('lang').textContent = t('lang.other');
   const cat = document.getElementById('f-category');
@@ -54,8 +56,27 @@ async function load() {
     })),
   };
   map.getSource('reports').setData(data);
+  drawLegend(reports, palette);
   document.getElementById('f-count').textContent = t('map.count', { n: reports.length });
   document.getElementById('map').dataset.count = String(reports.length);
+}
+
+/** The legend: each category on the map now with its colour, and what size means. */
+function drawLegend(reports, palette) {
+  const shown = new Set(reports.map((r) => r.category));
+  const legend = document.getElementById('legend');
+  const rows = categories.filter((c) => shown.has(c.code)).map((c) => {
+    const li = document.createElement('li');
+    const dot = document.createElement('span');
+    dot.className = 'dot';
+    dot.style.background = palette[c.code];
+    li.append(dot, named(c));
+    return li;
+  });
+  const size = document.createElement('li');
+  size.className = 'hint';
+  size.textContent = t('map.size');
+  legend.replaceChildren(...rows, size);
 }
 
 async function start() {
@@ -65,6 +86,7 @@ async function start() {
   map = new maplibregl.Map({
     container: 'map', center: [115.985, 36.456], zoom: 12, attributionControl: { compact: true }, style: await baseStyle(),
   });
+  window.reportsMap = map;
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
   map.on('load', async () => {
     await addOutlines(map);
@@ -72,18 +94,27 @@ async function start() {
     map.addLayer({ id: 'reports', type: 'circle', source: 'reports', paint: {
       'circle-color': ['get', 'colour'], 'circle-radius': ['min', 14, ['+', 5, ['get', 'supporters']]],
       'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
+    // Every report under the tap, not only the top one: two at one spot both show.
     map.on('click', 'reports', (e) => {
-      const p = e.features[0].properties;
       const box = document.createElement('div');
-      const title = document.createElement('strong');
-      title.textContent = `${named(categories.find((c) => c.code === p.category) || { name: p.category })} · ${t('status.' + p.status)}`;
-      const text = document.createElement('p');
-      text.textContent = p.description;
-      const link = document.createElement('a');
-      link.href = `/r/${p.code}`;
-      link.textContent = t('done.track');
-      box.append(title, text, link);
-      new maplibregl.Popup().setLngLat(e.lngLat).setDOMContent(box).addTo(map);
+      box.className = 'map-popup';
+      const seen = new Set();
+      for (const f of e.features) {
+        const p = f.properties;
+        if (seen.has(p.code) || seen.size >= 8) continue;
+        seen.add(p.code);
+        const item = document.createElement('div');
+        const title = document.createElement('strong');
+        title.textContent = `${named(categories.find((c) => c.code === p.category) || { name: t('cat.other_group') })} · ${t('status.' + p.status)}`;
+        const text = document.createElement('p');
+        text.textContent = p.description;
+        const link = document.createElement('a');
+        link.href = `/r/${p.code}`;
+        link.textContent = t('done.track');
+        item.append(title, text, link);
+        box.append(item);
+      }
+      new maplibregl.Popup({ maxWidth: '300px' }).setLngLat(e.lngLat).setDOMContent(box).addTo(map);
     });
     map.on('moveend', load);
     load();

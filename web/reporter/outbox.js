@@ -103,6 +103,12 @@ export async function reporterKey(code) {
   return all.find((s) => s.code === code)?.reporter_key ?? null;
 }
 
+/** Every report this phone sent, newest first: its code and when. */
+export async function mine() {
+  const all = await tx('sent', 'readonly', (s) => s.getAll());
+  return all.sort((a, b) => b.at - a.at).map(({ code, at }) => ({ code, at }));
+}
+
 export async function discard(key) {
   await tx('outbox', 'readwrite', (s) => s.delete(key));
 }

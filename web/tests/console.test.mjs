@@ -5,6 +5,7 @@
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { axeProblems, wrongWords } from './checks.mjs';
 
 const base = process.env.BASE_URL;
 const shots = process.env.ARTIFACTS;
@@ -22,15 +23,16 @@ async function api(path, init = {}) {
 }
 const asUnit = { authorization: `Bearer ${process.env.UNIT_TOKEN}` };
 const asDispatcher = { authorization: `Bearer ${process.env.DISPATCH_TOKEN}` };
+const asOfficer = { authorization: `Bearer ${process.env.OFFICER_TOKEN}` };
 
-async function signedIn(locale) {
+async function signedIn(locale, name = process.env.STAFF_NAME) {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
   await page.goto(`${base}/console`);
   await page.locator('#si-name').waitFor();
-  await page.fill('#si-name', process.env.STAFF_NAME);
+  await page.fill('#si-name', name);
   await page.fill('#si-password', process.env.STAFF_PASSWORD);
   await page.click('#signin button[type=submit]');
   await page.locator('body[data-ready="1"]').waitFor({ timeout: 30000 });
@@ -52,11 +54,46 @@ async function test(name, fn) {
 }
 
 const { context, page, errors } = await signedIn('zh-CN');
+const signInMs = Number(await page.evaluate(() => performance.now()));
+
+/** Files a report as the public would; returns its 201 answer. */
+async function file(description, extra = {}) {
+  const res = await api('/api/v1/reports', { method: 'POST', body: JSON.stringify({ category: 'pothole', description, lat: 36.4569, lon: 115.9857, ...extra }) });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body;
+}
+
+async function act(code, body) {
+  const res = await api(`/api/v1/reports/${code}/actions`, { method: 'POST', headers: asDispatcher, body: JSON.stringify(body) });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res.body.report;
+}
+
+async function openInDrawer(p, code) {
+  await p.evaluate((c) => window.consoleOpen(c), code);
+  await p.locator(`#drawer[data-code="${code}"]`).waitFor();
+  await p.waitForFunction(() => !document.querySelector('#drawer').hidden);
+}
+
+/** The lifecycle buttons the drawer offers, by action name. */
+async function offered(p) {
+  return p.evaluate(() => {
+    const ids = { 'd-accept': 'accept', 'd-reject': 'reject', 'd-merge-go': 'merge', 'd-assign': 'assign', 'd-start': 'start', 'd-return': 'return',
+      'd-resolve': 'resolve', 'd-verify': 'verify', 'd-close-report': 'close', 'd-reopen': 'reopen', 'd-escalate': 'escalate',
+      'd-set-priority': 'set_priority', 'd-comment': 'comment', 'd-rate': 'rate' };
+    return Object.entries(ids).filter(([id]) => document.getElementById(id)).map(([, a]) => a).sort();
+  });
+}
 
 await test('sign in; the map renders reports, units, cameras and hexagons, and the canvas is not blank', async () => {
   assert.equal(await page.textContent('header strong'), '指挥台');
   const { lat, lon } = (await api('/api/v1/reports?limit=1')).body.reports[0];
   await page.evaluate(([lon, lat]) => window.consoleMap.jumpTo({ center: [lon, lat], zoom: 15 }), [lon, lat]);
+  await idle(page);
+  // Cameras wait to be switched on (they crowd reports out at street level).
+  const cameraLayer = (await api('/api/v1/layers', { headers: asDispatcher })).body.layers.find((l) => l.kind === 'cameras');
+  assert.equal(await page.isChecked(`input[data-layer="layer-${cameraLayer.id}"]`), false, 'cameras are off by default');
+  await page.check(`input[data-layer="layer-${cameraLayer.id}"]`);
   await idle(page);
   const counts = await page.evaluate(() => {
     const m = window.consoleMap;
@@ -110,11 +147,223 @@ await test('triage with the keyboard: open, accept, assign as routed', async () 
   const r = (await api(`/api/v1/reports/${code}`, { headers: asUnit })).body;
   assert.equal(r.status, 'assigned');
   await page.screenshot({ path: `${shots}/console-2-triaged.png` });
-  // Rejecting without a reason says so and changes nothing.
-  await page.click('#d-reject');
-  await page.locator('.toast').first().waitFor();
-  assert.equal((await api(`/api/v1/reports/${code}`, { headers: asUnit })).body.status, 'assigned');
+  // Once assigned, accepting or rejecting is no longer offered.
+  assert.equal(await page.locator('#d-accept').count(), 0);
+  assert.equal(await page.locator('#d-reject').count(), 0);
+  // A comment without text says so, in words, and changes nothing.
+  await page.click('#d-comment');
+  await page.locator('.toast:not([hidden])').waitFor();
+  assert.equal(await page.textContent('.toast'), '请填写理由。');
+  assert.equal((await api(`/api/v1/reports/${code}/events`, { headers: asDispatcher })).body.events.filter((e) => e.action === 'comment').length, 0);
   await page.keyboard.press('Escape');
+});
+
+await test('a shortcut changes only the report the drawer shows, never the row that moved under it', async () => {
+  const a = await file('快捷键测试 A / shortcut test A');
+  const b = await file('快捷键测试 B / shortcut test B');
+  await page.click('#queue-tabs button[data-queue="new"]');
+  await page.locator(`#queue-list li[data-code="${a.tracking_code}"]`).waitFor({ timeout: 10000 });
+  await page.locator(`#queue-list li[data-code="${a.tracking_code}"]`).click();
+  await page.locator(`#drawer[data-code="${a.tracking_code}"]`).waitFor();
+  await page.locator('#d-accept').waitFor();
+  await page.locator('#map').click({ position: { x: 5, y: 5 } }).catch(() => {});
+  await page.keyboard.press('a');
+  await page.locator('#d-status[data-status="accepted"]').waitFor();
+  // A leaves the new queue; the highlight lands on another report while the
+  // drawer still shows A. Pressing a again must not accept that other report.
+  await page.waitForFunction((c) => !document.querySelector(`#queue-list li[data-code="${c}"]`), a.tracking_code, { timeout: 10000 });
+  const highlighted = await page.getAttribute('#queue-list li[aria-selected="true"]', 'data-code');
+  assert.notEqual(highlighted, a.tracking_code);
+  await page.keyboard.press('a');
+  await page.locator('.toast:not([hidden])').waitFor();
+  assert.match(await page.textContent('.toast'), /不能“受理”/);
+  await page.waitForTimeout(800);
+  for (const code of [highlighted, b.tracking_code]) {
+    assert.equal((await api(`/api/v1/reports/${code}`, { headers: asDispatcher })).body.status, 'submitted', `${code} was not touched`);
+  }
+  assert.equal((await api(`/api/v1/reports/${a.tracking_code}`, { headers: asDispatcher })).body.status, 'accepted');
+  await page.screenshot({ path: `${shots}/console-7-shortcut-refused.png` });
+  // With the drawer closed, a shortcut changes nothing and says why.
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('a');
+  await page.waitForFunction(() => /先打开一张工单/.test(document.querySelector('.toast')?.textContent || ''));
+  assert.equal((await api(`/api/v1/reports/${highlighted}`, { headers: asDispatcher })).body.status, 'submitted');
+  // Opening the highlighted one is what makes it actionable.
+  await page.keyboard.press('Enter');
+  await page.locator(`#drawer[data-code="${highlighted}"] #d-accept`).waitFor();
+  await page.keyboard.press('a');
+  await page.locator(`#drawer[data-code="${highlighted}"] #d-status[data-status="accepted"]`).waitFor();
+  await page.keyboard.press('Escape');
+});
+
+await test('the buttons follow the lifecycle table for each state and role, and a refusal is a sentence', async () => {
+  // The table, written out here independently of the server.
+  const dispatcher = {
+    submitted: ['accept', 'comment', 'escalate', 'merge', 'reject', 'set_priority'],
+    accepted: ['assign', 'comment', 'escalate', 'set_priority'],
+    assigned: ['comment', 'escalate', 'set_priority'],
+    in_progress: ['comment', 'escalate', 'set_priority'],
+    resolved: ['close', 'comment', 'escalate', 'rate', 'reopen', 'set_priority'],
+    closed: ['comment', 'rate'],
+  };
+  const officer = { assigned: ['comment', 'return', 'start'], in_progress: ['comment', 'resolve'], resolved: ['comment'], closed: ['comment'] };
+  const reports = {};
+  const r0 = await file('按钮测试 / buttons');
+  reports.submitted = r0.tracking_code;
+  const steps = [['accepted', { action: 'accept' }], ['assigned', { action: 'assign', department: 'housing' }], ['in_progress', null],
+    ['resolved', null], ['closed', { action: 'close' }]];
+  for (const [stateName] of steps) {
+    const r = await file(`按钮测试 ${stateName} / buttons`);
+    for (const [s, body] of steps) {
+      if (s === 'in_progress') await api(`/api/v1/reports/${r.tracking_code}/actions`, { method: 'POST', headers: asOfficer, body: JSON.stringify({ action: 'start' }) });
+      else if (s === 'resolved') await api(`/api/v1/reports/${r.tracking_code}/actions`, { method: 'POST', headers: asOfficer, body: JSON.stringify({ action: 'resolve', note: '已修好 / fixed' }) });
+      else await act(r.tracking_code, body);
+      if (s === stateName) break;
+    }
+    assert.equal((await api(`/api/v1/reports/${r.tracking_code}`, { headers: asDispatcher })).body.status, stateName);
+    reports[stateName] = r.tracking_code;
+  }
+  for (const [stateName, code] of Object.entries(reports)) {
+    await openInDrawer(page, code);
+    assert.deepEqual(await offered(page), dispatcher[stateName], `dispatcher on ${stateName}`);
+    const view = (await api(`/api/v1/reports/${code}`, { headers: asDispatcher })).body;
+    assert.deepEqual([...view.allowed_actions].sort(), dispatcher[stateName], `allowed_actions of ${stateName}`);
+  }
+  await page.keyboard.press('Escape');
+  for (const [who, want] of [['analyst', {}], ['officer', officer]]) {
+    const s = await signedIn('zh-CN', who === 'analyst' ? process.env.ANALYST_NAME : process.env.OFFICER_NAME);
+    for (const [stateName, code] of Object.entries(reports)) {
+      await openInDrawer(s.page, code);
+      const got = await offered(s.page);
+      assert.deepEqual(got, want[stateName] || [], `${who} on ${stateName}`);
+      if (!got.length) await s.page.locator('#d-no-actions').waitFor();
+    }
+    await s.page.screenshot({ path: `${shots}/console-8-${who}-drawer.png` });
+    assert.deepEqual(s.errors, [], `${who}: no page errors`);
+    await s.context.close();
+  }
+  // Someone else acts first: the refusal is a sentence in Chinese, and the drawer
+  // is redrawn as the report now is.
+  const race = await file('抢先处理 / someone was first');
+  await openInDrawer(page, race.tracking_code);
+  await page.locator('#d-accept').waitFor();
+  await act(race.tracking_code, { action: 'accept' });
+  await page.evaluate(() => document.getElementById('d-accept')?.click());
+  await page.waitForFunction(() => !document.getElementById('d-accept'), null, { timeout: 10000 });
+  const said = await page.evaluate(() => document.querySelector('.toast:not([hidden])')?.textContent || '');
+  assert.doesNotMatch(said, /[a-z]{4,}/, `a refusal in words of ours: ${said}`);
+  await page.keyboard.press('Escape');
+});
+
+await test('no raw code or English word on the Chinese console, no Chinese on the English one', async () => {
+  const code = (await file('文字检查 / words check')).tracking_code;
+  await act(code, { action: 'accept' });
+  await act(code, { action: 'assign', department: 'housing' });
+  await openInDrawer(page, code);
+  await page.locator('#d-timeline li').nth(2).waitFor();
+  assert.doesNotMatch(await page.textContent('#d-routing'), /[a-z]_[a-z]|\d{9}/, 'the routing reason is words');
+  assert.match(await page.textContent('#d-timeline'), /调度员/);
+  assert.deepEqual(await wrongWords(page, 'zh-CN'), []);
+  await page.screenshot({ path: `${shots}/console-9-words-zh.png` });
+  await page.keyboard.press('Escape');
+  const en = await signedIn('en-US');
+  await openInDrawer(en.page, code);
+  await en.page.locator('#d-timeline li').nth(2).waitFor();
+  assert.deepEqual(await wrongWords(en.page, 'en'), []);
+  assert.doesNotMatch(await en.page.textContent('#live'), /实时|\d/);
+  await en.page.screenshot({ path: `${shots}/console-9-words-en.png` });
+  await en.context.close();
+});
+
+await test('search: a tracking code opens its report; a caller\'s phone, a place and a call sign are found', async () => {
+  const phoned = await file('按电话找 / found by phone', { contact: { name: '王女士', phone: '139 1234 5678' } });
+  await page.fill('#search', phoned.tracking_code);
+  await page.press('#search', 'Enter');
+  await page.locator(`#drawer[data-code="${phoned.tracking_code}"]`).waitFor();
+  await page.keyboard.press('Escape');
+  await page.fill('#search', '13912345678');
+  await page.press('#search', 'Enter');
+  await page.locator('#search-results li[data-kind="report"]').first().waitFor();
+  assert.match(await page.textContent('#search-results'), new RegExp(phoned.tracking_code));
+  const found = (await api('/api/v1/search?q=13912345678', { headers: asDispatcher })).body.results;
+  assert.equal(found[0].code, phoned.tracking_code);
+  assert.equal(found[0].matched, 'phone');
+  // A unit may not look people up by phone.
+  assert.equal((await api('/api/v1/search?q=13912345678', { headers: asUnit })).body.results.filter((x) => x.kind === 'report').length, 0);
+  await page.fill('#search', '巡逻-02');
+  await page.press('#search', 'Enter');
+  await page.locator('#search-results li[data-kind="unit"]').waitFor();
+  await page.fill('#search', '路口 1');
+  await page.press('#search', 'Enter');
+  await page.locator('#search-results li[data-kind="feature"]').first().waitFor();
+  await page.screenshot({ path: `${shots}/console-10-search.png` });
+  await page.locator('#search-results li[data-kind="feature"]').first().click();
+  assert.equal((await api('/api/v1/search?q=', { headers: asDispatcher })).status, 400);
+  assert.equal((await api('/api/v1/search?q=x')).status, 401);
+});
+
+await test('a call taken by phone is filed from the keyboard and its code read back', async () => {
+  await page.locator('#map').click({ position: { x: 5, y: 5 } }).catch(() => {});
+  await page.keyboard.press('Escape');
+  const t0 = Date.now();
+  await page.keyboard.press('n');
+  await page.locator('#in-name').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'in-name');
+  await page.keyboard.type('李先生');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('138-0000-1111');
+  await page.keyboard.press('Tab');
+  await page.selectOption('#in-category', 'pothole');
+  await page.selectOption('#in-attr-size', 'large');
+  // Sending without a place says what is missing and files nothing.
+  await page.keyboard.press('Control+Enter');
+  await page.waitForFunction(() => /还缺/.test(document.querySelector('#in-status').textContent));
+  const box = await page.locator('#map').boundingBox();
+  await page.mouse.click(box.x + box.width / 3, box.y + box.height / 2);
+  await page.waitForFunction(() => /地图上的点/.test(document.querySelector('#in-where').textContent));
+  await page.fill('#in-description', '电话反映：路面塌陷 / caller says the road has sunk');
+  await page.screenshot({ path: `${shots}/console-11-intake.png` });
+  await page.keyboard.press('Control+Enter');
+  await page.locator('#intake-code').waitFor();
+  const code = (await page.textContent('#intake-code')).trim();
+  console.log(`MEASURE phone intake in the browser ${Date.now() - t0} ms`);
+  const r = (await api(`/api/v1/reports/${code}`, { headers: asDispatcher })).body;
+  assert.equal(r.channel, 'phone');
+  assert.equal(r.reporter.contact.phone, '13800001111');
+  assert.equal(r.attributes.size, 'large');
+  await page.screenshot({ path: `${shots}/console-12-intake-done.png` });
+  await page.keyboard.press('Escape');
+});
+
+await test('the shortcuts dialog closes with Esc; two messages never stack', async () => {
+  await page.click('#help');
+  await page.locator('#shortcuts[open]').waitFor();
+  await page.keyboard.press('Escape');
+  await page.locator('#shortcuts:not([open])').waitFor({ state: 'attached' });
+  assert.equal(await page.evaluate(() => document.getElementById('shortcuts').open), false);
+  await page.keyboard.press('a');
+  await page.keyboard.press('a');
+  assert.equal(await page.locator('.toast').count(), 1);
+});
+
+await test('every console page passes axe-core with no serious or critical problem', async () => {
+  const problems = [];
+  const code = (await api('/api/v1/reports?limit=1', { headers: asDispatcher })).body.reports[0].tracking_code;
+  await openInDrawer(page, code);
+  problems.push(...(await axeProblems(page)).map((p) => `console: ${p}`));
+  await page.keyboard.press('Escape');
+  const a = await context.newPage();
+  await a.goto(`${base}/console/analysis`);
+  await a.locator('#trend-table tbody tr').first().waitFor({ timeout: 30000 });
+  problems.push(...(await axeProblems(a)).map((p) => `analysis: ${p}`));
+  await a.close();
+  const c = await browser.newContext({ locale: 'zh-CN' });
+  const p = await c.newPage();
+  await p.goto(`${base}/console`);
+  await p.locator('#si-name').waitFor();
+  problems.push(...(await axeProblems(p)).map((x) => `sign-in: ${x}`));
+  await c.close();
+  assert.deepEqual(problems, []);
 });
 
 await test('a report filed by someone else appears without reloading', async () => {

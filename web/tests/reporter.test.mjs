@@ -5,6 +5,7 @@ import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { axeProblems, wrongWords } from './checks.mjs';
 
 const base = process.env.BASE_URL;
 const photo = process.env.PHOTO;
@@ -48,6 +49,10 @@ async function toCategory(page, name, { withPhoto = true, category = 'pothole', 
     await shot(page, `${name}-2-photo-taken`);
   }
   await page.click('#photo-next');
+  // The position found is shown on a map with its accuracy, to confirm or move.
+  await page.locator('#pin-use').waitFor();
+  await page.locator('#loc-accuracy').waitFor();
+  await page.click('#pin-use');
   await page.locator('#cat-search').waitFor();
   await page.fill('#cat-search', search);
   await shot(page, `${name}-3-category`);
@@ -128,12 +133,41 @@ await test('offline, the report waits on the phone and arrives exactly once', as
   assert.equal((await list()).length, 0, 'nothing reached the server while offline');
   await context.setOffline(false);
   await page.locator('#queue').waitFor({ state: 'hidden', timeout: 15000 });
+  // The waiting screen becomes the sent one, with the code: never a silent bar.
+  await page.locator('#tracking-code').waitFor({ timeout: 15000 });
+  const offlineCode = (await page.textContent('#tracking-code')).trim();
+  assert.doesNotMatch(await page.textContent('main'), /现在没有网络/);
   await shot(page, 'zh-offline-2-sent');
   // Opening the app again sends nothing twice.
   await page.goto(base + '/');
   await page.locator('#camera').waitFor();
   await page.waitForTimeout(500);
   assert.equal((await list()).length, 1, 'exactly one report');
+  // The phone keeps its reports' codes: "my reports on this phone".
+  await page.locator(`#mine li[data-code="${offlineCode}"]`).waitFor();
+  await shot(page, 'zh-offline-3-mine');
+  await context.close();
+});
+
+await test('a first visit made offline can still file: the categories come from the app\'s cache', async () => {
+  const { context, page } = await phone('zh-CN');
+  await page.goto(base + '/');
+  await page.locator('#camera').waitFor();
+  // The service worker has installed and kept what the app needs.
+  await page.waitForFunction(async () => (await caches.keys()).length > 0 && Boolean(await caches.match('/api/v1/categories')), null, { timeout: 15000 });
+  await page.evaluate(() => localStorage.clear());
+  await context.setOffline(true);
+  await page.reload();
+  await page.locator('#camera').waitFor();
+  await page.click('#photo-next');
+  await page.locator('#pin-use').waitFor();
+  await page.click('#pin-use');
+  await page.locator('button.cat[data-code="pothole"]').waitFor();
+  // Group headings are names, not codes.
+  const legends = await page.$$eval('#cat-list legend', (ls) => ls.map((l) => l.textContent));
+  assert.ok(legends.includes('道路交通') && !legends.some((l) => /^[a-z_]+$/.test(l)), legends.join(','));
+  await shot(page, 'zh-offline-4-first-visit');
+  await context.setOffline(false);
   await context.close();
 });
 
@@ -158,7 +192,12 @@ await test('English renders, and a refusal comes back as a sentence with the dra
   await page.locator('#camera').waitFor();
   assert.match(await page.textContent('#camera'), /Take or choose a photo/);
   await shot(page, 'en-1-photo');
+  // The English header stays on one line on a 390 px phone.
+  for (const id of ['#lang', '#map-link', '#me-link', '.brand']) {
+    assert.equal(await page.evaluate((s) => document.querySelector(s).getClientRects().length === 1 && document.querySelector(s).getBoundingClientRect().height < 40, id), true, `${id} on one line`);
+  }
   await page.click('#photo-next');
+  await page.click('#pin-use');
   await page.fill('#cat-search', 'fire');
   await page.click('button.cat[data-code="fire_lane_blocked"]');
   await page.locator('#details').waitFor();
@@ -278,6 +317,7 @@ await test('a place outside the city is refused with a sentence, and a photo tha
   assert.match(await bad.textContent(), /“notes.txt”不是可以打开的图片/);
   await shot(page, 'zh-bad-1-not-a-photo');
   await page.click('#photo-next');
+  await page.click('#pin-use');
   await page.fill('#cat-search', 'pothole');
   await page.click('button.cat[data-code="pothole"]');
   await page.locator('#details').waitFor();
@@ -318,6 +358,97 @@ await test('a sentinel signs in, asks to join a group, and sees the report filed
   assert.match(await page.textContent('#me-filed'), /报告 1 件/);
   await shot(page, 'zh-me-2-with-report');
   await context.close();
+});
+
+await test('everyday words find everyday categories, under named groups', async () => {
+  const { context, page } = await phone('zh-CN');
+  await page.goto(base + '/');
+  await page.click('#photo-next');
+  await page.click('#pin-use');
+  await page.locator('#cat-list legend').first().waitFor();
+  const legends = await page.$$eval('#cat-list legend', (ls) => ls.map((l) => l.textContent));
+  assert.ok(legends.includes('市容市政') && !legends.some((l) => /[a-z_]{3,}/.test(l)), legends.join(','));
+  await page.fill('#cat-search', '垃圾');
+  assert.deepEqual(await page.$$eval('button.cat', (b) => b.map((x) => x.dataset.code)), ['rubbish']);
+  await page.fill('#cat-search', '路灯');
+  assert.equal(await page.getAttribute('button.cat >> nth=0', 'data-code'), 'streetlight');
+  await shot(page, 'zh-cat-streetlight');
+  await context.close();
+});
+
+await test('the tracking page says who handles it, by when and where; a photo opens large', async () => {
+  const { context, page } = await phone('zh-CN');
+  const form = new FormData();
+  form.append('report', new Blob([JSON.stringify({ category: 'pothole', description: '跟踪页 / tracking page', lat: HERE.latitude, lon: HERE.longitude })], { type: 'application/json' }));
+  form.append('photo', new Blob([readFileSync(photo)], { type: 'image/jpeg' }), 'p.jpg');
+  const filed = await (await fetch(`${base}/api/v1/reports`, { method: 'POST', body: form })).json();
+  await page.goto(`${base}/r/${filed.tracking_code}`);
+  await page.locator('#track-department').waitFor();
+  assert.match(await page.textContent('#track-department'), /住房和城乡建设局/);
+  await page.locator('#track-due').waitFor();
+  assert.equal(await page.getAttribute('.thumbs a', 'href'), filed.photos[0]);
+  // No empty grey square beside a photo that has loaded.
+  await page.waitForFunction(() => { const i = document.querySelector('.thumbs img'); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 60000 });
+  assert.equal(await page.evaluate(() => [...document.querySelectorAll('.photo-note')].filter((n) => n.offsetWidth > 0).length), 0);
+  await shot(page, 'zh-track-facts');
+  await context.close();
+});
+
+await test('the public map has a legend, and two reports at one spot both open', async () => {
+  for (let i = 0; i < 2; i++) {
+    await api('/api/v1/reports', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ category: 'rubbish', description: `同一处 ${i} / same spot ${i}`, lat: 36.4601, lon: 115.9901 }) });
+  }
+  const { context, page } = await phone('zh-CN');
+  await page.goto(`${base}/map`);
+  await page.locator('#legend li').first().waitFor();
+  assert.match(await page.textContent('#legend'), /圆点越大/);
+  await page.evaluate(() => new Promise((r) => { const m = window.reportsMap; m.jumpTo({ center: [115.9901, 36.4601], zoom: 17 }); m.once('idle', r); }));
+  const px = await page.evaluate(() => window.reportsMap.project([115.9901, 36.4601]));
+  const box = await page.locator('#map').boundingBox();
+  await page.mouse.click(box.x + px.x, box.y + px.y);
+  await page.locator('.map-popup').waitFor();
+  assert.ok((await page.locator('.map-popup > div').count()) >= 2);
+  await shot(page, 'zh-map-3-two-at-one-spot');
+  await context.close();
+});
+
+await test('no raw code or wrong-language word on any reporter page, and axe-core finds no serious problem', async () => {
+  const problems = [];
+  const code = (await api('/api/v1/reports?limit=1')).body.reports[0].tracking_code;
+  for (const locale of ['zh-CN', 'en-US']) {
+    const lang = locale === 'zh-CN' ? 'zh-CN' : 'en';
+    const { context, page } = await phone(locale);
+    const check = async (where) => {
+      problems.push(...(await wrongWords(page, lang)).map((w) => `${locale} ${where}: ${w}`));
+      problems.push(...(await axeProblems(page)).map((w) => `${locale} ${where}: ${w}`));
+    };
+    await page.goto(base + '/');
+    await page.locator('#camera').waitFor();
+    await check('photo');
+    await page.click('#photo-next');
+    await page.locator('#pin-use').waitFor();
+    await check('location');
+    await page.click('#pin-use');
+    await page.locator('#cat-list button.cat').first().waitFor();
+    await check('category');
+    await page.click('button.cat[data-code="fire_lane_blocked"]');
+    await page.locator('#details, #near-different').first().waitFor();
+    if (await page.locator('#near-different').count()) { await check('nearby'); await page.click('#near-different'); }
+    await page.locator('#details').waitFor();
+    await check('details');
+    await page.goto(`${base}/r/${code}`);
+    await page.locator('#track-status').waitFor();
+    await check('tracking');
+    await page.goto(`${base}/map`);
+    await page.locator('#legend li').first().waitFor();
+    await check('map');
+    await page.goto(`${base}/me`);
+    await page.locator('#me-who').waitFor();
+    await check('account');
+    await context.close();
+  }
+  assert.deepEqual(problems, []);
 });
 
 await test('signing up sends a code, and a wrong code is refused with a sentence', async () => {

@@ -152,6 +152,31 @@ pub struct Department {
     pub name_en: String,
 }
 
+/// A heading the category picker groups categories under, named in both languages
+/// (a person never reads the code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryGroup {
+    /// Stable code, named by categories and routing rules.
+    pub code: String,
+    /// Chinese name.
+    pub name: String,
+    /// English name.
+    pub name_en: String,
+}
+
+/// The built-in groups' names, which a city's configuration may use without
+/// declaring them: (code, Chinese, English).
+const BUILTIN_GROUPS: &[(&str, &str, &str)] = &[
+    ("fire_safety", "消防安全", "Fire safety"),
+    ("equipment", "电梯与特种设备", "Lifts and equipment"),
+    ("market", "食品与市场", "Food and markets"),
+    ("roads", "道路交通", "Roads and traffic"),
+    ("construction", "建筑施工", "Construction"),
+    ("city", "市容市政", "Streets and public works"),
+    ("public_safety", "社会治安", "Public order"),
+    ("other", "其他", "Other"),
+];
+
 /// Where a report outside every jurisdiction goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -170,6 +195,9 @@ pub struct Catalog {
     pub departments: Vec<Department>,
     /// All categories.
     pub categories: Vec<Category>,
+    /// The names of the categories' groups; built-in group codes may be left out.
+    #[serde(default)]
+    pub groups: Vec<CategoryGroup>,
     /// Routing rules; see [`crate::routing`].
     #[serde(default)]
     pub rules: Vec<RoutingRule>,
@@ -207,6 +235,39 @@ impl Catalog {
     /// The category with this code.
     pub fn category(&self, code: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.code == code)
+    }
+
+    /// Every group some category is in, in the order categories first name them,
+    /// with its names (declared, else built in; [`Catalog::check`] makes sure one is).
+    pub fn group_list(&self) -> Vec<CategoryGroup> {
+        let mut out: Vec<CategoryGroup> = Vec::new();
+        for c in &self.categories {
+            if out.iter().any(|g| g.code == c.group) {
+                continue;
+            }
+            if let Some(g) = self.group(&c.group) {
+                out.push(g);
+            }
+        }
+        out
+    }
+
+    /// The group with this code and its names.
+    pub fn group(&self, code: &str) -> Option<CategoryGroup> {
+        self.groups
+            .iter()
+            .find(|g| g.code == code)
+            .cloned()
+            .or_else(|| {
+                BUILTIN_GROUPS
+                    .iter()
+                    .find(|g| g.0 == code)
+                    .map(|(code, name, name_en)| CategoryGroup {
+                        code: (*code).into(),
+                        name: (*name).into(),
+                        name_en: (*name_en).into(),
+                    })
+            })
     }
 
     /// The department with this code.
@@ -285,6 +346,26 @@ impl Catalog {
                 }
             }
         }
+        let mut declared = std::collections::HashSet::new();
+        for g in &self.groups {
+            if g.code.trim().is_empty() || !declared.insert(g.code.as_str()) {
+                return err(format!("group code {:?} is empty or appears twice", g.code));
+            }
+            if g.name.trim().is_empty() || g.name_en.trim().is_empty() {
+                return err(format!(
+                    "group {:?} needs a name and a name_en: people read them",
+                    g.code
+                ));
+            }
+        }
+        for c in &self.categories {
+            if self.group(&c.group).is_none() {
+                return err(format!(
+                    "category {} is in group {:?}, which has no name: add [[groups]] with code = {:?}, name and name_en",
+                    c.code, c.group, c.group
+                ));
+            }
+        }
         let groups: std::collections::HashSet<&str> =
             self.categories.iter().map(|c| c.group.as_str()).collect();
         for (i, r) in self.rules.iter().enumerate() {
@@ -337,6 +418,7 @@ impl Catalog {
             dept("police", "派出所", "Police Station"),
             dept("property", "物业管理", "Property Management"),
             dept("city_management", "城市管理局", "City Management"),
+            dept("water", "供水公司", "Water Utility"),
             dept("dispatch", "指挥中心", "Command Centre"),
         ];
         #[allow(clippy::too_many_arguments)]
@@ -477,7 +559,7 @@ impl Catalog {
                 "Public order hazard",
                 "public_safety",
                 "Suspicious activity, damaged locks, dark alleys",
-                &["治安", "可疑", "路灯", "suspicious"],
+                &["治安", "可疑", "小偷", "门锁", "suspicious", "theft"],
                 Normal,
                 "police",
                 false,
@@ -492,6 +574,79 @@ impl Catalog {
                 Urgent,
                 "housing",
                 true,
+            ),
+            cat(
+                "rubbish",
+                "垃圾堆放",
+                "Rubbish",
+                "city",
+                "Rubbish piled up, overflowing bins, fly-tipping",
+                &[
+                    "垃圾",
+                    "垃圾桶",
+                    "乱扔",
+                    "乱倒",
+                    "堆放",
+                    "清运",
+                    "脏乱",
+                    "rubbish",
+                    "trash",
+                    "garbage",
+                    "litter",
+                    "bin",
+                ],
+                Normal,
+                "city_management",
+                false,
+            ),
+            cat(
+                "streetlight",
+                "路灯故障",
+                "Streetlight out",
+                "city",
+                "Street lamps that are out, flicker or hang loose",
+                &[
+                    "路灯",
+                    "灯不亮",
+                    "不亮",
+                    "灯坏",
+                    "照明",
+                    "黑灯",
+                    "streetlight",
+                    "street light",
+                    "lamp",
+                    "dark",
+                ],
+                Normal,
+                "city_management",
+                false,
+            ),
+            cat(
+                "tree_hazard",
+                "树木隐患",
+                "Dangerous tree",
+                "city",
+                "Fallen trees, broken or hanging branches, trees leaning on wires",
+                &[
+                    "树", "树木", "树枝", "断枝", "倒伏", "倒树", "tree", "branch", "fallen",
+                ],
+                High,
+                "city_management",
+                false,
+            ),
+            cat(
+                "water_leak",
+                "供水漏水",
+                "Water leak",
+                "city",
+                "Burst or leaking water pipes, water running in the street",
+                &[
+                    "漏水", "水管", "爆管", "跑水", "冒水", "积水", "停水", "leak", "water",
+                    "pipe", "burst",
+                ],
+                High,
+                "water",
+                false,
             ),
             cat(
                 "other",
@@ -630,13 +785,26 @@ impl Catalog {
                 "pothole" | "manhole_cover" => (30.0, 720),
                 "illegal_parking" => (30.0, 6),
                 "construction_safety" => (150.0, 336),
+                "rubbish" | "tree_hazard" => (50.0, 72),
+                "streetlight" => (30.0, 336),
+                "water_leak" => (100.0, 48),
                 _ => continue,
             };
             c.duplicate_radius_m = radius;
             c.duplicate_window_hours = hours;
         }
+        let groups = BUILTIN_GROUPS
+            .iter()
+            .filter(|g| categories.iter().any(|c| c.group == g.0))
+            .map(|(code, name, name_en)| CategoryGroup {
+                code: (*code).into(),
+                name: (*name).into(),
+                name_en: (*name_en).into(),
+            })
+            .collect();
         Catalog {
             categories,
+            groups,
             departments,
             rules: vec![],
             dispatch_queue: "dispatch".into(),
@@ -702,6 +870,50 @@ mod tests {
                 .0
                 .contains("TOML")
         );
+    }
+
+    #[test]
+    fn every_group_a_person_reads_has_a_name_in_both_languages() {
+        let c = Catalog::builtin();
+        let groups = c.group_list();
+        assert!(
+            groups
+                .iter()
+                .any(|g| g.code == "city" && g.name == "市容市政")
+        );
+        for cat in &c.categories {
+            assert!(groups.iter().any(|g| g.code == cat.group), "{}", cat.code);
+        }
+        // A city's own group must be named; a built-in one may be left out.
+        let mut own = c.clone();
+        own.groups.clear();
+        own.categories[0].group = "harbour".into();
+        let e = own.check().unwrap_err().0;
+        assert!(e.contains("group \"harbour\", which has no name"), "{e}");
+        own.groups.push(CategoryGroup {
+            code: "harbour".into(),
+            name: "港口".into(),
+            name_en: "Harbour".into(),
+        });
+        own.check().unwrap();
+        assert_eq!(own.group_list()[0].name_en, "Harbour");
+        assert_eq!(own.group("roads").unwrap().name, "道路交通");
+    }
+
+    #[test]
+    fn everyday_words_find_everyday_categories() {
+        let c = Catalog::builtin();
+        let find = |word: &str| -> Vec<&str> {
+            c.categories
+                .iter()
+                .filter(|x| x.name.contains(word) || x.keywords.iter().any(|k| k.contains(word)))
+                .map(|x| x.code.as_str())
+                .collect()
+        };
+        assert_eq!(find("垃圾"), ["rubbish"]);
+        assert_eq!(find("路灯"), ["streetlight"]);
+        assert!(find("树").contains(&"tree_hazard"));
+        assert!(find("漏水").contains(&"water_leak"));
     }
 
     #[test]

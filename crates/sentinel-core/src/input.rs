@@ -178,7 +178,7 @@ impl ContactInput {
     /// a plausible phone and e-mail. Errors name `{prefix}.name` and so on. The same
     /// rule serves reports and "me too", so neither stores what the other refuses.
     pub fn parse(self, prefix: &str, errors: &mut Vec<FieldError>) -> Contact {
-        let c = Contact {
+        let mut c = Contact {
             name: optional_text(self.name, &format!("{prefix}.name"), MAX_NAME_CHARS, errors),
             phone: optional_text(self.phone, &format!("{prefix}.phone"), 32, errors),
             email: optional_text(self.email, &format!("{prefix}.email"), 254, errors),
@@ -188,6 +188,8 @@ impl ContactInput {
                 format!("{prefix}.phone"),
                 "is not a phone number",
             ));
+        } else {
+            c.phone = c.phone.as_deref().map(normalize_phone);
         }
         if c.email.as_deref().is_some_and(|e| !plausible_email(e)) {
             errors.push(FieldError::new(
@@ -209,7 +211,36 @@ fn plausible_email(e: &str) -> bool {
         && !e.contains(char::is_whitespace)
 }
 
-fn plausible_phone(p: &str) -> bool {
+/// A phone number as it is kept and searched: its digits, with a leading `+` if
+/// it had one ("138 0013-8000" and "13800138000" are one number).
+pub fn normalize_phone(p: &str) -> String {
+    let p = p.trim();
+    let digits = p.chars().filter(char::is_ascii_digit);
+    if p.starts_with('+') {
+        std::iter::once('+').chain(digits).collect()
+    } else {
+        digits.collect()
+    }
+}
+
+/// The forms one number may have been kept in: as given, and with or without
+/// China's country code (+86).
+pub fn phone_variants(p: &str) -> Vec<String> {
+    let n = normalize_phone(p);
+    let national = n
+        .strip_prefix("+86")
+        .or_else(|| n.strip_prefix("0086"))
+        .map(str::to_owned);
+    let mut out = vec![n.clone()];
+    match national {
+        Some(national) => out.push(national),
+        None if !n.starts_with('+') => out.push(format!("+86{n}")),
+        None => {}
+    }
+    out
+}
+
+pub(crate) fn plausible_phone(p: &str) -> bool {
     let digits = p.chars().filter(char::is_ascii_digit).count();
     (5..=20).contains(&digits) && p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
 }
@@ -639,5 +670,28 @@ mod tests {
             ..input()
         };
         assert_eq!(r.parse(&ctx(&c)).unwrap_err()[0].field, "anonymous");
+    }
+
+    #[test]
+    fn a_phone_is_kept_as_its_digits_and_found_with_or_without_the_country_code() {
+        assert_eq!(normalize_phone(" 138 0013-8000 "), "13800138000");
+        assert_eq!(normalize_phone("+86 (138) 0013 8000"), "+8613800138000");
+        assert_eq!(
+            phone_variants("138 0013 8000"),
+            ["13800138000", "+8613800138000"]
+        );
+        assert_eq!(
+            phone_variants("+86 13800138000"),
+            ["+8613800138000", "13800138000"]
+        );
+        assert_eq!(phone_variants("+44 20 7946 0000"), ["+442079460000"]);
+        let mut errors = vec![];
+        let c = ContactInput {
+            phone: Some("138-0013-8000".into()),
+            ..Default::default()
+        }
+        .parse("contact", &mut errors);
+        assert!(errors.is_empty());
+        assert_eq!(c.phone.as_deref(), Some("13800138000"));
     }
 }

@@ -15,13 +15,16 @@ pub mod sentinels;
 pub mod throttle;
 pub mod tracking;
 
-pub use catalog::{Catalog, Category, Department};
+pub use catalog::{Catalog, Category, CategoryGroup, Department};
 pub use dispatch::{
     Dispatch, DispatchError, DispatchStep, Fix, NewUnit, StepRecord, Unit, UnitStatus,
 };
-pub use input::{FieldError, NewReport, ParseContext, ReportInput};
+pub use input::{
+    FieldError, NewReport, ParseContext, ReportInput, normalize_phone, phone_variants,
+};
 pub use lifecycle::{
     Action, ActionKind, Actor, LifecycleError, LifecyclePolicy, ReportState, Role, Status,
+    allowed_actions,
 };
 pub use report::{Channel, Contact, Event, Priority, Report, ReportId, Reporter};
 pub use sentinels::{Membership, MembershipStatus, NewSentinel, Sentinel, SentinelGroup};

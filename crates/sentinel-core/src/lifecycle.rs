@@ -479,6 +479,54 @@ pub fn decide(
     Ok(to)
 }
 
+/// The actions `actor` may take on `report` now, in the table's order: what a
+/// screen offers, so that it never shows a button the server would refuse. Each
+/// kind is tried through [`decide`] with a placeholder for its details (a reason,
+/// the current department, a score), so this can never drift from the table.
+pub fn allowed_actions(
+    report: &ReportState<'_>,
+    actor: &Actor,
+    now: OffsetDateTime,
+    policy: &LifecyclePolicy,
+) -> Vec<ActionKind> {
+    let text = || "-".to_string();
+    ActionKind::ALL
+        .iter()
+        .copied()
+        .filter(|kind| {
+            let action = match kind {
+                ActionKind::Accept => Action::Accept,
+                ActionKind::Reject => Action::Reject { reason: text() },
+                ActionKind::Merge => Action::Merge {
+                    into: crate::ReportId(0),
+                },
+                ActionKind::Assign => Action::Assign {
+                    department: report.department.map_or_else(text, str::to_string),
+                    co_departments: vec![],
+                    assignee: None,
+                    reason: Some(text()),
+                },
+                ActionKind::Start => Action::Start,
+                ActionKind::Return => Action::Return { reason: text() },
+                ActionKind::Resolve => Action::Resolve { note: text() },
+                ActionKind::Verify => Action::Verify,
+                ActionKind::Close => Action::Close,
+                ActionKind::Reopen => Action::Reopen { reason: text() },
+                ActionKind::Escalate => Action::Escalate { note: None },
+                ActionKind::SetPriority => Action::SetPriority {
+                    priority: crate::Priority::Normal,
+                },
+                ActionKind::Comment => Action::Comment { note: text() },
+                ActionKind::Rate => Action::Rate {
+                    score: 5,
+                    comment: None,
+                },
+            };
+            decide(report, actor, &action, now, policy).is_ok()
+        })
+        .collect()
+}
+
 /// Replays a timeline of (from, to) pairs from `submitted`, checking that each
 /// step starts where the previous one ended. Returns the final state.
 pub fn replay<I>(steps: I) -> Result<Status, (usize, Status, Status)>

@@ -51,8 +51,38 @@ pub struct Routing {
     pub co_departments: Vec<String>,
     /// Index of the rule that fired (`None` for a category default or the queue).
     pub rule: Option<usize>,
-    /// Why, in a sentence.
+    /// Why, in a sentence (English, for logs and the API; screens use `basis`).
     pub reason: String,
+    /// Why, as a screen words it in the reader's language: a rule, the category's
+    /// own department, or the dispatch queue. Reports routed before this was kept
+    /// have none; [`Routing::basis`] works it out for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<RoutingBasis>,
+}
+
+/// What decided a report's department.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutingBasis {
+    /// A routing rule (its index is `rule`).
+    Rule,
+    /// The category's default department; no more specific rule.
+    CategoryDefault,
+    /// No rule and no default: the dispatch queue.
+    DispatchQueue,
+}
+
+impl Routing {
+    /// What decided the department, for reports routed before `basis` was kept too.
+    pub fn basis(&self) -> RoutingBasis {
+        self.basis.unwrap_or(if self.rule.is_some() {
+            RoutingBasis::Rule
+        } else if self.reason.starts_with("no rule") {
+            RoutingBasis::DispatchQueue
+        } else {
+            RoutingBasis::CategoryDefault
+        })
+    }
 }
 
 fn depth(level: Level) -> u8 {
@@ -108,6 +138,7 @@ pub fn route(catalog: &Catalog, category: &str, places: &[Place<'_>]) -> Routing
                 department: r.department.clone(),
                 co_departments: r.co_departments.clone(),
                 rule: Some(i),
+                basis: Some(RoutingBasis::Rule),
                 reason: format!(
                     "rule {i} ({} {}) for {category} {where_}",
                     r.category
@@ -127,6 +158,7 @@ pub fn route(catalog: &Catalog, category: &str, places: &[Place<'_>]) -> Routing
             department: c.default_department.clone(),
             co_departments: vec![],
             rule: None,
+            basis: Some(RoutingBasis::CategoryDefault),
             reason: format!(
                 "the default department of {category} (no more specific rule) {where_}"
             ),
@@ -135,6 +167,7 @@ pub fn route(catalog: &Catalog, category: &str, places: &[Place<'_>]) -> Routing
             department: catalog.dispatch_queue.clone(),
             co_departments: vec![],
             rule: None,
+            basis: Some(RoutingBasis::DispatchQueue),
             reason: format!("no rule covers {category} {where_}: the dispatch queue"),
         },
     }

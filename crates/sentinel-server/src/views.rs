@@ -99,6 +99,9 @@ pub fn staff_report(r: &Report, cfg: &Config, with_contact: bool) -> Value {
     v["observed_at"] = opt_ts(r.observed_at);
     v["jurisdiction"] = json!(r.jurisdiction);
     v["routing"] = json!(r.routing);
+    if let Some(routing) = &r.routing {
+        v["routing"]["basis"] = json!(routing.basis());
+    }
     let (kind, contact, account) = match &r.reporter {
         Reporter::Anonymous => ("anonymous", None, None),
         Reporter::Contact(c) => ("contact", Some(c), None),

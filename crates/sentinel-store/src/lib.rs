@@ -324,6 +324,9 @@ pub struct ReportQuery {
     pub department: Option<String>,
     /// Filed under this sentinel account.
     pub account: Option<String>,
+    /// Filed with any of these contact phone numbers (as stored: digits, perhaps a
+    /// leading `+`). Personal data: the caller logs the search.
+    pub contact_phones: Vec<String>,
     /// Created at or after.
     pub since: Option<OffsetDateTime>,
     /// Created before.
@@ -476,6 +479,21 @@ pub struct NewLayerFeature {
     pub properties: String,
     /// min lon, min lat, max lon, max lat.
     pub bbox: [f64; 4],
+}
+
+/// A layer feature found by its properties.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundFeature {
+    /// The layer's name.
+    pub layer: String,
+    /// The layer's kind.
+    pub kind: String,
+    /// The middle of the feature's bounding box.
+    pub lon: f64,
+    /// The middle of the feature's bounding box.
+    pub lat: f64,
+    /// Its properties, as JSON text.
+    pub properties: String,
 }
 
 /// A visible layer.
@@ -804,6 +822,9 @@ pub trait Store: Send + Sync + 'static {
     async fn abort_layer(&self, layer: i64) -> Result<()>;
     /// The visible layers.
     async fn layers(&self) -> Result<Vec<LayerInfo>>;
+    /// Features of the visible layers whose properties contain `text` (any case),
+    /// for the console's search by place name; at most `limit`.
+    async fn find_layer_features(&self, text: &str, limit: u32) -> Result<Vec<FoundFeature>>;
     /// A layer's features (GeoJSON geometry, JSON properties) meeting a box.
     async fn layer_features(
         &self,

@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/postgres/0002_leases.sql")),
     (3, include_str!("../migrations/postgres/0003_redaction.sql")),
     (4, include_str!("../migrations/postgres/0004_security.sql")),
+    (5, include_str!("../migrations/postgres/0005_search.sql")),
 ];
 
 /// The advisory lock key held while migrating.

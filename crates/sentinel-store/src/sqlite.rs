@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (17, include_str!("../migrations/sqlite/0017_leases.sql")),
     (18, include_str!("../migrations/sqlite/0018_redaction.sql")),
     (19, include_str!("../migrations/sqlite/0019_security.sql")),
+    (20, include_str!("../migrations/sqlite/0020_search.sql")),
 ];
 
 impl From<rusqlite::Error> for StoreError {

@@ -74,6 +74,7 @@ fn new_report(category: &str, lat: f64) -> NewReport {
             co_departments: vec![],
             rule: None,
             reason: "the default department of pothole".into(),
+            basis: None,
         }),
         due: None,
         media_urls: vec![],

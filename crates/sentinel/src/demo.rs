@@ -366,13 +366,7 @@ async fn build_layers(store: &dyn Store, index: &JurisdictionIndex, rng: &mut Rn
             (p, serde_json::json!({ "name": format!("重点巡逻点{}", i + 1), "radius_m": 50 + rng.below(10) * 10, "visits_per_day": 2 + rng.below(7) }))
         })
         .collect();
-    write_layer(
-        store,
-        "key patrol points 重点巡逻点",
-        "patrol_points",
-        patrol,
-    )
-    .await?;
+    write_layer(store, "重点巡逻点", "patrol_points", patrol).await?;
     let cameras: Vec<_> = (0..1795)
         .map(|i| {
             let p = point_in_city(rng, index);
@@ -383,11 +377,11 @@ async fn build_layers(store: &dyn Store, index: &JurisdictionIndex, rng: &mut Rn
             }))
         })
         .collect();
-    write_layer(store, "cameras 结构化摄像头", "cameras", cameras).await?;
+    write_layer(store, "结构化摄像头", "cameras", cameras).await?;
     let drones: Vec<_> = (0..12)
         .map(|i| (point_in_city(rng, index), serde_json::json!({ "name": format!("无人机基地{}", i + 1), "coverage_radius_m": 5000 })))
         .collect();
-    write_layer(store, "drone bases 无人机基地", "drone_bases", drones).await?;
+    write_layer(store, "无人机基地", "drone_bases", drones).await?;
     let kinds = [
         ("traffic_police", "交警", 450),
         ("special_police", "特警", 250),
@@ -429,7 +423,7 @@ async fn build_layers(store: &dyn Store, index: &JurisdictionIndex, rng: &mut Rn
             }),
         })
         .collect();
-    write_layer(store, "units 警力", "units", units).await?;
+    write_layer(store, "警力驻地", "units", units).await?;
     store.create_units(live, now).await?;
     Ok(())
 }

@@ -166,6 +166,60 @@ fn every_state_action_and_actor_follows_the_documented_table() {
     assert_eq!(checked, 2 * 11 * 14 * 7);
 }
 
+/// What a screen offers is the documented table, state by state and actor by actor:
+/// after assignment no accept or reject, an analyst nothing, a dispatcher no 办结.
+#[test]
+fn allowed_actions_offer_exactly_what_the_documented_table_allows() {
+    for verification in [false, true] {
+        for from in Status::ALL {
+            let co: Vec<String> = vec![];
+            let report = ReportState {
+                status: *from,
+                department: Some("fire"),
+                co_departments: &co,
+                assignee: Some("unit-7"),
+                requires_verification: verification,
+                closed_at: Some(now()),
+            };
+            for (name, actor) in actors() {
+                let want: Vec<ActionKind> = ActionKind::ALL
+                    .iter()
+                    .copied()
+                    .filter(|kind| {
+                        documented_roles(*kind).contains(&name)
+                            && documented_transition(*from, *kind, verification).is_some()
+                            && !(*from == Status::Closed
+                                && *kind == ActionKind::Reopen
+                                && name != "reporter")
+                    })
+                    .collect();
+                let got = allowed_actions(&report, &actor, now(), &LifecyclePolicy::default());
+                assert_eq!(
+                    got, want,
+                    "{name} on a {from} report (verification {verification})"
+                );
+            }
+        }
+    }
+    let co: Vec<String> = vec![];
+    let assigned = ReportState {
+        status: Status::Assigned,
+        department: Some("fire"),
+        co_departments: &co,
+        assignee: None,
+        requires_verification: false,
+        closed_at: None,
+    };
+    let dispatcher = staff(Role::Dispatcher, None, "dee");
+    let got = allowed_actions(&assigned, &dispatcher, now(), &LifecyclePolicy::default());
+    assert!(!got.contains(&ActionKind::Accept) && !got.contains(&ActionKind::Reject));
+    let analyst = staff(Role::Analyst, None, "ana");
+    assert!(allowed_actions(&assigned, &analyst, now(), &LifecyclePolicy::default()).is_empty());
+    // Another department's officer may do nothing to it.
+    let other = staff(Role::Officer, Some("police"), "pat");
+    assert!(allowed_actions(&assigned, &other, now(), &LifecyclePolicy::default()).is_empty());
+}
+
 #[test]
 fn another_departments_officer_and_another_unit_are_out_of_scope() {
     let co = vec!["police".to_string()];

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 /// `GET /api/v1/categories`
 pub(crate) async fn list_categories(State(s): State<AppState>) -> Json<Value> {
-    Json(json!({ "categories": s.catalog().categories }))
+    let catalog = s.catalog();
+    Json(json!({ "categories": catalog.categories, "groups": catalog.group_list() }))
 }
 
 /// `GET /api/v1/departments`

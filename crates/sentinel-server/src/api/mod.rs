@@ -11,6 +11,7 @@ mod ops;
 pub(crate) mod patrol;
 mod photos;
 pub(crate) mod reports;
+mod search;
 pub mod sentinels;
 pub(crate) mod session;
 mod stream;
@@ -44,6 +45,7 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/api/v1/reports/nearby", get(duplicates::get_nearby))
         .route("/api/v1/queue", get(reports::queue_counts))
+        .route("/api/v1/search", get(search::search))
         .route("/api/v1/reports/{key}", get(reports::get_report))
         .route(
             "/api/v1/reports/{key}/support",

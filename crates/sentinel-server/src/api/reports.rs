@@ -478,7 +478,35 @@ async fn staff_view(s: &AppState, staff: &Staff, r: &Report, purpose: &str) -> A
     if show {
         log_personal_read(s, staff, r, "contact", purpose).await?;
     }
-    Ok(views::staff_report(r, &s.config, show))
+    let mut v = views::staff_report(r, &s.config, show);
+    v["allowed_actions"] = json!(allowed_actions(s, staff, r));
+    Ok(v)
+}
+
+/// What this staff member may do to `r` now (the lifecycle table, their role and
+/// scope), so a screen offers only that.
+pub(crate) fn allowed_actions(
+    s: &AppState,
+    staff: &Staff,
+    r: &Report,
+) -> Vec<sentinel_core::ActionKind> {
+    let catalog = s.catalog();
+    let state = sentinel_core::ReportState {
+        status: r.status,
+        department: r.department.as_deref(),
+        co_departments: &r.co_departments,
+        assignee: r.assignee.as_deref(),
+        requires_verification: catalog
+            .category(&r.category)
+            .is_some_and(|c| c.requires_verification),
+        closed_at: r.closed_at,
+    };
+    sentinel_core::allowed_actions(
+        &state,
+        &staff.actor(),
+        OffsetDateTime::now_utc(),
+        &s.config.lifecycle,
+    )
 }
 
 /// Writes a staff read of `r`'s personal data (`fields`) to the access log; the
@@ -510,10 +538,25 @@ pub(crate) async fn get_report(
     ApiPath(key): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let r = load(&s, &key).await?;
-    Ok(Json(match staff.filter(|st| views::in_scope(st, &r)) {
+    let mut v = match staff.filter(|st| views::in_scope(st, &r)) {
         Some(st) => staff_view(&s, &st, &r, "GET /api/v1/reports/{key}").await?,
         None => views::public_report(&r, &s.config),
-    }))
+    };
+    v["place"] = place(&s, &r);
+    Ok(Json(v))
+}
+
+/// The jurisdictions a report lies in, largest first, named in both languages (a
+/// tracking page and the console say where it is in words).
+fn place(s: &AppState, r: &Report) -> Value {
+    let index = s.jurisdictions();
+    Value::Array(
+        index
+            .locate(r.location)
+            .into_iter()
+            .map(|j| json!({ "code": j.code, "name": j.name, "name_en": j.name_en, "level": j.level }))
+            .collect(),
+    )
 }
 
 /// Query of `GET /api/v1/reports`.
@@ -591,6 +634,7 @@ impl ListQuery {
             categories,
             department: self.department,
             account: None,
+            contact_phones: vec![],
             since: time_param("since", &self.since)?,
             until: time_param("until", &self.until)?,
             overdue_at: None,
@@ -636,8 +680,10 @@ pub(crate) async fn list_reports(
     let items: Vec<Value> = page
         .iter()
         .map(|r| {
-            if staff.as_ref().is_some_and(|st| views::in_scope(st, r)) {
-                views::staff_report(r, &s.config, false)
+            if let Some(st) = staff.as_ref().filter(|st| views::in_scope(st, r)) {
+                let mut v = views::staff_report(r, &s.config, false);
+                v["allowed_actions"] = json!(allowed_actions(&s, st, r));
+                v
             } else {
                 views::public_report(r, &s.config)
             }
@@ -804,7 +850,8 @@ pub(crate) async fn post_action(
     let photos = store_photos(&s, photos).await?;
     let (report, event) = apply_action(&s, &r, staff.actor(), action, photos).await?;
     tracing::info!(id = %report.id, action = %event.action, user = %staff.user.name, "report action");
-    let view = views::staff_report(&report, &s.config, false);
+    let mut view = views::staff_report(&report, &s.config, false);
+    view["allowed_actions"] = json!(allowed_actions(&s, &staff, &report));
     Ok(
         Json(json!({ "report": view, "event": views::staff_event(&event, &s.config) }))
             .into_response(),

@@ -600,6 +600,10 @@ pub(crate) fn reports(conn: &dyn Conn, q: &ReportQuery) -> Result<Vec<Report>> {
     if let Some(a) = &q.account {
         f.with("account = ?", &[Param::Text(a)]);
     }
+    f.any_of(
+        "contact_phone",
+        q.contact_phones.iter().map(|p| Param::Text(p)),
+    );
     if let Some(t) = q.since {
         f.with("created_at >= ?", &[Param::Int(ms(t))]);
     }
@@ -1254,6 +1258,38 @@ pub(crate) fn layer_features(
         ),
         args![layer, b.min_lon, b.min_lat, b.max_lon, b.max_lat, limit],
         |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+/// Features of ready layers whose properties contain `text`, any case (`%` and `_`
+/// in it are literal).
+pub(crate) fn find_layer_features(
+    conn: &dyn Conn,
+    text: &str,
+    limit: u32,
+) -> Result<Vec<crate::FoundFeature>> {
+    let escaped: String = text
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    conn.all(
+        "SELECT l.name, l.kind, (f.min_lon + f.max_lon) / 2, (f.min_lat + f.max_lat) / 2, f.properties \
+         FROM layer_features f JOIN layers l ON l.id = f.layer_id \
+         WHERE l.status = 'ready' AND lower(f.properties) LIKE ?1 ESCAPE '\\' ORDER BY f.id LIMIT ?2",
+        args![format!("%{escaped}%"), limit],
+        |r| {
+            Ok(crate::FoundFeature {
+                layer: r.get(0)?,
+                kind: r.get(1)?,
+                lon: r.get(2)?,
+                lat: r.get(3)?,
+                properties: r.get(4)?,
+            })
+        },
     )
 }
 

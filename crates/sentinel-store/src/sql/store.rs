@@ -1055,6 +1055,16 @@ impl Store for SqlStore {
         self.read(queries::layers).await
     }
 
+    async fn find_layer_features(
+        &self,
+        text: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::FoundFeature>> {
+        let text = text.to_owned();
+        self.read(move |c| queries::find_layer_features(c, &text, limit))
+            .await
+    }
+
     async fn layer_features(
         &self,
         layer: i64,

@@ -169,14 +169,19 @@ async fn the_console_works_in_a_real_browser() {
     let store = sentinel_store::sqlite::SqliteStore::open(&data).unwrap();
     let catalog = sentinel_core::Catalog::builtin();
     let password = "dispatcher password 1";
-    for (name, role) in [("duty", Role::Dispatcher), ("car1", Role::Unit)] {
+    for (name, role, department) in [
+        ("duty", Role::Dispatcher, None),
+        ("car1", Role::Unit, None),
+        ("analyst", Role::Analyst, None),
+        ("roads", Role::Officer, Some("housing")),
+    ] {
         sentinel_server::auth::create_staff_user(
             &store,
             &catalog,
             name,
             &sentinel_server::auth::Secret::new(password),
             role,
-            None,
+            department,
             sentinel_server::auth::PasswordPolicy::Strong,
         )
         .await
@@ -184,8 +189,13 @@ async fn the_console_works_in_a_real_browser() {
     }
     let unit_token = sentinel_server::auth::new_token();
     let dispatch_token = sentinel_server::auth::new_token();
+    let officer_token = sentinel_server::auth::new_token();
     let now = time::OffsetDateTime::now_utc();
-    for (user, token) in [("car1", &unit_token), ("duty", &dispatch_token)] {
+    for (user, token) in [
+        ("car1", &unit_token),
+        ("duty", &dispatch_token),
+        ("roads", &officer_token),
+    ] {
         store
             .create_token(
                 user,
@@ -282,6 +292,9 @@ async fn the_console_works_in_a_real_browser() {
         .env("STAFF_PASSWORD", password)
         .env("UNIT_TOKEN", unit_token.expose())
         .env("DISPATCH_TOKEN", dispatch_token.expose())
+        .env("OFFICER_TOKEN", officer_token.expose())
+        .env("OFFICER_NAME", "roads")
+        .env("ANALYST_NAME", "analyst")
         .env("ARTIFACTS", &artifacts);
     let out = tokio::task::spawn_blocking(move || node.output().expect("node runs"))
         .await

@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod command;
+mod console;
 mod crash;
 mod duplicates;
 mod geography;

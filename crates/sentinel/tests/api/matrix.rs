@@ -89,6 +89,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /osmand", "YYYYYYYYY"),
     ("POST /osmand", "YYYYYYYYY"),
     ("GET /api/v1/queue", "DYYYYYYYY"),
+    ("GET /api/v1/search", "DYYYYYYYY"),
     ("GET /api/v1/patrol/points", "DYYYYYYYY"),
     ("GET /api/v1/patrol/points/{id}/visits", "DYYYYYYYY"),
     ("POST /api/v1/patrol/points/{id}/visits", "DYYDDDYYD"),
@@ -296,6 +297,7 @@ async fn every_route_answers_every_caller_as_the_matrix_says() {
                 "?lat=36.4567&lon=115.9854&category=fire_lane_blocked"
             }
             "/osmand" => "?id=no-such-tracker&lat=36.45&lon=115.98",
+            "/api/v1/search" => "?q=13800138000",
             _ => "",
         };
         let mut got = String::new();
