@@ -3,7 +3,7 @@
 // assigned and dispatched. Everything comes from our own API; the map's base needs
 // no internet unless the city configured one.
 import { t, lang, setLang, named } from './i18n.js';
-import { baseStyle, addOutlines } from '/assets/basemap.js';
+import { baseStyle, addOutlines, mapLocale } from '/assets/basemap.js';
 import { publicPhoto } from '/assets/photo.js';
 import { csrf } from '/assets/csrf.js';
 
@@ -252,7 +252,7 @@ function visibility(key, byDefault = true) {
 }
 
 async function buildMap() {
-  map = new maplibregl.Map({ container: 'map', style: await baseStyle(), center: [115.98, 36.45], zoom: 9, attributionControl: { compact: true } });
+  map = new maplibregl.Map({ container: 'map', style: await baseStyle(), center: [115.98, 36.45], zoom: 9, attributionControl: { compact: true }, locale: mapLocale(lang) });
   window.consoleMap = map;
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-left');
   map.addControl(new maplibregl.ScaleControl(), 'bottom-left');
@@ -526,7 +526,7 @@ function drawQueue() {
   const cats = Object.fromEntries(state.categories.map((c) => [c.code, c]));
   $('queue-empty').hidden = state.items.length > 0;
   $('queue-list').replaceChildren(...state.items.map((r, i) => el('li', {
-    'aria-selected': String(i === state.selected), dataset: { code: r.tracking_code },
+    role: 'option', 'aria-selected': String(i === state.selected), dataset: { code: r.tracking_code },
     onclick: () => { state.selected = i; drawQueue(); openReport(r.tracking_code); },
   },
   el('div', {}, el('strong', {}, named(cats[r.category]) || r.category), ' · ', statusName(r.status)),

@@ -215,14 +215,31 @@ async function pinStep(message) {
   const query = el('input', { type: 'search', id: 'place-search', 'aria-label': t('loc.search'), placeholder: t('loc.search'), autocomplete: 'off' });
   const results = el('ul', { class: 'place-results', id: 'place-results' });
   const form = el('form', { class: 'place-search', role: 'search' }, query, el('button', { type: 'submit', class: 'secondary', text: t('loc.search_go') }));
+  form.addEventListener('submit', (e) => e.preventDefault());
+  let marker = null;
+  let moved = false;
   show(el('section', {}, el('h1', { text: t('loc.heading') }), el('p', { class: 'hint', id: 'loc-message', text: message || t('loc.pin') }), accuracy, form, results, box, use));
-  const [maplibregl, { baseStyle, addOutlines }] = await Promise.all([loadMapLibrary(), import('./basemap.js')]);
+  use.addEventListener('click', () => {
+    const p = marker?.getLngLat();
+    if (!p && !loc) return;
+    state.location = p && (moved || !loc) ? { lat: p.lat, lon: p.lng, accuracy: 50, source: 'map' } : loc;
+    categoryStep();
+  });
+  let maplibregl, baseStyle, addOutlines, mapLocale;
+  try {
+    [maplibregl, { baseStyle, addOutlines, mapLocale }] = await Promise.all([loadMapLibrary(), import('./basemap.js')]);
+  } catch {
+    // No map without a network (the map library is not kept on the phone): the
+    // position found still serves; without one, a place can be searched when online.
+    box.replaceChildren(el('p', { class: 'hint', id: 'no-map', text: loc ? t('loc.no_map') : t('loc.no_map_no_gps') }));
+    use.disabled = !loc;
+    return;
+  }
   const start = loc ? [loc.lon, loc.lat] : DEFAULT_CENTRE;
   // The configured base map, or a plain background needing no internet.
-  const map = new maplibregl.Map({ container: box, center: start, zoom: loc ? 16 : 12, attributionControl: { compact: true }, style: await baseStyle() });
+  const map = new maplibregl.Map({ container: box, center: start, zoom: loc ? 16 : 12, attributionControl: { compact: true }, style: await baseStyle(), locale: mapLocale(lang) });
   window.pinMap = map;
-  const marker = new maplibregl.Marker({ color: '#b3261e', draggable: true }).setLngLat(start).addTo(map);
-  let moved = false;
+  marker = new maplibregl.Marker({ color: '#b3261e', draggable: true }).setLngLat(start).addTo(map);
   map.on('load', () => {
     addOutlines(map);
     if (loc?.source === 'gps' && loc.accuracy) {
@@ -244,11 +261,6 @@ async function pinStep(message) {
         const c = f ? centreOf(f.geometry) : null;
         if (c) { map.jumpTo({ center: c, zoom: 14 }); marker.setLngLat(c); moved = true; }
       } } }))) : [el('li', { class: 'hint', text: t('loc.search_none') })]));
-  });
-  use.addEventListener('click', () => {
-    const p = marker.getLngLat();
-    state.location = moved || !loc ? { lat: p.lat, lon: p.lng, accuracy: 50, source: 'map' } : loc;
-    categoryStep();
   });
 }
 

@@ -28,3 +28,38 @@ export async function addOutlines(map, level = 'district') {
     map.addLayer({ id: 'areas', type: 'line', source: 'areas', paint: { 'line-color': '#7a8a70', 'line-width': 1.5 } });
   } catch { /* offline: the base alone */ }
 }
+
+/**
+ * The map's own controls in the reader's language (MapLibre's built-in words are
+ * English): pass as the map's `locale`.
+ */
+export function mapLocale(lang) {
+  if (lang === 'en') return undefined;
+  return {
+    'AttributionControl.ToggleAttribution': '显示或隐藏版权信息',
+    'AttributionControl.MapFeedback': '地图反馈',
+    'FullscreenControl.Enter': '全屏',
+    'FullscreenControl.Exit': '退出全屏',
+    'GeolocateControl.FindMyLocation': '我的位置',
+    'GeolocateControl.LocationNotAvailable': '无法定位',
+    'LogoControl.Title': 'MapLibre 标志',
+    'Map.Title': '地图',
+    'Marker.Title': '地图标记',
+    'NavigationControl.ResetBearing': '恢复正北',
+    'NavigationControl.ZoomIn': '放大',
+    'NavigationControl.ZoomOut': '缩小',
+    'Popup.Close': '关闭',
+    'ScaleControl.Feet': '英尺',
+    'ScaleControl.Meters': '米',
+    'ScaleControl.Kilometers': '公里',
+    'ScaleControl.Miles': '英里',
+    'ScaleControl.NauticalMiles': '海里',
+    'GlobeControl.Enable': '球面显示',
+    'GlobeControl.Disable': '平面显示',
+    'TerrainControl.Enable': '显示地形',
+    'TerrainControl.Disable': '隐藏地形',
+    'CooperativeGesturesHandler.WindowsHelpText': '按住 Ctrl 键并滚动以缩放地图',
+    'CooperativeGesturesHandler.MacHelpText': '按住 ⌘ 键并滚动以缩放地图',
+    'CooperativeGesturesHandler.MobileHelpText': '用两根手指移动地图',
+  };
+}

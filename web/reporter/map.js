@@ -2,7 +2,7 @@
 // category and status, in the categories' colours; the base map needs no internet.
 import { t, lang, setLang, named } from './i18n.js';
 import { colours } from './colors.js';
-import { baseStyle, addOutlines } from './basemap.js';
+import { baseStyle, addOutlines, mapLocale } from './basemap.js';
 
 const OPEN = ['submitted', 'accepted', 'assigned', 'in_progress', 'returned', 'reopened'];
 const DONE = ['resolved', 'verified', 'closed'];
@@ -84,7 +84,7 @@ async function start() {
   drawFilters();
   const maplibregl = window.maplibregl;
   map = new maplibregl.Map({
-    container: 'map', center: [115.985, 36.456], zoom: 12, attributionControl: { compact: true }, style: await baseStyle(),
+    container: 'map', center: [115.985, 36.456], zoom: 12, attributionControl: { compact: true }, style: await baseStyle(), locale: mapLocale(lang),
   });
   window.reportsMap = map;
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));

@@ -67,6 +67,9 @@ pub struct Config {
     pub login_per_minute: u32,
     /// The base map every map draws on (empty: the offline default).
     pub base_map: BaseMap,
+    /// Web players for camera layers: (layer name, or `None` for every camera
+    /// layer; a URL template whose `{property}` places take the camera's properties).
+    pub camera_players: Vec<(Option<String>, String)>,
     /// Hosts Open311 `media_url` links are fetched from (and their subdomains);
     /// empty: links are kept, never fetched.
     pub media_fetch_hosts: Vec<String>,
@@ -118,6 +121,7 @@ impl Default for Config {
             open311_per_minute: 600,
             login_per_minute: 10,
             base_map: BaseMap::default(),
+            camera_players: Vec::new(),
             media_fetch_hosts: Vec::new(),
             media_fetch_allow_private: false,
             open311_trusted_clients: Vec::new(),

@@ -157,6 +157,12 @@ struct ServeArgs {
     /// Credit for the base map's tiles.
     #[arg(long, env = "SENTINEL_BASE_MAP_ATTRIBUTION")]
     base_map_attribution: Option<String>,
+    /// The city's web video player for cameras, as a URL template whose
+    /// `{property}` places take the camera's properties, e.g.
+    /// `https://video.example.gov.cn/play?id={id}`; `LAYER=TEMPLATE` for one camera
+    /// layer. Repeatable. Without one, the console offers a stream address to copy.
+    #[arg(long = "camera-player-url", value_parser = parse_camera_player)]
+    camera_player_url: Vec<(Option<String>, String)>,
     /// Where photos are kept: `s3://bucket/prefix` for S3-compatible object storage
     /// (endpoint, region and credentials from AWS_ENDPOINT_URL, AWS_REGION,
     /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; AWS_ALLOW_HTTP=true for plain
@@ -460,6 +466,26 @@ fn base_map(args: &ServeArgs) -> Result<sentinel_server::BaseMap> {
 }
 
 /// Serves until a signal; `demo` adds the demo banner once the port is known.
+/// `TEMPLATE` or `LAYER=TEMPLATE`, the template an http(s) URL.
+fn parse_camera_player(s: &str) -> Result<(Option<String>, String), String> {
+    let s = s.trim();
+    let (layer, template) = match s.split_once('=') {
+        Some((l, t)) if !l.contains("://") && !l.contains('?') => {
+            (Some(l.trim().to_owned()), t.trim())
+        }
+        _ => (None, s),
+    };
+    if !(template.starts_with("https://") || template.starts_with("http://")) {
+        return Err(format!(
+            "{template:?} is not a web address: a camera player is an http(s) URL template such as https://video.example.gov.cn/play?id={{id}}"
+        ));
+    }
+    if template.matches('{').count() != template.matches('}').count() {
+        return Err(format!("{template:?} has an unclosed {{property}} place"));
+    }
+    Ok((layer.filter(|l| !l.is_empty()), template.to_owned()))
+}
+
 /// An address (`10.0.0.5`) or a range (`10.0.0.0/8`).
 fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
     let s = s.trim();
@@ -529,6 +555,7 @@ async fn serve(args: ServeArgs, store: Arc<SqlStore>, demo: bool) -> Result<()> 
             .filter(|h| !h.is_empty())
             .collect(),
         base_map,
+        camera_players: args.camera_player_url.clone(),
         utc_offset: args.offset.offset()?,
         redaction: args.redact.config(args.data.database.is_none())?,
         ..Config::default()

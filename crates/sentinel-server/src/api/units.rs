@@ -687,6 +687,32 @@ pub(crate) struct CamerasQuery {
 
 /// `GET /api/v1/reports/{key}/cameras?limit=`: the nearest cameras of every camera
 /// layer, with their stream links and distance.
+/// A camera's web player: its own `player_url` property if it has an http(s)
+/// one, else the layer's template with each `{property}` filled in (URL-encoded);
+/// a template naming a property the camera lacks gives nothing.
+fn player_url(template: Option<&str>, props: &Value) -> Option<String> {
+    if let Some(own) = props.get("player_url").and_then(Value::as_str)
+        && (own.starts_with("https://") || own.starts_with("http://"))
+    {
+        return Some(own.to_owned());
+    }
+    let mut out = String::new();
+    let mut rest = template?;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}')? + open;
+        let value = match &props[&rest[open + 1..close]] {
+            Value::String(v) => v.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        out.extend(form_urlencoded::byte_serialize(value.as_bytes()));
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 pub(crate) async fn nearest_cameras(
     State(s): State<AppState>,
     staff: Staff,
@@ -704,13 +730,13 @@ pub(crate) async fn nearest_cameras(
         ));
     }
     let here = report.location;
-    let layers: Vec<i64> = s
+    let layers: Vec<(i64, String)> = s
         .store
         .layers()
         .await?
         .into_iter()
         .filter(|l| l.kind == "cameras")
-        .map(|l| l.id)
+        .map(|l| (l.id, l.name))
         .collect();
     let mut found: Vec<(f64, Value)> = Vec::new();
     // Widen the box until enough cameras are found (or 20 km).
@@ -722,8 +748,15 @@ pub(crate) async fn nearest_cameras(
             max_lon: here.lon() + half_deg * 1.25,
             max_lat: here.lat() + half_deg,
         };
-        for &layer in &layers {
-            for (g, p) in s.store.layer_features(layer, Some(bbox), 5_000).await? {
+        for (layer, layer_name) in &layers {
+            let player = s
+                .config
+                .camera_players
+                .iter()
+                .find(|(l, _)| l.as_deref() == Some(layer_name.as_str()))
+                .or_else(|| s.config.camera_players.iter().find(|(l, _)| l.is_none()))
+                .map(|(_, t)| t.as_str());
+            for (g, p) in s.store.layer_features(*layer, Some(bbox), 5_000).await? {
                 let geom: Value = serde_json::from_str(&g).unwrap_or(Value::Null);
                 let (Some(lon), Some(lat)) = (
                     geom["coordinates"][0].as_f64(),
@@ -741,6 +774,7 @@ pub(crate) async fn nearest_cameras(
                     json!({
                         "name": props.get("name"),
                         "stream_url": props.get("stream_url"),
+                        "player_url": player_url(player, &props),
                         "heading": props.get("heading"),
                         "lat": lat,
                         "lon": lon,
@@ -756,4 +790,36 @@ pub(crate) async fn nearest_cameras(
     found.sort_by(|a, b| a.0.total_cmp(&b.0));
     let items: Vec<Value> = found.into_iter().take(limit).map(|(_, v)| v).collect();
     Ok(Json(json!({ "cameras": items })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::player_url;
+    use serde_json::json;
+
+    #[test]
+    fn a_camera_player_link_fills_the_template_from_the_camera() {
+        let cam = json!({"name": "东昌路口 1", "id": 42, "stream_url": "rtsp://10.0.0.1/live"});
+        assert_eq!(
+            player_url(
+                Some("https://video.example.gov.cn/play?cam={id}&n={name}"),
+                &cam
+            )
+            .as_deref(),
+            Some(
+                "https://video.example.gov.cn/play?cam=42&n=%E4%B8%9C%E6%98%8C%E8%B7%AF%E5%8F%A3+1"
+            )
+        );
+        assert_eq!(player_url(Some("https://v.example/{serial}"), &cam), None);
+        assert_eq!(player_url(None, &cam), None);
+        let own = json!({"player_url": "https://v.example/own"});
+        assert_eq!(
+            player_url(None, &own).as_deref(),
+            Some("https://v.example/own")
+        );
+        assert_eq!(
+            player_url(None, &json!({"player_url": "javascript:alert(1)"})),
+            None
+        );
+    }
 }
