@@ -394,13 +394,55 @@ function refreshPatrol() {
   }, 500);
 }
 
-async function checkInFor(point) {
-  try {
-    await api(`/api/v1/patrol/points/${point}/visits`, { method: 'POST', body: '{}' });
-    refreshPatrol();
-  } catch (e) {
-    toast(t('err.action', { why: e.message }));
-  }
+/** Metres between two positions (enough for ordering units near a point). */
+function metresBetween(a, b) {
+  const k = Math.PI / 180;
+  const x = (b.lon - a.lon) * k * Math.cos(((a.lat + b.lat) / 2) * k);
+  const y = (b.lat - a.lat) * k;
+  return Math.round(Math.hypot(x, y) * 6371000);
+}
+
+/**
+ * The command centre records a visit a unit reported by radio: the person picks
+ * the unit (nearest on duty first) and the visit names both.
+ */
+function checkInFor(point) {
+  const units = [...state.units.values()]
+    .map((u) => ({ u, m: u.lat == null ? Infinity : metresBetween(point, u) }))
+    .sort((a, b) => (a.u.status === 'off_duty') - (b.u.status === 'off_duty') || a.m - b.m);
+  const pick = el('select', { id: 'checkin-unit', 'aria-required': 'true' },
+    el('option', { value: '' }, t('patrol.pick')),
+    ...units.map(({ u, m }) => el('option', { value: u.id },
+      `${u.callsign} · ${t(`unit.${u.kind}`)} · ${t(`unitstatus.${u.status}`)}${Number.isFinite(m) ? ` · ${t('d.meters', { m })}` : ''}`)));
+  const status = el('p', { class: 'muted', id: 'checkin-status', role: 'status' }, t('patrol.checkin_help'));
+  const save = el('button', { type: 'submit', class: 'primary', id: 'checkin-save' }, t('patrol.record'));
+  const cancel = el('button', { type: 'button' }, t('close'));
+  const form = el('form', { novalidate: true },
+    el('label', { for: 'checkin-unit' }, t('patrol.unit')), pick, status,
+    el('div', { class: 'actions' }, save, cancel));
+  const dlg = el('dialog', { class: 'checkin', id: 'checkin', 'aria-labelledby': 'checkin-title' },
+    el('h3', { id: 'checkin-title' }, t('patrol.checkin_title', { name: point.name })), form);
+  document.body.append(dlg);
+  const close = () => { dlg.close(); dlg.remove(); };
+  cancel.addEventListener('click', close);
+  pick.addEventListener('change', () => { status.textContent = t('patrol.checkin_help'); });
+  dlg.addEventListener('close', () => dlg.remove());
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!pick.value) { status.textContent = t('patrol.pick_first'); pick.focus(); return; }
+    save.disabled = true;
+    try {
+      await api(`/api/v1/patrol/points/${point.id}/visits`, { method: 'POST', body: JSON.stringify({ unit: Number(pick.value) }) });
+      toast(t('patrol.recorded', { unit: state.units.get(Number(pick.value))?.callsign || '', name: point.name }));
+      close();
+      refreshPatrol();
+    } catch (err) {
+      status.textContent = t('err.action', { why: err.message });
+      save.disabled = false;
+    }
+  });
+  dlg.showModal();
+  pick.focus();
 }
 
 // ---- units ----
@@ -515,7 +557,7 @@ function drawPatrol() {
   el('div', { class: 'muted' }, t('patrol.visits', { n: p.visits_today, of: p.visits_per_day })),
   mayPrint ? el('div', {},
     el('a', { href: p.qr, target: '_blank', rel: 'noopener', onclick: (e) => e.stopPropagation() }, t('patrol.print')), ' ',
-    el('button', { type: 'button', class: 'link', onclick: (e) => { e.stopPropagation(); checkInFor(p.id); } }, t('patrol.checkin_for'))) : null)));
+    el('button', { type: 'button', class: 'link', onclick: (e) => { e.stopPropagation(); checkInFor(p); } }, t('patrol.checkin_for'))) : null)));
 }
 
 function drawQueue() {

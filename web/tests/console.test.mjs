@@ -451,7 +451,21 @@ await test('patrol: points with their coverage, a check-in for a unit shows at o
   assert.match(await item.textContent(), /南关岛巡逻点/);
   assert.match(await item.textContent(), /今日 0\/3 次/);
   assert.ok(await page.evaluate(() => window.consoleMap.getSource('patrol').serialize().data.features.length === 1));
+  // The command centre names the unit that reported the visit: a picker, nearest
+  // on duty first, refusing to record a visit for nobody.
   await item.locator('button').click();
+  const dlg = page.locator('dialog#checkin');
+  await dlg.waitFor();
+  assert.match(await dlg.locator('h3').textContent(), /代签到：南关岛巡逻点/);
+  await dlg.locator('#checkin-save').click();
+  assert.match(await dlg.locator('#checkin-status').textContent(), /请先选择到访的单位/);
+  assert.deepEqual(await axeProblems(page), []);
+  assert.deepEqual(await wrongWords(page, 'zh-CN'), []);
+  const first = await dlg.locator('#checkin-unit option').nth(1).getAttribute('value');
+  await dlg.locator('#checkin-unit').selectOption(first);
+  await page.screenshot({ path: `${shots}/console-5-checkin-pick.png` });
+  await dlg.locator('#checkin-save').click();
+  await dlg.waitFor({ state: 'detached' });
   await page.waitForFunction(() => /今日 1\/3 次/.test(document.querySelector('#queue-list li[data-point]')?.textContent || ''), null, { timeout: 10000 });
   await page.screenshot({ path: `${shots}/console-5-patrol.png` });
   await page.keyboard.press('1');

@@ -186,6 +186,30 @@ pub fn secret_hash(secret: &str) -> String {
 pub struct Staff {
     /// Their account.
     pub user: User,
+    /// For a unit-role account, the tracking codes of the reports its units are out
+    /// on now (an open dispatch): a crew sent to a report needs to read it even when
+    /// the report is assigned to someone else. Empty for every other role.
+    pub dispatched: Vec<String>,
+}
+
+impl Staff {
+    /// Loads what a unit-role account is out on; other roles need nothing more.
+    pub async fn of(user: User, store: &dyn sentinel_store::Store) -> Result<Staff, ApiError> {
+        let dispatched = if user.role == Role::Unit {
+            store
+                .dispatches(
+                    sentinel_store::DispatchesOf::OpenFor(user.name.clone()),
+                    100,
+                )
+                .await?
+                .into_iter()
+                .map(|d| d.report)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Staff { user, dispatched })
+    }
 }
 
 impl Staff {
@@ -275,7 +299,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Staff>, 
             .await?
             .ok_or_else(|| ApiError::Unauthorized("the session has ended; sign in again".into()))?,
     };
-    Ok(Some(Staff { user }))
+    Ok(Some(Staff::of(user, state.store.as_ref()).await?))
 }
 
 impl FromRequestParts<AppState> for Staff {

@@ -68,7 +68,8 @@ pub fn public_report(r: &Report, cfg: &Config) -> Value {
 
 /// Whether a report is this staff member's to see as staff (its timeline, routing,
 /// redaction boxes): the command centre and analysts see every report, an officer
-/// their departments' (lead or co-handling), a unit what it was assigned. Out of
+/// their departments' (lead or co-handling), a unit what it was assigned or is out
+/// on now (an open dispatch). Out of
 /// scope, staff see what the public sees.
 pub fn in_scope(staff: &Staff, r: &Report) -> bool {
     match staff.user.role {
@@ -85,7 +86,13 @@ pub fn may_see_contact(staff: &Staff, r: &Report) -> bool {
         Role::Officer => u.department.as_deref().is_some_and(|d| {
             r.department.as_deref() == Some(d) || r.co_departments.iter().any(|c| c == d)
         }),
-        Role::Unit => r.assignee.as_deref() == Some(u.name.as_str()),
+        Role::Unit => {
+            r.assignee.as_deref() == Some(u.name.as_str())
+                || staff
+                    .dispatched
+                    .iter()
+                    .any(|c| c == r.tracking_code.as_str())
+        }
         Role::Analyst => false,
     }
 }

@@ -292,12 +292,15 @@ pub struct QueueCounts {
 }
 
 /// Whose dispatches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DispatchesOf {
     /// A report's.
     Report(ReportId),
     /// A unit's.
     Unit(i64),
+    /// The open ones (not cleared or cancelled) of the units this account works:
+    /// what a crew is out on now.
+    OpenFor(String),
 }
 
 /// A way of naming a sentinel: what they sign in with.

@@ -118,14 +118,18 @@ async fn checking_unit(s: &AppState, staff: &Staff, asked: Option<i64>) -> ApiRe
                 (_, m) => Ok(m),
             }
         }
-        Role::Admin | Role::Dispatcher => {
-            if let Some(u) = asked
-                && s.store.unit(u).await?.is_none()
-            {
-                return Err(ApiError::Unprocessable(format!("no unit {u}")));
+        // A visit is always some unit's: the command centre names the one that
+        // reported it by radio.
+        Role::Admin | Role::Dispatcher => match asked {
+            None => Err(ApiError::Unprocessable(
+                "name the unit that visited (unit): the command centre records visits for a unit"
+                    .into(),
+            )),
+            Some(u) if s.store.unit(u).await?.is_none() => {
+                Err(ApiError::Unprocessable(format!("no unit {u}")))
             }
-            Ok(asked)
-        }
+            Some(u) => Ok(Some(u)),
+        },
         r => Err(ApiError::Forbidden(format!("the {r} role does not patrol"))),
     }
 }

@@ -74,7 +74,7 @@ pub(crate) async fn sign_in(
         "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
         ttl.as_secs()
     );
-    let staff = Staff { user };
+    let staff = Staff::of(user, s.store.as_ref()).await?;
     let mut res = Json(user_json(&staff)).into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,

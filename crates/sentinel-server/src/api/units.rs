@@ -642,8 +642,15 @@ pub(crate) async fn get_dispatch(
         .dispatch_by_id(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no dispatch {id}")))?;
-    if staff.user.role == Role::Unit {
-        require_for_unit(&staff, &load_unit(&s, d.unit).await?)?;
+    match staff.user.role {
+        Role::Unit => require_for_unit(&staff, &load_unit(&s, d.unit).await?)?,
+        // An officer reads the dispatches of their departments' reports only.
+        Role::Officer if !crate::views::in_scope(&staff, &load_report(&s, &d.report).await?) => {
+            return Err(ApiError::Forbidden(
+                "this dispatch is to a report of another department".into(),
+            ));
+        }
+        _ => {}
     }
     Ok(Json(dispatch_json(&d)))
 }

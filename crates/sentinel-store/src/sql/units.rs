@@ -314,15 +314,23 @@ pub(crate) fn dispatch_by_id(conn: &dyn Conn, id: i64) -> Result<Option<Dispatch
 }
 
 pub(crate) fn dispatches(conn: &dyn Conn, of: DispatchesOf, limit: u32) -> Result<Vec<Dispatch>> {
-    let (clause, key) = match of {
-        DispatchesOf::Report(r) => ("d.report_id", r.0),
-        DispatchesOf::Unit(u) => ("d.unit_id", u),
+    let sql =
+        |clause: &str| format!("{DISPATCH_SELECT} WHERE {clause} ORDER BY d.id DESC LIMIT ?2");
+    let rows: Vec<Dispatch> = match of {
+        DispatchesOf::Report(r) => conn.all(
+            &sql("d.report_id = ?1"),
+            args![r.0, limit],
+            dispatch_from_row,
+        )?,
+        DispatchesOf::Unit(u) => {
+            conn.all(&sql("d.unit_id = ?1"), args![u, limit], dispatch_from_row)?
+        }
+        DispatchesOf::OpenFor(user) => conn.all(
+            &sql("u.user_name = ?1 AND d.step NOT IN ('cleared', 'cancelled')"),
+            args![user, limit],
+            dispatch_from_row,
+        )?,
     };
-    let rows: Vec<Dispatch> = conn.all(
-        &format!("{DISPATCH_SELECT} WHERE {clause} = ?1 ORDER BY d.id DESC LIMIT ?2"),
-        args![key, limit],
-        dispatch_from_row,
-    )?;
     rows.into_iter().map(|d| with_steps(conn, d)).collect()
 }
 

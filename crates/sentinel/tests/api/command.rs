@@ -943,6 +943,31 @@ async fn patrol_visits_come_from_geofences_check_ins_and_qr_codes() {
         )
         .await;
     problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    // The command centre records a visit reported by radio, but only for a unit it
+    // names; the visit names both.
+    let res = c
+        .post(
+            &format!("/api/v1/patrol/points/{bridge}/visits"),
+            &c.dispatcher,
+            json!({}),
+        )
+        .await;
+    let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(p["detail"].as_str().unwrap().contains("unit"), "{p}");
+    let res = c
+        .post(
+            &format!("/api/v1/patrol/points/{bridge}/visits"),
+            &c.dispatcher,
+            json!({ "unit": id }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(
+        (v["unit"].as_i64(), v["method"].as_str()),
+        (Some(id), Some("checkin"))
+    );
+    assert!(v["user"].is_string(), "{v}");
     // An account of the unit role that works no unit records no visit at all.
     let nobody = c.app.token("spare", Role::Unit, None).await;
     let res = c
@@ -1007,7 +1032,7 @@ async fn patrol_visits_come_from_geofences_check_ins_and_qr_codes() {
         .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
 
-    // Coverage: three visits today for the bridge; re-importing the layer keeps the
+    // Coverage: four visits today for the bridge; re-importing the layer keeps the
     // point, its visits and its QR code.
     let list = c
         .app
@@ -1020,7 +1045,7 @@ async fn patrol_visits_come_from_geofences_check_ins_and_qr_codes() {
         .find(|p| p["id"] == bridge)
         .unwrap()
         .clone();
-    assert_eq!(b["visits_today"], 3);
+    assert_eq!(b["visits_today"], 4);
     assert!(["done", "on_time", "due", "overdue"].contains(&b["state"].as_str().unwrap()));
     patrol_layer(&c, &[("东关桥", 36.4500, 115.9800)]).await;
     let again = c
@@ -1036,5 +1061,5 @@ async fn patrol_visits_come_from_geofences_check_ins_and_qr_codes() {
     );
     assert_eq!(again[0].id, bridge);
     assert_eq!(again[0].qr_token, token);
-    assert_eq!(again[0].visits, 3);
+    assert_eq!(again[0].visits, 4);
 }

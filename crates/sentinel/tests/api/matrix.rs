@@ -33,9 +33,9 @@ const CALLERS: [&str; 9] = [
 /// The expected answer of each route to each caller.
 const MATRIX: &[(&str, &str)] = &[
     ("POST /api/v1/reports", "YYYYYYYYY"),
-    ("GET /api/v1/reports", "PYYYPYPPP"),
-    ("GET /api/v1/reports/{key}", "PYYYPYPPP"),
-    ("GET /api/v1/reports/{key}/events", "PYYYPYPPP"),
+    ("GET /api/v1/reports", "PYYYPYYPP"),
+    ("GET /api/v1/reports/{key}", "PYYYPYYPP"),
+    ("GET /api/v1/reports/{key}/events", "PYYYPYYPP"),
     ("POST /api/v1/reports/{key}/actions", "DYYYDDDDD"),
     ("GET /api/v1/categories", "YYYYYYYYY"),
     ("GET /api/v1/departments", "YYYYYYYYY"),
@@ -78,10 +78,10 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /api/v1/units/{id}/status", "DYYDDDYDD"),
     ("GET /api/v1/units/{id}/dispatches", "DYYDDDYDD"),
     ("GET /api/v1/reports/{key}/units", "DYYDDDDDD"),
-    ("GET /api/v1/reports/{key}/cameras", "DYYYDYDDD"),
+    ("GET /api/v1/reports/{key}/cameras", "DYYYDYYDD"),
     ("GET /api/v1/reports/{key}/dispatches", "DYYYDYYYY"),
     ("POST /api/v1/reports/{key}/dispatches", "DYYDDDDDD"),
-    ("GET /api/v1/dispatches/{id}", "DYYYYYYDD"),
+    ("GET /api/v1/dispatches/{id}", "DYYYDYYDD"),
     ("POST /api/v1/dispatches/{id}", "DYYDDDYDD"),
     ("GET /api/v1/events/stream", "DYYYYYYYY"),
     ("GET /tiles/reports/{z}/{x}/{y}.mvt", "DYYYYYYYY"),
@@ -102,11 +102,11 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /api/v1/analysis/export", "DYYYYYDDD"),
     (
         "GET /api/v1/reports/{key}/photos/{id}/original",
-        "DYYYDDDDD",
+        "DYYYDDYDD",
     ),
     (
         "GET /api/v1/reports/{key}/photos/{id}/redaction",
-        "DYYYDDDDD",
+        "DYYYDDYDD",
     ),
     (
         "POST /api/v1/reports/{key}/photos/{id}/redaction",
@@ -211,7 +211,13 @@ async fn every_route_answers_every_caller_as_the_matrix_says() {
     let officer = app.token("lead-1", Role::Officer, Some(&lead)).await;
     let other_officer = app.token("other-1", Role::Officer, Some(&another)).await;
     let mut unit_ids = Vec::new();
-    for (callsign, user) in [("A-1", "car-a"), ("B-1", "car-b")] {
+    // C-1 has no account: the dispatches the matrix itself sends go to it, so no
+    // caller's reach changes while the rows are checked.
+    for (callsign, user) in [
+        ("A-1", Some("car-a")),
+        ("B-1", Some("car-b")),
+        ("C-1", None),
+    ] {
         let res = app
             .client
             .post(app.url("/api/v1/units"))
@@ -310,7 +316,7 @@ async fn every_route_answers_every_caller_as_the_matrix_says() {
                 req = req.bearer_auth(t);
             }
             if matches!(method, "POST" | "PUT") {
-                req = req.json(&body_for(route, unit_ids[1]));
+                req = req.json(&body_for(route, unit_ids[2]));
             }
             let res = req.send().await.unwrap();
             let status = res.status();
