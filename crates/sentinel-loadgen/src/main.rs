@@ -12,10 +12,13 @@
 //! - `get`: times one URL (tiles, Open311 lists), with a staff token if needed.
 //! - `sse`: many event-stream subscribers, and the time from filing a report to
 //!   its event reaching each of them.
+//! - `soak`: an hour (or any time) of steady intake with reads, tiles, streams and
+//!   malformed requests; the server's memory each minute and every error.
 
 mod analysis;
 mod edge;
 mod redaction;
+mod soak;
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
@@ -201,6 +204,38 @@ enum Cmd {
         /// Runs per query.
         #[arg(long, default_value_t = 11)]
         runs: usize,
+    },
+    /// Steady intake with public reads, staff tiles, event streams and malformed
+    /// requests for a long time; the server's memory each minute and every
+    /// answer that was not the one meant.
+    Soak {
+        /// Server base URL (loopback).
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// A staff bearer token (tiles, staff list, event streams).
+        #[arg(long)]
+        bearer: String,
+        /// Reports filed per second.
+        #[arg(long, default_value_t = 1000)]
+        rate: u32,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 3600)]
+        seconds: u64,
+        /// The server's process id, for its resident memory.
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// Event-stream subscribers (each reconnects every one to five minutes).
+        #[arg(long, default_value_t = 4)]
+        subscribers: usize,
+        /// Reads and tiles per second.
+        #[arg(long, default_value_t = 50)]
+        reads: u32,
+        /// Malformed or refused requests per second.
+        #[arg(long, default_value_t = 10)]
+        malformed: u32,
+        /// Seconds between samples.
+        #[arg(long, default_value_t = 60)]
+        sample: u64,
     },
     /// Time `sentinel serve` from start to ready.
     Startup {
@@ -606,15 +641,8 @@ async fn sse(run: SseRun) -> Result<()> {
         server_pid,
     } = run;
     let memory = |when: &str| {
-        if let Some(pid) = server_pid {
-            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-            let kib = status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
-            if let Some(kib) = kib {
-                println!("server memory {when}: {:.0} MiB", kib / 1024.0);
-            }
+        if let Some(mib) = server_pid.and_then(soak::rss_mib) {
+            println!("server memory {when}: {mib:.0} MiB");
         }
     };
     memory("before");
@@ -930,6 +958,27 @@ fn main() -> Result<()> {
             bust,
             mvt,
         } => rt.block_on(get(url, runs, bearer, bust, mvt)),
+        Cmd::Soak {
+            url,
+            bearer,
+            rate,
+            seconds,
+            server_pid,
+            subscribers,
+            reads,
+            malformed,
+            sample,
+        } => rt.block_on(soak::run(soak::Soak {
+            url,
+            bearer,
+            rate,
+            seconds,
+            server_pid,
+            subscribers,
+            reads,
+            malformed,
+            sample: sample.max(1),
+        })),
         Cmd::Sse {
             url,
             bearer,

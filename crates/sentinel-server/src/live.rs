@@ -15,7 +15,7 @@ use sentinel_core::Role;
 use sentinel_store::{FeedEntry, FeedItem, ReportPoint, Store};
 use sentinel_tiles::{PointRecord, ReportIndex};
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -41,8 +41,11 @@ type CachedTile = (String, bytes::Bytes);
 /// Who may see a message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scope {
-    /// A report: its lead department and assignee.
+    /// A report: its lead department, assignee, and tracking code (a crew out on
+    /// it sees it too).
     Report {
+        /// Tracking code.
+        code: String,
         /// Lead department.
         department: Option<String>,
         /// Assigned account.
@@ -55,10 +58,15 @@ pub enum Scope {
         /// Its department.
         department: Option<String>,
     },
-    /// A dispatch: the unit sent.
+    /// A dispatch: the unit sent, to which report, and whether it is still open
+    /// (a crew sees its report's changes while it is).
     Dispatch {
         /// Unit id.
         unit: i64,
+        /// The report's tracking code.
+        report: String,
+        /// Not cleared or cancelled.
+        open: bool,
     },
     /// A patrol visit: the unit that made it, if known.
     Visit {
@@ -87,6 +95,9 @@ pub struct Viewer {
     user: String,
     department: Option<String>,
     unit: Option<i64>,
+    /// Reports the viewer's unit is out on: loaded at connect, then kept current
+    /// from the dispatch messages it sees.
+    dispatched: HashSet<String>,
 }
 
 impl Viewer {
@@ -97,11 +108,13 @@ impl Viewer {
             user: staff.user.name.clone(),
             department: staff.user.department.clone(),
             unit,
+            dispatched: staff.dispatched.iter().cloned().collect(),
         }
     }
 
-    /// Whether they may see this message.
-    pub fn sees(&self, m: &Message) -> bool {
+    /// Whether they may see this message (a dispatch of their own unit also
+    /// updates which reports they follow).
+    pub fn sees(&mut self, m: &Message) -> bool {
         match self.role {
             Role::Admin | Role::Dispatcher | Role::Analyst => true,
             Role::Officer => match &m.scope {
@@ -111,8 +124,21 @@ impl Viewer {
                 Scope::Dispatch { .. } | Scope::Visit { .. } => false,
             },
             Role::Unit => match &m.scope {
-                Scope::Report { assignee, .. } => assignee.as_deref() == Some(&self.user),
-                Scope::Unit { id, .. } | Scope::Dispatch { unit: id } => Some(*id) == self.unit,
+                Scope::Report { assignee, code, .. } => {
+                    assignee.as_deref() == Some(&self.user) || self.dispatched.contains(code)
+                }
+                Scope::Dispatch { unit, report, open } => {
+                    if Some(*unit) != self.unit {
+                        return false;
+                    }
+                    if *open {
+                        self.dispatched.insert(report.clone());
+                    } else {
+                        self.dispatched.remove(report);
+                    }
+                    true
+                }
+                Scope::Unit { id, .. } => Some(*id) == self.unit,
                 Scope::Visit { unit } => unit.is_some() && *unit == self.unit,
             },
         }
@@ -310,6 +336,7 @@ pub fn message(e: &FeedEntry, stale_secs: u64) -> Message {
                 "due_at": p.due_at.map(ts),
             }),
             Scope::Report {
+                code: p.code.clone(),
                 department: p.department.clone(),
                 assignee: p.assignee.clone(),
             },
@@ -325,7 +352,11 @@ pub fn message(e: &FeedEntry, stale_secs: u64) -> Message {
         FeedItem::Dispatch(d) => (
             "dispatch",
             dispatch_json(d),
-            Scope::Dispatch { unit: d.unit },
+            Scope::Dispatch {
+                unit: d.unit,
+                report: d.report.clone(),
+                open: !d.step.is_final(),
+            },
         ),
         FeedItem::Visit(v) => ("visit", visit_json(v), Scope::Visit { unit: v.unit }),
     };

@@ -104,7 +104,7 @@ impl Outbox {
 /// goes away.
 async fn pump(
     s: AppState,
-    viewer: Viewer,
+    mut viewer: Viewer,
     mut rx: broadcast::Receiver<Arc<Message>>,
     mut cursor: i64,
     out: Outbox,

@@ -561,6 +561,72 @@ async fn the_event_stream_carries_changes_and_resumes_without_gaps() {
                 .is_none_or(|b| !String::from_utf8_lossy(&b).contains("event: report"))
     );
 
+    // A crew follows the report it is sent to while it is out on it: not before the
+    // dispatch, not after it is cancelled.
+    let crew = c.app.token("crew1", Role::Unit, None).await;
+    let cu = c
+        .unit("S-2", "special_police", Some("crew1"), 36.45, 115.98)
+        .await;
+    let mut crew_stream = c
+        .app
+        .client
+        .get(c.app.url("/api/v1/events/stream"))
+        .bearer_auth(&crew)
+        .send()
+        .await
+        .unwrap();
+    let r = c.app.report().await;
+    let (rid, rcode) = (r["id"].as_i64().unwrap(), r["tracking_code"].clone());
+    let d = c
+        .post(
+            &format!("/api/v1/reports/{}/dispatches", rcode.as_str().unwrap()),
+            &c.dispatcher,
+            json!({ "unit": cu["id"] }),
+        )
+        .await;
+    assert_eq!(d.status(), StatusCode::CREATED);
+    let did = d.json::<Value>().await.unwrap()["id"].clone();
+    let res = c
+        .app
+        .act(&c.dispatcher, rid, json!({ "action": "accept" }))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let got = read_events(&mut crew_stream, "report", 1).await;
+    assert_eq!(
+        got[0].1["code"], rcode,
+        "the first report the crew hears of is its own"
+    );
+    assert_eq!(got[0].1["status"], "accepted");
+    let res = c
+        .post(
+            &format!("/api/v1/dispatches/{did}"),
+            &c.dispatcher,
+            json!({ "step": "cancelled" }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let got = read_events(&mut crew_stream, "dispatch", 1).await;
+    assert_eq!(got[0].1["step"], "cancelled");
+    let res = c
+        .app
+        .act(
+            &c.dispatcher,
+            rid,
+            json!({ "action": "assign", "department": "fire" }),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let quiet = tokio::time::timeout(Duration::from_millis(800), crew_stream.chunk()).await;
+    assert!(
+        quiet.is_err()
+            || quiet
+                .unwrap()
+                .unwrap()
+                .is_none_or(|b| !String::from_utf8_lossy(&b).contains("event: report")),
+        "a cancelled crew no longer follows the report"
+    );
+    drop(crew_stream);
+
     // No credentials: 401; a bad Last-Event-ID: 400.
     let res = c
         .app
