@@ -125,6 +125,101 @@ await test('the whole flow files a report with the photo, the location and the c
   first = { context, page };
 });
 
+/** Visible controls and text that stick out of the screen or are cut off inside their box. */
+const lost = (page) => page.evaluate(() => {
+  const out = [];
+  // The screen, not window.innerWidth: a phone zooms out to show a page wider than it.
+  const width = visualViewport.width * visualViewport.scale;
+  if (document.documentElement.scrollWidth > width + 1) out.push(`page ${document.documentElement.scrollWidth}px wide`);
+  for (const el of document.querySelectorAll('main button, main a, main input, main select, main textarea, main label, main h1, main h2, main p, main li, header button, header a')) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden') continue;
+    const name = `${el.tagName.toLowerCase()}#${el.id || ''} "${(el.textContent || el.value || '').trim().slice(0, 20)}"`;
+    if (r.left < -1 || r.right > width + 1) out.push(`${name} outside the screen (${Math.round(r.left)}..${Math.round(r.right)})`);
+    const s = getComputedStyle(el);
+    if (['BUTTON', 'A', 'LABEL', 'H1', 'H2', 'P'].includes(el.tagName) && s.overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 2) out.push(`${name} cut off`);
+    if (['BUTTON', 'A', 'INPUT', 'SELECT', 'TEXTAREA'].includes(el.tagName) && el.type !== 'file') {
+      // Reachable: scrolled to, the control itself is what a tap at its centre hits.
+      el.scrollIntoView({ block: 'center', inline: 'center' });
+      const c = el.getBoundingClientRect();
+      const hit = document.elementFromPoint(c.left + c.width / 2, c.top + c.height / 2);
+      if (hit && hit !== el && !el.contains(hit) && !(hit.tagName === 'LABEL' && hit.control === el)) out.push(`${name} covered by ${hit.tagName.toLowerCase()}.${hit.className}`);
+    }
+  }
+  window.scrollTo(0, 0);
+  return out;
+});
+
+await test('text at 200% loses nothing at every step, in both languages, and large text stays on', async () => {
+  for (const locale of ['zh-CN', 'en-US']) {
+    const { context, page } = await phone(locale);
+    // What a phone's "text size: 200%" does to a page sized in rem.
+    await page.addInitScript(() => document.addEventListener('DOMContentLoaded', () => { document.documentElement.style.fontSize = '200%'; }));
+    const steps = [];
+    const check = async (step) => {
+      const problems = await lost(page);
+      steps.push(step);
+      assert.deepEqual(problems, [], `${locale} ${step} at 200%`);
+    };
+    await page.goto(base + '/');
+    await page.locator('#camera').waitFor();
+    await check('photo');
+    await shot(page, `${locale}-text200-1-photo`);
+    await page.setInputFiles('#photo-input', photo);
+    await page.locator('.thumbs img').first().waitFor();
+    await page.click('#photo-next');
+    await page.locator('#pin-use').waitFor();
+    await check('location');
+    await page.click('#pin-use');
+    await page.locator('#cat-search').waitFor();
+    await page.fill('#cat-search', 'pothole');
+    await check('category');
+    await shot(page, `${locale}-text200-2-category`);
+    await page.click('button.cat[data-code="pothole"]');
+    await page.locator('#details, #near-different').first().waitFor();
+    if (await page.locator('#near-different').isVisible()) {
+      await check('nearby');
+      await shot(page, `${locale}-text200-3-nearby`);
+      await page.click('#near-different');
+    }
+    await page.locator('#details').waitFor();
+    await page.fill('#description', 'a deep pothole, text at 200%');
+    await check('details');
+    await page.click('#send');
+    await page.locator('#tracking-code').waitFor();
+    await check('sent');
+    await shot(page, `${locale}-text200-4-sent`);
+    const code = (await page.textContent('#tracking-code')).trim();
+    await page.goto(`${base}/r/${code}`);
+    await page.locator('#track-status').waitFor();
+    await check('tracking');
+    await page.goto(`${base}/me`);
+    await page.locator('main h1').waitFor();
+    await check('me');
+    await page.goto(`${base}/map`);
+    await page.locator('#map canvas').waitFor();
+    await check('map');
+    const mapWidth = await page.evaluate(() => document.getElementById('map').getBoundingClientRect().width / (visualViewport.width * visualViewport.scale));
+    assert.ok(mapWidth > 0.95, `the map takes the screen's width (${mapWidth.toFixed(2)})`);
+    await shot(page, `${locale}-text200-5-map`);
+    assert.ok(steps.length >= 8, steps.join());
+    await context.close();
+  }
+  // The app's own large-text mode is remembered across visits.
+  const { context, page } = await phone('zh-CN');
+  await page.goto(base + '/');
+  await page.locator('#text-size').click();
+  const size = () => page.evaluate(() => parseFloat(getComputedStyle(document.body).fontSize));
+  const large = await size();
+  await page.reload();
+  await page.locator('#camera').waitFor();
+  assert.equal(await page.getAttribute('#text-size', 'aria-pressed'), 'true');
+  assert.equal(await size(), large);
+  assert.ok(large >= 20, `large text is ${large}px`);
+  assert.deepEqual(await lost(page), []);
+  await context.close();
+});
+
 await test('offline, the report waits on the phone and arrives exactly once', async () => {
   const { context, page } = await phone('zh-CN');
   await toCategory(page, 'zh-offline', { category: 'illegal_parking', search: 'parking' });
@@ -269,6 +364,8 @@ await test('the public map shows reports by category and status, with no persona
   await page.waitForFunction(() => document.getElementById('map').dataset.count !== undefined);
   const open = await count();
   assert.ok(open >= 2, `open reports on the map: ${open}`);
+  const wide = await page.evaluate(() => document.getElementById('map').getBoundingClientRect().width / innerWidth);
+  assert.ok(wide > 0.95, `the map takes the screen's width (${wide.toFixed(2)})`);
   await shot(page, 'zh-map-1-open');
   await page.selectOption('#f-category', 'illegal_parking');
   await page.waitForFunction(() => document.getElementById('f-count').textContent.includes(' 1 '));
@@ -287,7 +384,7 @@ await test('without GPS or EXIF the reporter drops a pin on the map, at 320 px',
   const page = await context.newPage();
   await page.goto(base + '/');
   await page.locator('#camera').waitFor();
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > visualViewport.width * visualViewport.scale + 1);
   assert.equal(overflow, false, 'nothing wider than the screen');
   await page.click('#photo-next');
   await page.locator('#pin-map canvas').waitFor({ timeout: 15000 });
@@ -451,6 +548,8 @@ await test('no raw code or wrong-language word on any reporter page, and axe-cor
     await page.goto(`${base}/map`);
     await page.locator('#legend li').first().waitFor();
     await check('map');
+    const mapWidth = await page.evaluate(() => document.getElementById('map').getBoundingClientRect().width / (visualViewport.width * visualViewport.scale));
+    assert.ok(mapWidth > 0.95, `the map takes the screen's width (${mapWidth.toFixed(2)})`);
     await page.goto(`${base}/me`);
     await page.locator('#me-who').waitFor();
     await check('account');
