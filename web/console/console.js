@@ -1223,6 +1223,9 @@ async function start() {
   state.me = me;
   $('signin').hidden = true;
   $('app').hidden = false;
+  // The drawer sits under the bar, however many lines the bar takes.
+  new ResizeObserver(([e]) => document.documentElement.style.setProperty('--bar-h', `${Math.ceil(e.target.getBoundingClientRect().height)}px`))
+    .observe(document.querySelector('.app > .bar'));
   $('who').replaceChildren(el('span', { dataset: { data: '' } }, me.name), ` · ${t(`role.${me.role}`)}`);
   const [cats, deps, layers] = await Promise.all([api('/api/v1/categories'), api('/api/v1/departments'), api('/api/v1/layers')]);
   state.categories = cats.categories;

@@ -61,3 +61,35 @@ export async function wrongWords(page, lang) {
     return words;
   }, lang);
 }
+
+/**
+ * What is lost on the page as it is laid out now (text at 200%, a zoomed or
+ * narrow window): a page wider than the screen, visible controls and text outside
+ * it or cut off in their box, and controls that a tap at their centre does not
+ * reach once scrolled to. Looks inside the elements matching `scope`.
+ */
+export async function unreachable(page, scope) {
+  return page.evaluate((scope) => {
+    const out = [];
+    // The screen, not window.innerWidth: a phone zooms out to show a page wider than it.
+    const width = visualViewport.width * visualViewport.scale;
+    if (document.documentElement.scrollWidth > width + 1) out.push(`page ${document.documentElement.scrollWidth}px wide`);
+    const within = scope.split(',').map((s) => `${s.trim()} :is(button, a, input, select, textarea, label, h1, h2, p, li)`).join(', ');
+    for (const el of document.querySelectorAll(within)) {
+      const r = el.getBoundingClientRect();
+      if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden' || el.closest('.maplibregl-ctrl-attrib')) continue;
+      const name = `${el.tagName.toLowerCase()}#${el.id || ''} "${(el.textContent || el.value || '').trim().slice(0, 20)}"`;
+      if (r.left < -1 || r.right > width + 1) out.push(`${name} outside the screen (${Math.round(r.left)}..${Math.round(r.right)})`);
+      const s = getComputedStyle(el);
+      if (['BUTTON', 'A', 'LABEL', 'H1', 'H2', 'P'].includes(el.tagName) && s.overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 2) out.push(`${name} cut off`);
+      if (['BUTTON', 'A', 'INPUT', 'SELECT', 'TEXTAREA'].includes(el.tagName) && el.type !== 'file') {
+        el.scrollIntoView({ block: 'center', inline: 'center' });
+        const c = el.getBoundingClientRect();
+        const hit = document.elementFromPoint(c.left + c.width / 2, c.top + c.height / 2);
+        if (hit && hit !== el && !el.contains(hit) && !(hit.tagName === 'LABEL' && hit.control === el)) out.push(`${name} covered by ${hit.tagName.toLowerCase()}.${hit.className}`);
+      }
+    }
+    window.scrollTo(0, 0);
+    return out;
+  }, scope);
+}

@@ -5,7 +5,7 @@
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { axeProblems, wrongWords } from './checks.mjs';
+import { axeProblems, unreachable, wrongWords } from './checks.mjs';
 
 const base = process.env.BASE_URL;
 const shots = process.env.ARTIFACTS;
@@ -25,8 +25,8 @@ const asUnit = { authorization: `Bearer ${process.env.UNIT_TOKEN}` };
 const asDispatcher = { authorization: `Bearer ${process.env.DISPATCH_TOKEN}` };
 const asOfficer = { authorization: `Bearer ${process.env.OFFICER_TOKEN}` };
 
-async function signedIn(locale, name = process.env.STAFF_NAME) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale });
+async function signedIn(locale, name = process.env.STAFF_NAME, screen = { viewport: { width: 1440, height: 900 } }) {
+  const context = await browser.newContext({ ...screen, locale });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
@@ -526,6 +526,23 @@ await test('panning stays smooth (frames counted while panning)', async () => {
   }));
   console.log(`MEASURE console pan fps ${fps.toFixed(1)}`);
   assert.ok(fps > 5, `${fps} fps`);
+});
+
+await test('zoomed to 200%, every control of the bar, the queue and the drawer can be reached', async () => {
+  for (const locale of ['zh-CN', 'en-US']) {
+    // A 1440×900 screen zoomed to 200%: 720×450 CSS pixels.
+    const z = await signedIn(locale, undefined, { viewport: { width: 720, height: 450 }, deviceScaleFactor: 2 });
+    assert.deepEqual(await unreachable(z.page, '#app > .bar, #queue'), [], `${locale}: the bar and the queue`);
+    await z.page.locator('#queue-list li').first().click();
+    await z.page.locator('#drawer:not([hidden]) #d-status').waitFor();
+    assert.deepEqual(await unreachable(z.page, '#drawer'), [], `${locale}: the drawer`);
+    const top = await z.page.evaluate(() => document.getElementById('drawer').getBoundingClientRect().top - document.querySelector('#app > .bar').getBoundingClientRect().bottom);
+    assert.ok(top >= -1, `the drawer starts below the bar (${top})`);
+    await z.page.screenshot({ path: `${shots}/console-6-zoom200-${locale}.png` });
+    await z.page.click('#drawer-close');
+    assert.deepEqual(z.errors, []);
+    await z.context.close();
+  }
 });
 
 await test('the console speaks English when the browser does', async () => {

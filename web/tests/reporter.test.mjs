@@ -5,7 +5,7 @@ import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { axeProblems, wrongWords } from './checks.mjs';
+import { axeProblems, unreachable, wrongWords } from './checks.mjs';
 
 const base = process.env.BASE_URL;
 const photo = process.env.PHOTO;
@@ -125,30 +125,7 @@ await test('the whole flow files a report with the photo, the location and the c
   first = { context, page };
 });
 
-/** Visible controls and text that stick out of the screen or are cut off inside their box. */
-const lost = (page) => page.evaluate(() => {
-  const out = [];
-  // The screen, not window.innerWidth: a phone zooms out to show a page wider than it.
-  const width = visualViewport.width * visualViewport.scale;
-  if (document.documentElement.scrollWidth > width + 1) out.push(`page ${document.documentElement.scrollWidth}px wide`);
-  for (const el of document.querySelectorAll('main button, main a, main input, main select, main textarea, main label, main h1, main h2, main p, main li, header button, header a')) {
-    const r = el.getBoundingClientRect();
-    if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden') continue;
-    const name = `${el.tagName.toLowerCase()}#${el.id || ''} "${(el.textContent || el.value || '').trim().slice(0, 20)}"`;
-    if (r.left < -1 || r.right > width + 1) out.push(`${name} outside the screen (${Math.round(r.left)}..${Math.round(r.right)})`);
-    const s = getComputedStyle(el);
-    if (['BUTTON', 'A', 'LABEL', 'H1', 'H2', 'P'].includes(el.tagName) && s.overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 2) out.push(`${name} cut off`);
-    if (['BUTTON', 'A', 'INPUT', 'SELECT', 'TEXTAREA'].includes(el.tagName) && el.type !== 'file') {
-      // Reachable: scrolled to, the control itself is what a tap at its centre hits.
-      el.scrollIntoView({ block: 'center', inline: 'center' });
-      const c = el.getBoundingClientRect();
-      const hit = document.elementFromPoint(c.left + c.width / 2, c.top + c.height / 2);
-      if (hit && hit !== el && !el.contains(hit) && !(hit.tagName === 'LABEL' && hit.control === el)) out.push(`${name} covered by ${hit.tagName.toLowerCase()}.${hit.className}`);
-    }
-  }
-  window.scrollTo(0, 0);
-  return out;
-});
+const lost = (page) => unreachable(page, 'main, header');
 
 await test('text at 200% loses nothing at every step, in both languages, and large text stays on', async () => {
   for (const locale of ['zh-CN', 'en-US']) {
