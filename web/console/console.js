@@ -3,7 +3,7 @@
 // assigned and dispatched. Everything comes from our own API; the map's base needs
 // no internet unless the city configured one.
 import { t, lang, setLang, named } from './i18n.js';
-import { baseStyle, addOutlines, mapLocale } from '/assets/basemap.js';
+import { baseStyle, addOutlines, mapLocale, setMapLanguage } from '/assets/basemap.js';
 import { publicPhoto } from '/assets/photo.js';
 import { csrf } from '/assets/csrf.js';
 
@@ -1254,6 +1254,7 @@ $('help').addEventListener('click', () => $('shortcuts').showModal());
 $('lang').addEventListener('click', () => {
   setLang(lang === 'en' ? 'zh-CN' : 'en');
   translate();
+  if (map) setMapLanguage(map, lang);
   drawFilters();
   drawLayersPanel();
   drawQueue();

@@ -29,12 +29,58 @@ export async function addOutlines(map, level = 'district') {
   } catch { /* offline: the base alone */ }
 }
 
+/** MapLibre's own English words, so a map made in Chinese can switch back. */
+const ENGLISH = {
+  'AttributionControl.ToggleAttribution': 'Toggle attribution',
+  'AttributionControl.MapFeedback': 'Map feedback',
+  'FullscreenControl.Enter': 'Enter fullscreen',
+  'FullscreenControl.Exit': 'Exit fullscreen',
+  'GeolocateControl.FindMyLocation': 'Find my location',
+  'GeolocateControl.LocationNotAvailable': 'Location not available',
+  'LogoControl.Title': 'MapLibre logo',
+  'Map.Title': 'Map',
+  'Marker.Title': 'Map marker',
+  'NavigationControl.ResetBearing': 'Drag to rotate map, click to reset north',
+  'NavigationControl.ZoomIn': 'Zoom in',
+  'NavigationControl.ZoomOut': 'Zoom out',
+  'Popup.Close': 'Close popup',
+  'ScaleControl.Feet': 'ft',
+  'ScaleControl.Meters': 'm',
+  'ScaleControl.Kilometers': 'km',
+  'ScaleControl.Miles': 'mi',
+  'ScaleControl.NauticalMiles': 'nm',
+  'GlobeControl.Enable': 'Enable globe',
+  'GlobeControl.Disable': 'Disable globe',
+  'TerrainControl.Enable': 'Enable terrain',
+  'TerrainControl.Disable': 'Disable terrain',
+  'CooperativeGesturesHandler.WindowsHelpText': 'Use Ctrl + scroll to zoom the map',
+  'CooperativeGesturesHandler.MacHelpText': 'Use ⌘ + scroll to zoom the map',
+  'CooperativeGesturesHandler.MobileHelpText': 'Use two fingers to move the map',
+};
+
+/**
+ * A map made in one language, its controls' words switched to another without
+ * making it again. MapLibre keeps the words on the map (read whenever a control
+ * draws) and sets buttons' titles once, so both are brought up to date here.
+ */
+export function setMapLanguage(map, lang) {
+  const words = mapLocale(lang);
+  if (map._locale) Object.assign(map._locale, words);
+  const container = map.getContainer();
+  for (const [selector, key] of [['.maplibregl-ctrl-zoom-in', 'NavigationControl.ZoomIn'], ['.maplibregl-ctrl-zoom-out', 'NavigationControl.ZoomOut'],
+    ['.maplibregl-ctrl-compass', 'NavigationControl.ResetBearing'], ['.maplibregl-ctrl-attrib-button', 'AttributionControl.ToggleAttribution']]) {
+    for (const b of container.querySelectorAll(selector)) { b.title = words[key]; b.setAttribute('aria-label', words[key]); }
+  }
+  map.getCanvas().setAttribute('aria-label', words['Map.Title']);
+  map.fire('move'); // the scale bar writes its unit on move
+}
+
 /**
  * The map's own controls in the reader's language (MapLibre's built-in words are
  * English): pass as the map's `locale`.
  */
 export function mapLocale(lang) {
-  if (lang === 'en') return undefined;
+  if (lang === 'en') return ENGLISH;
   return {
     'AttributionControl.ToggleAttribution': '显示或隐藏版权信息',
     'AttributionControl.MapFeedback': '地图反馈',

@@ -550,6 +550,13 @@ await test('the console speaks English when the browser does', async () => {
   assert.equal(await en.page.textContent('header strong'), 'Command console');
   assert.equal(await en.page.textContent('#queue-tabs button[data-queue="new"]').then((s) => s.replace(/[0-9]/g, '')), 'New');
   await en.page.screenshot({ path: `${shots}/console-4-en.png` });
+  assert.equal(await en.page.getAttribute('.maplibregl-ctrl-zoom-in', 'title'), 'Zoom in');
+  // Switching language changes the map's own words too, without a reload.
+  await en.page.click('#lang');
+  await en.page.waitForFunction(() => document.querySelector('header strong').textContent === '指挥台');
+  assert.equal(await en.page.getAttribute('.maplibregl-ctrl-zoom-in', 'title'), '放大');
+  assert.match(await en.page.textContent('.maplibregl-ctrl-scale'), /米|公里/);
+  assert.deepEqual(await wrongWords(en.page, 'zh-CN'), []);
   await en.context.close();
 });
 
