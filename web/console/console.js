@@ -39,7 +39,7 @@ const state = {
   units: new Map(),
   patrol: [],
   seq: 0,
-  visible: JSON.parse(localStorage.getItem('console.layers') || '{}'),
+  visible: {}, // the layers this person switched on or off (per account, remembered)
 };
 let map;
 let marker;
@@ -202,14 +202,18 @@ function layerIds(key) {
 function setVisible(key, on) {
   state.visible[key] = on;
   if (key === 'hotspots' && on) loadHotspots();
-  localStorage.setItem('console.layers', JSON.stringify(state.visible));
+  localStorage.setItem(layersKey(), JSON.stringify(state.visible));
   for (const id of layerIds(key)) {
     if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
   }
 }
 
-function isVisible(key, byDefault = true) {
-  return state.visible[key] ?? byDefault;
+function layersKey() {
+  return `console.layers.${state.me?.name ?? ''}`;
+}
+
+function isVisible(key) {
+  return state.visible[key] ?? onByDefault(key);
 }
 
 function swatch(colour, text) {
@@ -219,36 +223,46 @@ function swatch(colour, text) {
 function drawLayersPanel() {
   const rows = [
     { key: 'reports', name: t('layer.reports'), legend: [swatch('#2457a6', t('legend.open')), swatch('#b3261e', t('legend.overdue')), swatch('#9ca3af', t('legend.done')), swatch('#f59e0b', t('legend.cells'))] },
-    { key: 'heat', name: t('layer.heat'), byDefault: false },
+    { key: 'heat', name: t('layer.heat') },
     { key: 'units', name: t('layer.units'), legend: [swatch(UNIT_COLOURS.available, t('legend.available')), swatch(UNIT_COLOURS.en_route, t('legend.busy')), swatch(UNIT_COLOURS.on_scene, t('legend.on_scene')), swatch(UNIT_COLOURS.off_duty, t('legend.off')), swatch('#d1d5db', t('legend.stale')),
       ...[...UNIT_SHAPES.keys()].map((k) => el('span', {}, unitGlyph(k, '#475569'), t(`unit.${k}`)))] },
     ...(state.layers.some((l) => l.kind === 'patrol_points') ? [{ key: 'patrol', name: t('layer.kind.patrol_points'), legend: Object.entries(PATROL_COLOURS).map(([k, c]) => swatch(c, t(`patrol.state.${k}`))) }] : []),
     // A layer's name is the city's own; its kind and size are the legend.
     ...state.layers.filter((l) => l.kind !== 'patrol_points').map((l) => ({ key: `layer-${l.id}`, name: l.name, data: true,
-      legend: [swatch(KIND_COLOURS[l.kind] || KIND_COLOURS.generic, t('layer.count', { kind: t(`layer.kind.${l.kind}`), n: l.feature_count.toLocaleString(lang === 'en' ? 'en-GB' : 'zh-CN') }))],
-      byDefault: layerOnByDefault(l) })),
-    { key: 'hotspots', name: t('layer.hotspots'), byDefault: false, legend: [swatch('#f59e0b', t('legend.cells')), swatch('#b3261e', t('legend.emerging'))] },
+      legend: [swatch(KIND_COLOURS[l.kind] || KIND_COLOURS.generic, t('layer.count', { kind: t(`layer.kind.${l.kind}`), n: l.feature_count.toLocaleString(lang === 'en' ? 'en-GB' : 'zh-CN') }))] })),
+    { key: 'hotspots', name: t('layer.hotspots'), legend: [swatch('#f59e0b', t('legend.cells')), swatch('#b3261e', t('legend.emerging'))] },
     { key: 'areas', name: t('layer.areas') },
   ];
   $('layer-list').replaceChildren(...rows.map((r) => el('label', { class: 'layer' },
-    el('input', { type: 'checkbox', checked: isVisible(r.key, r.byDefault ?? true), dataset: { layer: r.key }, onchange: (e) => setVisible(r.key, e.target.checked) }),
+    el('input', { type: 'checkbox', checked: isVisible(r.key), dataset: { layer: r.key }, onchange: (e) => setVisible(r.key, e.target.checked) }),
     el('span', r.data ? { dataset: { data: '' } } : {}, r.name),
     r.legend ? el('span', { class: 'legend' }, r.legend) : null)));
 }
 
 /**
- * What each role sees before choosing: the command centre its units and reports;
- * cameras, drone bases and station layers wait to be switched on, as they crowd
- * the reports out at street level.
+ * What each role sees before choosing. The command centre: reports, units, patrol
+ * points and areas. An analyst: where reports gather (heat and hotspots), not
+ * where cars are. A crew: its own unit, its reports and patrol points, without
+ * the district lines. Everyone: cameras, drone bases and station layers wait to
+ * be switched on, as they crowd the reports out at street level.
  */
-function layerOnByDefault(l) {
-  if (l.kind === 'generic') return l.feature_count < 100000;
-  if (l.kind === 'cameras' || l.kind === 'drone_bases' || l.kind === 'units') return false;
-  return true;
+const ROLE_LAYERS = {
+  analyst: { heat: true, hotspots: true, units: false },
+  unit: { areas: false },
+};
+const BASE_LAYERS = { reports: true, heat: false, units: true, patrol: true, hotspots: false, areas: true };
+
+function onByDefault(key) {
+  const l = key.startsWith('layer-') && state.layers.find((x) => `layer-${x.id}` === key);
+  if (l) {
+    if (l.kind === 'generic') return l.feature_count < 100000;
+    return !(l.kind === 'cameras' || l.kind === 'drone_bases' || l.kind === 'units');
+  }
+  return ROLE_LAYERS[state.me?.role]?.[key] ?? BASE_LAYERS[key] ?? true;
 }
 
-function visibility(key, byDefault = true) {
-  return isVisible(key, byDefault) ? 'visible' : 'none';
+function visibility(key) {
+  return isVisible(key) ? 'visible' : 'none';
 }
 
 async function buildMap() {
@@ -262,15 +276,14 @@ async function buildMap() {
 
   for (const l of state.layers.filter((x) => x.kind !== 'patrol_points')) {
     const key = `layer-${l.id}`;
-    const on = layerOnByDefault(l);
     const colour = KIND_COLOURS[l.kind] || KIND_COLOURS.generic;
     map.addSource(key, { type: 'vector', tiles: [`${location.origin}/tiles/layers/${l.id}/{z}/{x}/{y}.mvt`], minzoom: 0, maxzoom: 16 });
     // The point kinds draw circles only: every layer costs draw calls on every frame.
     if (l.kind === 'generic') {
-      map.addLayer({ id: `${key}-fill`, type: 'fill', source: key, 'source-layer': l.name, filter: ['==', '$type', 'Polygon'], layout: { visibility: visibility(key, on) }, paint: { 'fill-color': colour, 'fill-opacity': 0.12 } });
-      map.addLayer({ id: `${key}-line`, type: 'line', source: key, 'source-layer': l.name, filter: ['!=', '$type', 'Point'], layout: { visibility: visibility(key, on) }, paint: { 'line-color': colour, 'line-width': 1.2 } });
+      map.addLayer({ id: `${key}-fill`, type: 'fill', source: key, 'source-layer': l.name, filter: ['==', '$type', 'Polygon'], layout: { visibility: visibility(key) }, paint: { 'fill-color': colour, 'fill-opacity': 0.12 } });
+      map.addLayer({ id: `${key}-line`, type: 'line', source: key, 'source-layer': l.name, filter: ['!=', '$type', 'Point'], layout: { visibility: visibility(key) }, paint: { 'line-color': colour, 'line-width': 1.2 } });
     }
-    map.addLayer({ id: `${key}-point`, type: 'circle', source: key, 'source-layer': l.name, filter: ['==', '$type', 'Point'], layout: { visibility: visibility(key, on) }, paint: { 'circle-color': colour, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 1.5, 14, 5], 'circle-stroke-color': '#fff', 'circle-stroke-width': 0.5 } });
+    map.addLayer({ id: `${key}-point`, type: 'circle', source: key, 'source-layer': l.name, filter: ['==', '$type', 'Point'], layout: { visibility: visibility(key) }, paint: { 'circle-color': colour, 'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 1.5, 14, 5], 'circle-stroke-color': '#fff', 'circle-stroke-width': 0.5 } });
   }
 
   map.addSource('reports', { type: 'vector', tiles: reportTiles(), minzoom: 0, maxzoom: 16 });
@@ -282,7 +295,7 @@ async function buildMap() {
       'fill-opacity': 0.55,
       'fill-outline-color': ['case', ['>', ['get', 'overdue'], 0], '#b3261e', '#ffffff'],
     } });
-  map.addLayer({ id: 'report-heat', type: 'heatmap', source: 'reports', 'source-layer': 'report_heat', layout: { visibility: visibility('heat', false) },
+  map.addLayer({ id: 'report-heat', type: 'heatmap', source: 'reports', 'source-layer': 'report_heat', layout: { visibility: visibility('heat') },
     paint: { 'heatmap-weight': ['interpolate', ['linear'], ['get', 'count'], 0, 0, 200, 1], 'heatmap-radius': 24, 'heatmap-opacity': 0.7 } });
   map.addLayer({ id: 'report-points', type: 'circle', source: 'reports', 'source-layer': 'reports', layout: { visibility: visibility('reports') },
     paint: {
@@ -299,15 +312,15 @@ async function buildMap() {
   // Hotspots from the analysis API: H3 cells of the last 90 days, emerging ones
   // (the last week significantly above the weeks before) outlined in red.
   map.addSource('hotspots', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-  map.addLayer({ id: 'hotspot-fill', type: 'fill', source: 'hotspots', layout: { visibility: visibility('hotspots', false) },
+  map.addLayer({ id: 'hotspot-fill', type: 'fill', source: 'hotspots', layout: { visibility: visibility('hotspots') },
     paint: { 'fill-color': ['interpolate', ['linear'], ['get', 'count'], 1, '#fde68a', 20, '#f59e0b', 100, '#b45309', 500, '#7c2d12'], 'fill-opacity': 0.5 } });
-  map.addLayer({ id: 'hotspot-line', type: 'line', source: 'hotspots', filter: ['==', ['get', 'emerging'], true], layout: { visibility: visibility('hotspots', false) },
+  map.addLayer({ id: 'hotspot-line', type: 'line', source: 'hotspots', filter: ['==', ['get', 'emerging'], true], layout: { visibility: visibility('hotspots') },
     paint: { 'line-color': '#b3261e', 'line-width': 2.5 } });
-  if (isVisible('hotspots', false)) loadHotspots();
+  if (isVisible('hotspots')) loadHotspots();
   let hotspotRes = hotspotResolution(map.getZoom());
   map.on('zoomend', () => {
     const res = hotspotResolution(map.getZoom());
-    if (res !== hotspotRes && isVisible('hotspots', false)) loadHotspots();
+    if (res !== hotspotRes && isVisible('hotspots')) loadHotspots();
     hotspotRes = res;
   });
   map.on('click', 'hotspot-fill', (e) => {
@@ -1221,6 +1234,7 @@ async function start() {
     return;
   }
   state.me = me;
+  try { state.visible = JSON.parse(localStorage.getItem(layersKey()) || '{}'); } catch { state.visible = {}; }
   $('signin').hidden = true;
   $('app').hidden = false;
   // The drawer sits under the bar, however many lines the bar takes.

@@ -128,7 +128,7 @@ await test('sign in; the map renders reports, units, cameras and hexagons, and t
   // The layers panel remembers a choice.
   await page.uncheck('input[data-layer="units"]');
   assert.equal(await page.evaluate(() => window.consoleMap.getLayoutProperty('units', 'visibility')), 'none');
-  assert.equal(JSON.parse(await page.evaluate(() => localStorage.getItem('console.layers'))).units, false);
+  assert.equal(JSON.parse(await page.evaluate((n) => localStorage.getItem(`console.layers.${n}`), process.env.STAFF_NAME)).units, false);
   await page.check('input[data-layer="units"]');
   await page.screenshot({ path: `${shots}/console-1-map.png` });
 });
@@ -232,6 +232,11 @@ await test('the buttons follow the lifecycle table for each state and role, and 
   await page.keyboard.press('Escape');
   for (const [who, want] of [['analyst', {}], ['officer', officer]]) {
     const s = await signedIn('zh-CN', who === 'analyst' ? process.env.ANALYST_NAME : process.env.OFFICER_NAME);
+    // Each role starts with its own layers: an analyst where reports gather, not where cars are.
+    const layers = await s.page.$$eval('#layer-list input', (xs) => Object.fromEntries(xs.map((x) => [x.dataset.layer, x.checked])));
+    const wantLayers = who === 'analyst' ? { heat: true, hotspots: true, units: false, reports: true } : { heat: false, hotspots: false, units: true, reports: true };
+    for (const [k, v] of Object.entries(wantLayers)) assert.equal(layers[k], v, `${who}: layer ${k}`);
+    assert.equal(await s.page.evaluate(() => window.consoleMap.getLayoutProperty('report-heat', 'visibility')), who === 'analyst' ? 'visible' : 'none');
     for (const [stateName, code] of Object.entries(reports)) {
       await openInDrawer(s.page, code);
       const got = await offered(s.page);
