@@ -439,8 +439,27 @@ pub(crate) async fn file_report(
         }
         s.metrics.reports_created.inc();
         tracing::info!(id = %report.id, code = %report.tracking_code, category = %report.category, channel = %report.channel, "report received");
+        text_code_to_caller(s, report);
     }
     Ok(submitted)
+}
+
+/// A phoned-in report's code goes to the caller's phone too (besides being read
+/// back), through the city's gateway, after the report is stored: the answer
+/// never waits on the gateway, and a failure is logged, not the caller's problem.
+fn text_code_to_caller(s: &AppState, report: &Report) {
+    let phone = match &report.reporter {
+        sentinel_core::Reporter::Contact(c) if report.channel == Channel::Phone => c.phone.clone(),
+        _ => None,
+    };
+    let Some(phone) = phone else { return };
+    let (sender, code) = (s.code_sender.clone(), report.tracking_code.to_string());
+    tokio::spawn(async move {
+        use crate::api::sentinels::{Purpose, mask};
+        if let Err(e) = sender.send(&phone, &code, Purpose::TrackingCode).await {
+            tracing::warn!(to = %mask(&phone), error = %e, "the tracking code could not be texted to the caller");
+        }
+    });
 }
 
 fn parse_key(key: &str) -> ApiResult<ReportKey> {

@@ -27,27 +27,47 @@ const CODE_LIFETIME: Duration = Duration::minutes(15);
 pub type Sending<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
 
-/// Where verification codes go: the city's SMS or mail gateway in production
+/// What a code sent to someone is for: the gateway picks its message template by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A sentinel's verification code (`sentinel_sign_up`).
+    SignUp,
+    /// A phoned-in report's tracking code, texted to the caller (`tracking_code`).
+    TrackingCode,
+}
+
+impl Purpose {
+    /// The name the gateway receives.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::SignUp => "sentinel_sign_up",
+            Purpose::TrackingCode => "tracking_code",
+        }
+    }
+}
+
+/// Where codes go: the city's SMS or mail gateway in production
 /// ([`WebhookSender`]); the development sender writes them to the server log
 /// (documented in the README); tests use a fake that keeps them.
 pub trait CodeSender: Send + Sync {
     /// Sends `code` to `to` (a phone number or an email), or says why not.
-    fn send<'a>(&'a self, to: &'a str, code: &'a str) -> Sending<'a>;
+    fn send<'a>(&'a self, to: &'a str, code: &'a str, purpose: Purpose) -> Sending<'a>;
 }
 
 /// Writes codes to the server log, for development only.
 pub struct LogSender;
 
 impl CodeSender for LogSender {
-    fn send<'a>(&'a self, to: &'a str, code: &'a str) -> Sending<'a> {
-        tracing::warn!(to = %mask(to), code, "development code sender: a verification code (configure a real sender in production)");
+    fn send<'a>(&'a self, to: &'a str, code: &'a str, purpose: Purpose) -> Sending<'a> {
+        tracing::warn!(to = %mask(to), code, purpose = purpose.as_str(), "development code sender: a code that would be texted or mailed (configure a real sender in production)");
         Box::pin(async { Ok(()) })
     }
 }
 
 /// Hands each code to the city's gateway: `POST {url}` with the JSON
-/// `{"to": "13900001111", "code": "123456", "purpose": "sentinel_sign_up"}`; any
-/// 2xx answer counts as sent. The code is never logged.
+/// `{"to": "13900001111", "code": "123456", "purpose": "sentinel_sign_up"}`
+/// (`"purpose": "tracking_code"` for a phoned-in report's code); any 2xx answer
+/// counts as sent. The code is never logged.
 pub struct WebhookSender {
     url: String,
 }
@@ -60,7 +80,7 @@ impl WebhookSender {
 }
 
 impl CodeSender for WebhookSender {
-    fn send<'a>(&'a self, to: &'a str, code: &'a str) -> Sending<'a> {
+    fn send<'a>(&'a self, to: &'a str, code: &'a str, purpose: Purpose) -> Sending<'a> {
         Box::pin(async move {
             use http_body_util::Full;
             let https = crate::tls::connector()?
@@ -70,7 +90,7 @@ impl CodeSender for WebhookSender {
             let client: hyper_util::client::legacy::Client<_, Full<bytes::Bytes>> =
                 hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                     .build(https);
-            let body = json!({ "to": to, "code": code, "purpose": "sentinel_sign_up" }).to_string();
+            let body = json!({ "to": to, "code": code, "purpose": purpose.as_str() }).to_string();
             let req = hyper::Request::post(self.url.as_str())
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Full::new(bytes::Bytes::from(body)))
@@ -88,7 +108,8 @@ impl CodeSender for WebhookSender {
     }
 }
 
-fn mask(to: &str) -> String {
+/// A phone number or address with most of it hidden, for logs.
+pub(crate) fn mask(to: &str) -> String {
     let chars: Vec<char> = to.chars().collect();
     match to.split_once('@') {
         Some((user, domain)) => format!("{}***@{domain}", user.chars().next().unwrap_or('*')),
@@ -242,7 +263,7 @@ pub(crate) async fn sign_up(
         Err(other) => return Err(other.into()),
     };
     if let Some(created) = &created {
-        if let Err(e) = s.code_sender.send(&to, &code).await {
+        if let Err(e) = s.code_sender.send(&to, &code, Purpose::SignUp).await {
             tracing::error!(error = %e, "a sign-up code could not be sent");
             return Err(ApiError::Unavailable);
         }

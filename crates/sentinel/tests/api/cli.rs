@@ -74,7 +74,7 @@ impl Drop for Server {
     }
 }
 
-fn sentinel(args: &[&str], data: &Path, stdin: Option<&str>) -> (bool, String, String) {
+pub(crate) fn sentinel(args: &[&str], data: &Path, stdin: Option<&str>) -> (bool, String, String) {
     let mut child = Command::new(BIN)
         .args(args)
         .env("SENTINEL_DATA", data)

@@ -19,6 +19,7 @@ impl CodeSender for KeptCodes {
         &'a self,
         to: &'a str,
         code: &'a str,
+        _purpose: sentinel_server::api::sentinels::Purpose,
     ) -> sentinel_server::api::sentinels::Sending<'a> {
         self.0
             .lock()
@@ -438,8 +439,18 @@ async fn gateway() -> (String, Arc<Mutex<Vec<String>>>) {
 async fn codes_go_to_the_configured_gateway_and_a_lost_code_can_be_sent_again() {
     let (url, kept) = gateway().await;
     let dir = tempfile::tempdir().unwrap();
-    let server =
-        crate::cli::Server::start_with(&dir.path().join("data"), &["--code-webhook", &url]);
+    let data = dir.path().join("data");
+    let (ok, _, err) = crate::cli::sentinel(
+        &["user", "add", "calltaker", "--role", "dispatcher"],
+        &data,
+        Some("a long enough password\n"),
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) =
+        crate::cli::sentinel(&["token", "create", "--user", "calltaker"], &data, None);
+    assert!(ok, "{err}");
+    let staff = out.lines().last().unwrap().trim().to_owned();
+    let server = crate::cli::Server::start_with(&data, &["--code-webhook", &url]);
     let http = reqwest::Client::new();
     let post = |path: &str, body: Value| {
         let req = http.post(format!("{}{path}", server.base)).json(&body);
@@ -485,4 +496,31 @@ async fn codes_go_to_the_configured_gateway_and_a_lost_code_can_be_sent_again() 
     .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     assert_eq!(kept.lock().unwrap().len(), 2);
+
+    // A call taken by phone: the caller gets the code by text as well.
+    let phoned = |channel: &str| {
+        http.post(format!("{}/api/v1/reports", server.base))
+            .bearer_auth(&staff)
+            .json(&json!({"category": "pothole", "description": "a caller: a deep hole", "lat": 36.45, "lon": 115.98,
+                          "channel": channel, "contact": {"name": "王先生", "phone": "13900005555"}}))
+            .send()
+    };
+    let res = phoned("phone").await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let code = res.json::<Value>().await.unwrap()["tracking_code"].clone();
+    for _ in 0..100 {
+        if kept.lock().unwrap().len() > 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let sent: Value = serde_json::from_str(&kept.lock().unwrap()[2]).unwrap();
+    assert_eq!(sent["to"], "13900005555");
+    assert_eq!(sent["code"], code);
+    assert_eq!(sent["purpose"], "tracking_code");
+    // A report that did not come by phone texts nothing.
+    let res = phoned("web").await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(kept.lock().unwrap().len(), 3);
 }
