@@ -58,7 +58,11 @@ impl Counts {
     fn error(&self, kind: String) {
         self.errors.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut k) = self.kinds.lock() {
-            *k.entry(kind).or_default() += 1;
+            let n = k.entry(kind.clone()).or_default();
+            if *n == 0 {
+                println!("  first error of its kind: {kind}");
+            }
+            *n += 1;
         }
     }
 }
@@ -421,7 +425,9 @@ pub async fn run(s: Soak) -> Result<()> {
             .build_http()
     };
     let mut tasks = Vec::new();
-    let filers = 32u64.min(u64::from(s.rate.max(1)));
+    // Enough filers that a slow answer (a checkpoint, a merge) delays one of them
+    // without the schedule losing its ticks: each may take 60 ms per report.
+    let filers = (u64::from(s.rate) * 60 / 1000).clamp(1, 512);
     let period = Duration::from_secs_f64(filers as f64 / f64::from(s.rate.max(1)));
     for f in 0..filers {
         tasks.push(tokio::spawn(filer(

@@ -11,7 +11,13 @@
 //!   with 408 (a minimum rate: at least one chunk per interval);
 //! - an **idle timeout**: a connection with no bytes either way for this long is
 //!   closed once no request is in flight (event streams send a comment every 15 s
-//!   and stay open).
+//!   and stay open);
+//! - a **lingering close**, as nginx does: a request refused before its body was
+//!   read (a 413 for a photo too big) would otherwise be closed with the body still
+//!   arriving, and the reset the kernel sends for unread bytes can destroy the
+//!   answer before the client reads it (a browser shows a network error instead of
+//!   our sentence). The server stops writing, then reads and discards for a
+//!   moment, still holding the connection's place under the caps.
 
 use crate::AppState;
 use axum::Router;
@@ -94,11 +100,51 @@ impl Drop for Slot {
     }
 }
 
-/// A socket that notes when bytes last moved.
+/// After the server's last byte: how long, how long silent, and how many bytes
+/// a closing connection may still be read and discarded.
+const LINGER_FOR: Duration = Duration::from_secs(10);
+const LINGER_SILENCE: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 256 << 20;
+
+/// A socket that notes when bytes last moved. When the connection is done with it,
+/// it goes back to the connection's task for the lingering close.
 struct Watched {
-    inner: TcpStream,
+    inner: Option<TcpStream>,
+    back: Option<tokio::sync::oneshot::Sender<TcpStream>>,
     last: Arc<AtomicU64>,
     epoch: Instant,
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        if let (Some(stream), Some(back)) = (self.inner.take(), self.back.take()) {
+            let _ = back.send(stream);
+        }
+    }
+}
+
+/// Stops writing, then reads and discards what the client still sends, so that
+/// closing does not reset an answer the client has not read yet.
+async fn linger(mut stream: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Usually hyper has shut the writing side already; a second time is harmless.
+    let _ = stream.shutdown().await;
+    let until = tokio::time::Instant::now() + LINGER_FOR;
+    let mut buf = vec![0u8; 64 << 10];
+    let mut left = LINGER_BYTES;
+    while left > 0 {
+        let silence = tokio::time::Instant::now() + LINGER_SILENCE;
+        match tokio::time::timeout_at(until.min(silence), stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => left = left.saturating_sub(n),
+            _ => break,
+        }
+    }
+}
+
+/// The socket, or the error a use after close gets (never expected).
+fn open(s: &mut Option<TcpStream>) -> std::io::Result<&mut TcpStream> {
+    s.as_mut()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotConnected, "closed"))
 }
 
 impl Watched {
@@ -115,7 +161,7 @@ impl AsyncRead for Watched {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
-        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let r = Pin::new(open(&mut self.inner)?).poll_read(cx, buf);
         if buf.filled().len() > before {
             self.touch();
         }
@@ -129,7 +175,7 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        let r = Pin::new(open(&mut self.inner)?).poll_write(cx, buf);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
             self.touch();
         }
@@ -137,11 +183,11 @@ impl AsyncWrite for Watched {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        Pin::new(open(&mut self.inner)?).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        Pin::new(open(&mut self.inner)?).poll_shutdown(cx)
     }
 }
 
@@ -207,8 +253,10 @@ pub(crate) async fn run(
             let _held = (permit, slot);
             let last = Arc::new(AtomicU64::new(0));
             let epoch = Instant::now();
+            let (back, returned) = tokio::sync::oneshot::channel();
             let io = TokioIo::new(Watched {
-                inner: stream,
+                inner: Some(stream),
+                back: Some(back),
                 last: last.clone(),
                 epoch,
             });
@@ -221,7 +269,7 @@ pub(crate) async fn run(
                 .header_read_timeout(limits.header_timeout)
                 .serve_connection(io, service)
                 .with_upgrades();
-            tokio::pin!(conn);
+            let mut conn = Box::pin(conn);
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             let mut closing = false;
             loop {
@@ -244,6 +292,10 @@ pub(crate) async fn run(
                         }
                     }
                 }
+            }
+            drop(conn);
+            if let Ok(stream) = returned.await {
+                linger(stream).await;
             }
         });
     }

@@ -202,6 +202,46 @@ async fn a_thousand_idle_connections_from_one_address_do_not_stop_another() {
     );
 }
 
+/// A client that sends a whole body far over the limit before reading reads the
+/// 413 and its sentence: the server does not close with the body still arriving,
+/// which many clients (hyper's, Python's) take as a network error, never reading
+/// the answer, and which can reset the answer away.
+#[tokio::test]
+async fn a_body_far_too_big_gets_its_413_read_not_a_reset() {
+    let app = TestApp::spawn().await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let size: usize = 96 << 20;
+    for _ in 0..3 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(
+            format!("POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+        let chunk = vec![b' '; 1 << 20];
+        let mut sent = 0;
+        while sent < size {
+            // The server may stop reading once it has answered: what is not taken
+            // within its lingering time is the client's to lose.
+            match tokio::time::timeout(Duration::from_secs(10), s.write_all(&chunk)).await {
+                Ok(Ok(())) => sent += chunk.len(),
+                _ => break,
+            }
+        }
+        assert_eq!(sent, size, "the client was cut off while sending");
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut answer)).await;
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            text.starts_with("HTTP/1.1 413"),
+            "after {sent} bytes: {:?}",
+            &text[..text.len().min(200)]
+        );
+        assert!(text.contains("application/problem+json"), "{text}");
+    }
+}
+
 #[tokio::test]
 async fn pages_carry_security_headers_and_personal_data_is_never_cached() {
     let app = TestApp::spawn().await;
