@@ -112,7 +112,10 @@ async function signIn(ev) {
     body: JSON.stringify({ name: $('si-name').value, password: $('si-password').value }),
   });
   if (!res.ok) {
-    $('si-error').textContent = t('signin.failed');
+    // Only a 401 means the name or password is wrong; a 429 says when to try again.
+    const wait = Math.max(1, Number(res.headers.get('retry-after')) || 1);
+    $('si-error').textContent = res.status === 401 || res.status === 422 ? t('signin.failed')
+      : res.status === 429 ? t('signin.wait', { s: wait }) : t('signin.unavailable');
     return;
   }
   await start();

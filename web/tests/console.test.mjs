@@ -574,6 +574,16 @@ await test('a wrong password gets a sentence, not a blank page', async () => {
   await p.click('#signin button[type=submit]');
   await p.waitForFunction(() => document.querySelector('#si-error').textContent.length > 0);
   assert.equal(await p.textContent('#si-error'), '用户名或密码不对。');
+  // Guessing fast is slowed down, and the page says so: not "wrong password" to
+  // someone whose password is right. (The last test: sign-ins wait a moment now.)
+  let said = '';
+  for (let i = 0; i < 12 && !/秒后再试/.test(said); i++) {
+    await p.evaluate(() => { document.querySelector('#si-error').textContent = ''; });
+    await p.click('#signin button[type=submit]');
+    await p.waitForFunction(() => document.querySelector('#si-error').textContent.length > 0);
+    said = await p.textContent('#si-error');
+  }
+  assert.match(said, /^登录尝试太频繁，请 \d+ 秒后再试。$/);
   await c.close();
 });
 
