@@ -208,35 +208,7 @@ enum Cmd {
     /// Steady intake with public reads, staff tiles, event streams and malformed
     /// requests for a long time; the server's memory each minute and every
     /// answer that was not the one meant.
-    Soak {
-        /// Server base URL (loopback).
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        /// A staff bearer token (tiles, staff list, event streams).
-        #[arg(long)]
-        bearer: String,
-        /// Reports filed per second.
-        #[arg(long, default_value_t = 1000)]
-        rate: u32,
-        /// Seconds to run.
-        #[arg(long, default_value_t = 3600)]
-        seconds: u64,
-        /// The server's process id, for its resident memory.
-        #[arg(long)]
-        server_pid: Option<u32>,
-        /// Event-stream subscribers (each reconnects every one to five minutes).
-        #[arg(long, default_value_t = 4)]
-        subscribers: usize,
-        /// Reads and tiles per second.
-        #[arg(long, default_value_t = 50)]
-        reads: u32,
-        /// Malformed or refused requests per second.
-        #[arg(long, default_value_t = 10)]
-        malformed: u32,
-        /// Seconds between samples.
-        #[arg(long, default_value_t = 60)]
-        sample: u64,
-    },
+    Soak(soak::Soak),
     /// Time `sentinel serve` from start to ready.
     Startup {
         /// The sentinel binary.
@@ -958,27 +930,7 @@ fn main() -> Result<()> {
             bust,
             mvt,
         } => rt.block_on(get(url, runs, bearer, bust, mvt)),
-        Cmd::Soak {
-            url,
-            bearer,
-            rate,
-            seconds,
-            server_pid,
-            subscribers,
-            reads,
-            malformed,
-            sample,
-        } => rt.block_on(soak::run(soak::Soak {
-            url,
-            bearer,
-            rate,
-            seconds,
-            server_pid,
-            subscribers,
-            reads,
-            malformed,
-            sample: sample.max(1),
-        })),
+        Cmd::Soak(run) => rt.block_on(soak::run(run)),
         Cmd::Sse {
             url,
             bearer,

@@ -29,15 +29,34 @@ use std::time::{Duration, Instant};
 type Http = Client<HttpConnector, Full<Bytes>>;
 
 /// What to run.
+#[derive(clap::Args)]
 pub struct Soak {
+    /// Server base URL (loopback).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub url: String,
+    /// A staff bearer token (tiles, staff list, event streams).
+    #[arg(long)]
     pub bearer: String,
+    /// Reports filed per second.
+    #[arg(long, default_value_t = 1000)]
     pub rate: u32,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 3600)]
     pub seconds: u64,
+    /// The server's process id, for its resident memory.
+    #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Event-stream subscribers (each reconnects every one to five minutes).
+    #[arg(long, default_value_t = 4)]
     pub subscribers: usize,
+    /// Reads and tiles per second.
+    #[arg(long, default_value_t = 50)]
     pub reads: u32,
+    /// Malformed or refused requests per second.
+    #[arg(long, default_value_t = 10)]
     pub malformed: u32,
+    /// Seconds between samples (at least 1).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub sample: u64,
 }
 

@@ -479,6 +479,26 @@ pub(crate) async fn read_events(
     out
 }
 
+async fn stream_as(c: &Command, token: &str) -> reqwest::Response {
+    c.app
+        .client
+        .get(c.app.url("/api/v1/events/stream"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Nothing about a report arrives on the stream within 800 ms.
+async fn no_report_event(res: &mut reqwest::Response) -> bool {
+    match tokio::time::timeout(Duration::from_millis(800), res.chunk()).await {
+        Err(_) => true,
+        Ok(chunk) => chunk
+            .unwrap()
+            .is_none_or(|b| !String::from_utf8_lossy(&b).contains("event: report")),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_event_stream_carries_changes_and_resumes_without_gaps() {
     let c = command().await;
@@ -543,23 +563,9 @@ async fn the_event_stream_carries_changes_and_resumes_without_gaps() {
 
     // Scope: an officer of another department sees none of this.
     let officer = c.app.token("off1", Role::Officer, Some("market")).await;
-    let mut res = c
-        .app
-        .client
-        .get(c.app.url("/api/v1/events/stream"))
-        .bearer_auth(&officer)
-        .send()
-        .await
-        .unwrap();
+    let mut res = stream_as(&c, &officer).await;
     c.app.report().await;
-    let quiet = tokio::time::timeout(Duration::from_millis(800), res.chunk()).await;
-    assert!(
-        quiet.is_err()
-            || quiet
-                .unwrap()
-                .unwrap()
-                .is_none_or(|b| !String::from_utf8_lossy(&b).contains("event: report"))
-    );
+    assert!(no_report_event(&mut res).await);
 
     // A crew follows the report it is sent to while it is out on it: not before the
     // dispatch, not after it is cancelled.
@@ -567,14 +573,7 @@ async fn the_event_stream_carries_changes_and_resumes_without_gaps() {
     let cu = c
         .unit("S-2", "special_police", Some("crew1"), 36.45, 115.98)
         .await;
-    let mut crew_stream = c
-        .app
-        .client
-        .get(c.app.url("/api/v1/events/stream"))
-        .bearer_auth(&crew)
-        .send()
-        .await
-        .unwrap();
+    let mut crew_stream = stream_as(&c, &crew).await;
     let r = c.app.report().await;
     let (rid, rcode) = (r["id"].as_i64().unwrap(), r["tracking_code"].clone());
     let d = c
@@ -616,13 +615,8 @@ async fn the_event_stream_carries_changes_and_resumes_without_gaps() {
         )
         .await;
     assert!(res.status().is_success(), "{}", res.status());
-    let quiet = tokio::time::timeout(Duration::from_millis(800), crew_stream.chunk()).await;
     assert!(
-        quiet.is_err()
-            || quiet
-                .unwrap()
-                .unwrap()
-                .is_none_or(|b| !String::from_utf8_lossy(&b).contains("event: report")),
+        no_report_event(&mut crew_stream).await,
         "a cancelled crew no longer follows the report"
     );
     drop(crew_stream);
